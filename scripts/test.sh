@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh test
 export GANLIB_QUICK=1           # shrink every training budget (see ganlib.runtime.quick_mode)
-export MPLBACKEND=Agg
+unset MPLBACKEND                # notebooks use the inline backend, as when they were stored
 start=$(date +%s)
 python -m pytest --nbval --nbval-current-env --nbval-cell-timeout=600 \
   --nbval-sanitize-with tests/nbval_sanitize.cfg "$@"

@@ -1,0 +1,302 @@
+r"""Closed-form quantities of Section 4 of Goodfellow et al. (2014) for 1-D densities on a grid.
+
+Densities :math:`p_{data}`, :math:`p_g` are given as non-negative arrays sampled on a strictly
+increasing 1-D grid ``x``; integrals are computed with :func:`scipy.integrate.simpson`.
+Logarithms use :func:`scipy.special.xlogy` / :func:`scipy.special.xlog1py`, so that
+:math:`0 \log 0 = 0`. All results are in nats.
+
+The closed forms assume normalised densities, so every function that takes a grid raises a
+:class:`ValueError` when a density's integral on the grid differs from 1 by more than
+:data:`NORMALISATION_TOL` (the fix is to widen or refine the grid).
+
+Densities are not written here: use :func:`scipy.stats.norm.pdf`, :mod:`torch.distributions`
+or :meth:`ganlib.toy.Toy.pdf`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.integrate import cumulative_trapezoid, simpson, trapezoid
+from scipy.special import xlog1py, xlogy
+
+__all__ = [
+    "NORMALISATION_TOL",
+    "optimal_discriminator",
+    "kl_divergence",
+    "jensen_shannon",
+    "value_function",
+    "value_function_logits",
+    "virtual_criterion",
+    "wasserstein_1",
+]
+
+#: Largest allowed :math:`|\int p\,dx - 1|` on the grid.
+NORMALISATION_TOL = 1e-3
+
+
+# --------------------------------------------------------------------------------------------------
+# Validation
+# --------------------------------------------------------------------------------------------------
+
+
+def _as_float_array(a: object, name: str) -> np.ndarray:
+    if np.iscomplexobj(a):
+        raise TypeError(f"{name} must be real-valued, got a complex array")
+    try:
+        arr = np.asarray(a, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be an array of real numbers: {exc}") from None
+    return arr
+
+
+def _check_grid(x: object) -> np.ndarray:
+    x = _as_float_array(x, "x")
+    if x.ndim != 1:
+        raise ValueError(f"grid x must be 1-D, got shape {x.shape}")
+    if x.size < 3:
+        raise ValueError(f"grid x needs at least 3 points for Simpson's rule, got {x.size}")
+    if not np.all(np.isfinite(x)):
+        raise ValueError("grid x contains non-finite values")
+    if not np.all(np.diff(x) > 0):
+        raise ValueError("grid x must be strictly increasing (found a non-increasing step)")
+    return x
+
+
+def _check_nonneg(p: object, name: str) -> np.ndarray:
+    p = _as_float_array(p, name)
+    if not np.all(np.isfinite(p)):
+        raise ValueError(f"density {name} contains non-finite values (NaN or inf)")
+    if np.any(p < 0):
+        raise ValueError(f"density {name} has negative values (min {p.min():.3g}); a density must be >= 0")
+    return p
+
+
+def _check_density(p: object, name: str, x: np.ndarray) -> np.ndarray:
+    p = _check_nonneg(p, name)
+    if p.shape != x.shape:
+        raise ValueError(f"shape mismatch: density {name} has shape {p.shape} but grid x has shape {x.shape}")
+    mass = float(simpson(p, x=x))
+    if abs(mass - 1.0) > NORMALISATION_TOL:
+        raise ValueError(
+            f"density {name} integrates to {mass:.6g} on the grid, not 1 (tolerance {NORMALISATION_TOL:g}); "
+            "widen the grid to cover its support or refine it"
+        )
+    return p
+
+
+# --------------------------------------------------------------------------------------------------
+# Proposition 1, Theorem 1
+# --------------------------------------------------------------------------------------------------
+
+
+def optimal_discriminator(p_data: np.ndarray, p_g: np.ndarray) -> np.ndarray:
+    r"""Optimal discriminator for a fixed :math:`G` (Proposition 1).
+
+    .. math::
+
+        D^*_G(x) = \frac{p_{data}(x)}{p_{data}(x) + p_g(x)} \quad\text{(Proposition 1, Eq. 2)}
+
+    Where :math:`p_{data}(x) = p_g(x) = 0`, i.e. outside
+    :math:`\mathrm{supp}(p_{data}) \cup \mathrm{supp}(p_g)`, the ratio is undefined and :math:`D`
+    is not constrained by :math:`V(G, D)`; this function returns :math:`\tfrac12` there.
+    No grid is needed and the densities need not be normalised (the ratio is scale-free only
+    if both share the same scale).
+
+    Args:
+        p_data: :math:`p_{data}` at some points; finite, non-negative.
+        p_g: :math:`p_g` at the same points; same shape.
+
+    Returns:
+        Array of :math:`D^*_G` values in :math:`[0, 1]`, same shape as the inputs.
+
+    Raises:
+        ValueError: shape mismatch, non-finite or negative density values.
+    """
+    p_data = _check_nonneg(p_data, "p_data")
+    p_g = _check_nonneg(p_g, "p_g")
+    if p_data.shape != p_g.shape:
+        raise ValueError(f"shape mismatch: p_data has shape {p_data.shape} but p_g has shape {p_g.shape}")
+    total = p_data + p_g
+    out = np.full(total.shape, 0.5)
+    np.divide(p_data, total, out=out, where=total > 0)
+    return out
+
+
+def kl_divergence(p: np.ndarray, q: np.ndarray, x: np.ndarray) -> float:
+    r"""Kullback-Leibler divergence :math:`\mathrm{KL}(p \,\|\, q)` in nats (used in Theorem 1).
+
+    .. math::
+
+        \mathrm{KL}(p \,\|\, q) = \int p(x) \log\frac{p(x)}{q(x)}\,dx
+        = \int \Big[p(x)\log\frac{p(x)}{q(x)} - p(x) + q(x)\Big]\,dx ,
+
+    the second form (equal to the first because :math:`\int p = \int q = 1`) is what is
+    integrated: its integrand is pointwise :math:`\ge 0`, so quadrature error cannot make it
+    meaningfully negative. :math:`p \log(p/q)` is computed as ``xlogy(p, p) - xlogy(p, q)``, so
+    :math:`0 \log(0/q) = 0`. If :math:`p > 0` somewhere :math:`q = 0` (:math:`p` not absolutely
+    continuous w.r.t. :math:`q`) the divergence is :math:`+\infty` and ``inf`` is returned. This
+    includes tails that underflow to exactly 0 in floating point (e.g. a narrow Gaussian :math:`q`
+    on a grid much wider than :math:`p`'s support): choose the grid accordingly.
+
+    Raises:
+        ValueError: bad grid, shape mismatch, negative/non-finite or unnormalised densities.
+    """
+    x = _check_grid(x)
+    p = _check_density(p, "p", x)
+    q = _check_density(q, "q", x)
+    return _kl_integral(p, q, x)
+
+
+def _kl_integral(p: np.ndarray, q: np.ndarray, x: np.ndarray) -> float:
+    r""":math:`\int p\log(p/q) - p + q\,dx` for validated arrays (no normalisation check)."""
+    if np.any((p > 0) & (q == 0)):
+        return float("inf")
+    integrand = xlogy(p, p) - xlogy(p, q) - p + q
+    return float(simpson(integrand, x=x))
+
+
+def jensen_shannon(p: np.ndarray, q: np.ndarray, x: np.ndarray) -> float:
+    r"""Jensen-Shannon divergence in nats (Theorem 1).
+
+    .. math::
+
+        \mathrm{JSD}(p \,\|\, q) = \tfrac12 \mathrm{KL}\Big(p \,\Big\|\, \frac{p+q}{2}\Big)
+                                 + \tfrac12 \mathrm{KL}\Big(q \,\Big\|\, \frac{p+q}{2}\Big)
+        \quad\text{(Theorem 1, Eqs. 5-6)}
+
+    so that :math:`C(G) = -\log 4 + 2\,\mathrm{JSD}(p_{data} \,\|\, p_g)`. It is symmetric and lies
+    in :math:`[0, \log 2]`, reaching :math:`\log 2` for disjoint supports (up to quadrature error;
+    no clipping is applied). Each term is integrated as
+    :math:`\mathrm{KL}(p \,\|\, M) = \tfrac12 \int \big[2p \log\frac{2p}{p+q} - 2p + (p+q)\big]\,dx`
+    (the same value, see :func:`kl_divergence`), so that :math:`M` never underflows to 0 where
+    :math:`p > 0`.
+
+    Raises:
+        ValueError: bad grid, shape mismatch, negative/non-finite or unnormalised densities.
+    """
+    x = _check_grid(x)
+    p = _check_density(p, "p", x)
+    q = _check_density(q, "q", x)
+    # KL(p || M) = 1/2 KL(2p || p+q) (KL integrals scale linearly): avoids M = (p+q)/2 underflowing
+    # to 0 where p is subnormal, which would make KL(p || M) infinite.
+    total = p + q
+    return 0.25 * (_kl_integral(2.0 * p, total, x) + _kl_integral(2.0 * q, total, x))
+
+
+def value_function(d: np.ndarray, p_data: np.ndarray, p_g: np.ndarray, x: np.ndarray) -> float:
+    r"""Value function :math:`V(G, D)` of Eq. 1 written as an integral over :math:`x` (Eq. 3).
+
+    .. math::
+
+        V(G, D) = \int_x p_{data}(x) \log D(x) + p_g(x) \log(1 - D(x))\,dx
+        \quad\text{(Eq. 3, proof of Proposition 1)}
+
+    for a given discriminator curve ``d`` :math:`= D(x)` on the grid, with values in
+    :math:`[0, 1]`. Products are computed as ``xlogy(p_data, d)`` and ``xlog1py(p_g, -d)``, so
+    :math:`0 \log 0 = 0`: :math:`D` may hit 0 or 1 where the corresponding density vanishes.
+    Where :math:`D(x) = 0` against :math:`p_{data}(x) > 0`, or :math:`D(x) = 1` against
+    :math:`p_g(x) > 0`, :math:`V = -\infty` and ``-inf`` is returned. Note that
+    :func:`optimal_discriminator` rounds to exactly 0 or 1 in far tails where one density is below
+    ~1e-16 times the other; use :func:`virtual_criterion` for :math:`V(G, D^*_G)`, and likewise a
+    steep logistic curve rounds to 0 or 1: use :func:`value_function_logits` for :math:`D = \sigma(l)`.
+
+    Raises:
+        ValueError: ``d`` outside :math:`[0,1]` or non-finite, bad grid, shape mismatch,
+            negative/non-finite or unnormalised densities.
+    """
+    x = _check_grid(x)
+    p_data = _check_density(p_data, "p_data", x)
+    p_g = _check_density(p_g, "p_g", x)
+    d = _as_float_array(d, "d")
+    if d.shape != x.shape:
+        raise ValueError(f"shape mismatch: discriminator d has shape {d.shape} but grid x has shape {x.shape}")
+    if not np.all(np.isfinite(d)):
+        raise ValueError("discriminator d contains non-finite values (NaN or inf)")
+    if np.any((d < 0) | (d > 1)):
+        raise ValueError(f"discriminator d must take values in [0, 1], got range [{d.min():.3g}, {d.max():.3g}]")
+    if np.any((p_data > 0) & (d == 0)) or np.any((p_g > 0) & (d == 1)):
+        return float("-inf")
+    integrand = xlogy(p_data, d) + xlog1py(p_g, -d)
+    return float(simpson(integrand, x=x))
+
+
+def value_function_logits(logit: np.ndarray, p_data: np.ndarray, p_g: np.ndarray, x: np.ndarray) -> float:
+    r"""Value function :math:`V(G, D)` of Eq. 3 for a discriminator given by its logit, :math:`D = \sigma(l)`.
+
+    .. math::
+
+        V(G, D) = \int_x p_{data}(x) \log \sigma(l(x)) + p_g(x) \log \sigma(-l(x))\,dx
+                = -\int_x p_{data}(x)\,\operatorname{softplus}(-l(x)) + p_g(x)\,\operatorname{softplus}(l(x))\,dx
+        \quad\text{(Eq. 3)}
+
+    Same quantity as :func:`value_function` with ``d = sigmoid(logit)``, but :math:`\log D` and
+    :math:`\log(1-D)` are computed from the logit with :func:`numpy.logaddexp`, so the result is
+    finite for every finite logit, even where :math:`\sigma(l)` rounds to exactly 0 or 1 (e.g. a
+    steep logistic :math:`D` on a wide grid, where :func:`value_function` returns ``-inf``).
+
+    Raises:
+        ValueError: non-finite logit, bad grid, shape mismatch, negative/non-finite or unnormalised densities.
+    """
+    x = _check_grid(x)
+    p_data = _check_density(p_data, "p_data", x)
+    p_g = _check_density(p_g, "p_g", x)
+    logit = _as_float_array(logit, "logit")
+    if logit.shape != x.shape:
+        raise ValueError(f"shape mismatch: logit has shape {logit.shape} but grid x has shape {x.shape}")
+    if not np.all(np.isfinite(logit)):
+        raise ValueError("logit contains non-finite values (NaN or inf)")
+    integrand = -(p_data * np.logaddexp(0.0, -logit) + p_g * np.logaddexp(0.0, logit))
+    return float(simpson(integrand, x=x))
+
+
+def virtual_criterion(p_data: np.ndarray, p_g: np.ndarray, x: np.ndarray) -> float:
+    r"""Virtual training criterion :math:`C(G) = \max_D V(G, D) = V(G, D^*_G)` (Eq. 4).
+
+    .. math::
+
+        C(G) = \mathbb{E}_{x \sim p_{data}}\Big[\log \frac{p_{data}(x)}{p_{data}(x) + p_g(x)}\Big]
+             + \mathbb{E}_{x \sim p_g}\Big[\log \frac{p_g(x)}{p_{data}(x) + p_g(x)}\Big]
+        \quad\text{(Eq. 4)}
+
+    Integrated as :math:`\int p_{data}\log p_{data} + p_g \log p_g - (p_{data}+p_g)\log(p_{data}+p_g)`
+    (all with ``xlogy``) rather than through :func:`optimal_discriminator`, so that it stays finite
+    where :math:`D^*_G` rounds to exactly 0 or 1 in floating point. By Theorem 1,
+    :math:`C(G) = -\log 4 + 2\,\mathrm{JSD}(p_{data} \,\|\, p_g) \ge -\log 4`, with equality iff
+    :math:`p_g = p_{data}`.
+
+    Raises:
+        ValueError: bad grid, shape mismatch, negative/non-finite or unnormalised densities.
+    """
+    x = _check_grid(x)
+    p_data = _check_density(p_data, "p_data", x)
+    p_g = _check_density(p_g, "p_g", x)
+    total = p_data + p_g
+    integrand = xlogy(p_data, p_data) + xlogy(p_g, p_g) - xlogy(total, total)
+    return float(simpson(integrand, x=x))
+
+
+def wasserstein_1(p: np.ndarray, q: np.ndarray, x: np.ndarray) -> float:
+    r"""Wasserstein-1 (earth mover's) distance between two 1-D densities.
+
+    .. math::
+
+        W_1(p, q) = \int_{\mathbb{R}} \big|F_p(x) - F_q(x)\big|\,dx,
+        \qquad F_p(x) = \int_{-\infty}^{x} p(t)\,dt
+
+    Not in the 2014 paper; used by a later chapter to contrast with the JSD of Theorem 1 (for two
+    disjoint translates :math:`\mathrm{JSD} = \log 2` at every shift, while :math:`W_1 = |\text{shift}|`).
+    CDFs use :func:`scipy.integrate.cumulative_trapezoid`, and each density is normalised by its
+    (trapezoidal) integral on the grid, so that both CDFs end at exactly 1. The outer integral uses
+    the trapezoidal rule too, since :math:`|F_p - F_q|` has kinks where the CDFs cross.
+
+    Raises:
+        ValueError: bad grid, shape mismatch, negative/non-finite or unnormalised densities.
+    """
+    x = _check_grid(x)
+    p = _check_density(p, "p", x)
+    q = _check_density(q, "q", x)
+    cdf_p = cumulative_trapezoid(p, x=x, initial=0.0)
+    cdf_q = cumulative_trapezoid(q, x=x, initial=0.0)
+    cdf_p /= cdf_p[-1]
+    cdf_q /= cdf_q[-1]
+    return float(trapezoid(np.abs(cdf_p - cdf_q), x=x))
