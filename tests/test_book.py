@@ -1,29 +1,9 @@
 """The whole book builds with warnings as errors from the committed notebook outputs."""
 from __future__ import annotations
 
-import os
 import pathlib
-import subprocess
-import sys
-
-import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(scope="session")
-def built_book(tmp_path_factory) -> pathlib.Path:
-    out = tmp_path_factory.mktemp("book")
-    jb = pathlib.Path(sys.executable).with_name("jupyter-book")
-    proc = subprocess.run(
-        [str(jb), "build", str(ROOT), "--all", "--warningiserror", "--nitpick", "--keep-going", "--path-output", str(out)],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYDEVD_DISABLE_FILE_VALIDATION": "1"},
-        timeout=900,
-    )
-    assert proc.returncode == 0, f"jupyter-book build failed:\n{proc.stdout[-6000:]}\n{proc.stderr[-6000:]}"
-    return out / "_build" / "html"
 
 
 def test_book_builds_with_warnings_as_errors(built_book):
