@@ -38,13 +38,17 @@
 
 # %% tags=["nbval-ignore-output"]
 # Setup: only inside Google Colab, install ganlib from the book's repository and report the GPU.
-# Outside Colab this cell does nothing.
+# Outside Colab this cell does nothing. (scripts/set_repository_url.py keeps the URL in step.)
+import shutil
 import subprocess
 import sys
 
 if "google.colab" in sys.modules:
     subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", "git+https://github.com/gan-book/gan-book"])
-    subprocess.run(["nvidia-smi", "-L"], check=False)
+    if shutil.which("nvidia-smi"):
+        subprocess.run(["nvidia-smi", "-L"], check=False)
+    else:
+        print("No GPU found (Runtime > Change runtime type > GPU); the chapter also runs on the CPU.")
 
 # %% tags=["nbval-ignore-output"]
 import math

@@ -4,6 +4,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh test
+# tests/test_browser.py opens the built book in headless Chromium. Install Debian's package when no
+# Chromium/Chrome is on the PATH (as root, or with sudo, where apt-get exists); otherwise nothing.
+if [ -z "${CHROMIUM:-}" ] && ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1 \
+   && ! command -v google-chrome >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo -n"
+  echo "[test] installing Debian's chromium for tests/test_browser.py"
+  { $sudo apt-get update -qq && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
+    || echo "[test] could not install chromium: tests/test_browser.py will fail"
+fi
 export GANLIB_QUICK=1           # shrink every training budget (see ganlib.runtime.quick_mode)
 unset MPLBACKEND                # notebooks use the inline backend, as when they were stored
 start=$(date +%s)

@@ -1,0 +1,217 @@
+"""Colab: launch buttons, the setup cell every notebook starts with, and the one repository URL.
+
+- `_config.yml` holds the repository URL once (`repository: url:`) and asks for Colab launch buttons.
+- Every notebooks/*.py starts (first code cell) with the Colab setup cell: it acts only under
+  `"google.colab" in sys.modules`, pip-installs `git+<that URL>`, and reports the GPU it found;
+  outside Colab it does nothing. Both are checked by running the cell, with subprocess stubbed.
+- scripts/set_repository_url.py rewrites the URL in _config.yml and in every copy, on a temporary
+  copy of the project here, without touching the notebooks' outputs.
+(The built pages' Colab buttons are checked in test_notebook_pages_have_a_colab_button.)
+"""
+from __future__ import annotations
+
+import ast
+import json
+import pathlib
+import shutil
+import subprocess
+import sys
+import types
+
+import jupytext
+import pytest
+import yaml
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
+REPO_URL = CONFIG["repository"]["url"]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.py"))
+SCRIPT = ROOT / "scripts" / "set_repository_url.py"
+
+
+def setup_cell(path: pathlib.Path) -> str:
+    nb = jupytext.read(path)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert code, f"{path.name} has no code cell"
+    return code[0].source
+
+
+def test_config_keeps_the_repository_and_asks_for_colab():
+    assert REPO_URL.startswith("https://github.com/"), "Colab opens notebooks from GitHub only"
+    assert CONFIG["repository"].get("branch"), "launch buttons need repository.branch"
+    assert CONFIG["launch_buttons"]["colab_url"] == "https://colab.research.google.com"
+
+
+def test_there_are_notebooks():
+    assert NOTEBOOKS
+
+
+@pytest.mark.parametrize("py", NOTEBOOKS, ids=lambda p: p.name)
+def test_first_code_cell_is_the_colab_setup_cell(py):
+    src = setup_cell(py)
+    tree = ast.parse(src)
+    # Only imports and one `if "google.colab" in sys.modules:` (no else) at the top level.
+    ifs = [n for n in tree.body if isinstance(n, ast.If)]
+    others = [n for n in tree.body if not isinstance(n, (ast.If, ast.Import, ast.ImportFrom))]
+    assert len(ifs) == 1 and not others, f"{py.name}: the first code cell must be the Colab setup cell only"
+    guard = ifs[0]
+    assert ast.dump(guard.test) == ast.dump(ast.parse('"google.colab" in sys.modules', mode="eval").body), (
+        f"{py.name}: the setup cell must act only under `if \"google.colab\" in sys.modules:`"
+    )
+    assert not guard.orelse, f"{py.name}: the setup cell must do nothing outside Colab (no else branch)"
+    body = "\n".join(ast.unparse(n) for n in guard.body)
+    assert f"git+{REPO_URL}" in body and "pip" in body and "install" in body, (
+        f"{py.name}: the setup cell must pip-install git+{REPO_URL} (the URL in _config.yml)"
+    )
+    assert "nvidia-smi" in body or "get_device_name" in body, f"{py.name}: the setup cell must report the GPU"
+
+
+@pytest.mark.parametrize("py", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_git_url_in_a_notebook_is_the_configured_one(py):
+    import re
+
+    for path in (py, py.with_suffix(".ipynb")):
+        if path.exists():
+            urls = set(re.findall(r"git\+(https://[^\s\"'\\]+)", path.read_text()))
+            assert urls <= {REPO_URL}, f"{path.name} installs from {urls - {REPO_URL}}, _config.yml says {REPO_URL}"
+
+
+class _Recorder:
+    def __init__(self, gpu: bool):
+        self.calls: list[list[str]] = []
+        self.gpu = gpu
+
+    def __call__(self, cmd, *args, **kwargs):
+        self.calls.append([str(c) for c in cmd])
+        if cmd[0] == "nvidia-smi" and not self.gpu:
+            raise FileNotFoundError("nvidia-smi")  # a CPU runtime has no nvidia-smi
+        return subprocess.CompletedProcess(cmd, 0, stdout="GPU 0: Tesla T4 (UUID: GPU-0)\n", stderr="")
+
+
+def _run_cell(src: str, monkeypatch, *, colab: bool, gpu: bool) -> _Recorder:
+    rec = _Recorder(gpu)
+    for name in ("check_call", "run", "call", "check_output", "Popen"):
+        monkeypatch.setattr(subprocess, name, rec)
+    monkeypatch.setattr(shutil, "which", lambda cmd, *a, **k: f"/usr/bin/{cmd}" if (gpu or cmd != "nvidia-smi") else None)
+    monkeypatch.setattr("os.system", rec)
+    if colab:
+        monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    else:
+        monkeypatch.delitem(sys.modules, "google.colab", raising=False)
+    exec(compile(src, "<setup cell>", "exec"), {"__name__": "__main__"})
+    return rec
+
+
+@pytest.mark.parametrize("py", NOTEBOOKS, ids=lambda p: p.name)
+def test_setup_cell_does_nothing_outside_colab(py, monkeypatch, capsys):
+    rec = _run_cell(setup_cell(py), monkeypatch, colab=False, gpu=True)
+    assert rec.calls == [], f"{py.name}: the setup cell ran {rec.calls} outside Colab"
+    assert capsys.readouterr().out == "", f"{py.name}: the setup cell printed outside Colab"
+
+
+@pytest.mark.parametrize("gpu", [True, False], ids=["gpu-runtime", "cpu-runtime"])
+@pytest.mark.parametrize("py", NOTEBOOKS, ids=lambda p: p.name)
+def test_setup_cell_in_colab_installs_ganlib_and_reports_the_gpu(py, gpu, monkeypatch, capsys):
+    src = setup_cell(py)
+    try:
+        rec = _run_cell(src, monkeypatch, colab=True, gpu=gpu)
+    except Exception as exc:  # noqa: BLE001
+        runtime = "a GPU runtime" if gpu else "a CPU runtime (no GPU, no nvidia-smi)"
+        pytest.fail(
+            f"{py.name}: the setup cell raised {exc!r} in Colab on {runtime}; copy the setup cell of "
+            "notebooks/01_value_function.py (it calls nvidia-smi only where shutil.which finds it)"
+        )
+    installs = [c for c in rec.calls if "pip" in c and "install" in c]
+    assert installs and installs[0][-1] == f"git+{REPO_URL}", f"{py.name}: no pip install of git+{REPO_URL}: {rec.calls}"
+    out = capsys.readouterr().out
+    if "get_device_name" not in src:
+        reported = any(c[0] == "nvidia-smi" for c in rec.calls) if gpu else "gpu" in out.lower()
+        assert reported, f"{py.name}: the setup cell did not report the GPU (calls {rec.calls}, printed {out!r})"
+
+
+# --------------------------------------------------------------------------------------------------
+# scripts/set_repository_url.py, on a temporary copy of every file that may hold the URL.
+
+COPIED = ["_config.yml", "README.md", "CITATION.cff", "pyproject.toml", "environment.yml", "book/*.md", "notebooks/*"]
+
+
+def _outputs(nb_path: pathlib.Path) -> list:
+    return [(c.get("outputs"), c.get("metadata")) for c in json.loads(nb_path.read_text())["cells"]]
+
+
+def test_set_repository_url_rewrites_every_copy(tmp_path):
+    sys.path.insert(0, str(SCRIPT.parent))
+    try:
+        import set_repository_url as tool
+    finally:
+        sys.path.pop(0)
+    for pattern in COPIED:
+        for src in ROOT.glob(pattern):
+            if src.is_file():
+                dst = tmp_path / src.relative_to(ROOT)
+                dst.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(src, dst)
+    old, new = REPO_URL, "https://github.com/Example-Org/my-gan-book"
+    old_pages, new_pages = tool.pages_url(old), "https://example-org.github.io/my-gan-book"
+    before = {p: p.read_text() for p in tmp_path.rglob("*") if p.is_file()}
+    outputs_before = {p: _outputs(p) for p in tmp_path.glob("notebooks/*.ipynb")}
+
+    proc = subprocess.run([sys.executable, str(SCRIPT), new + ".git", "--root", str(tmp_path)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "_config.yml" in proc.stdout
+
+    after = {p: p.read_text() for p in before}
+    assert yaml.safe_load(after[tmp_path / "_config.yml"])["repository"]["url"] == new
+    for path, text in after.items():
+        rel = path.relative_to(tmp_path)
+        assert old not in text and old_pages not in text, f"{rel} still holds the old URL"
+        n_old = before[path].count(old) + before[path].count(old_pages)
+        assert text.count(new) + text.count(new_pages) >= n_old, f"{rel}: not every copy was replaced"
+        if n_old == 0:
+            assert text == before[path], f"{rel} changed though it held no URL"
+    for py in tmp_path.glob("notebooks/*.py"):
+        assert f"git+{new}" in setup_cell(py)
+        nb = py.with_suffix(".ipynb")
+        if not nb.exists():
+            continue  # an unpaired .py is reported by tests/test_notebook_pairs.py
+        assert jupytext.writes(jupytext.read(nb), fmt="py:percent") == py.read_text(), f"{nb.name} and {py.name} drifted"
+        assert _outputs(nb) == outputs_before[nb], f"{nb.name}: outputs or cell metadata changed"
+    intro = after.get(tmp_path / "book" / "intro.md", "")
+    if f"git clone {new}" in intro:
+        assert f"git clone {new} && cd my-gan-book" in intro, "book/intro.md: the clone's folder name was not updated"
+    cff = yaml.safe_load(after[tmp_path / "CITATION.cff"]) if (tmp_path / "CITATION.cff").exists() else None
+    if cff:
+        assert cff["repository-code"] == new and cff["url"] == new_pages + "/"
+
+    # A second run with the same URL changes nothing; a URL that is not GitHub is refused.
+    again = subprocess.run([sys.executable, str(SCRIPT), new, "--root", str(tmp_path)], capture_output=True, text=True)
+    assert again.returncode == 0 and "already" in again.stdout
+    bad = subprocess.run([sys.executable, str(SCRIPT), "https://gitlab.com/a/b", "--root", str(tmp_path)], capture_output=True, text=True)
+    assert bad.returncode != 0 and "GitHub" in bad.stderr
+    assert yaml.safe_load((tmp_path / "_config.yml").read_text())["repository"]["url"] == new
+
+
+def test_pages_url_matches_the_rule_in_the_readme():
+    sys.path.insert(0, str(SCRIPT.parent))
+    try:
+        import set_repository_url as tool
+    finally:
+        sys.path.pop(0)
+    assert tool.pages_url("https://github.com/gan-book/gan-book") == "https://gan-book.github.io/gan-book"
+    assert tool.pages_url("https://github.com/Ann/Ann.github.io") == "https://ann.github.io"
+
+
+# --------------------------------------------------------------------------------------------------
+# The built book: a Colab button on every notebook page, pointing at the configured repository.
+
+
+def test_notebook_pages_have_a_colab_button(built_book):
+    branch = CONFIG["repository"]["branch"]
+    repo_path = REPO_URL.removeprefix("https://github.com/")
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    chapters = [ch["file"] for part in toc["parts"] for ch in part["chapters"] if ch["file"].startswith("notebooks/")]
+    assert chapters, "_toc.yml lists no notebook"
+    for chapter in chapters:
+        page = (built_book / f"{chapter}.html").read_text()
+        want = f"https://colab.research.google.com/github/{repo_path}/blob/{branch}/{chapter}.ipynb"
+        assert want in page, f"{chapter}.html has no Colab launch button to {want}"
