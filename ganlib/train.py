@@ -301,12 +301,11 @@ class Trainer:
 
         Each :math:`D` update draws a fresh minibatch :math:`x^{(1..m)}` and noise :math:`z^{(1..m)}`
         and descends the registered discriminator loss; for the paper's losses that is
-        :math:`-	frac1m\sum_i [\log D(x^{(i)}) + \log(1 - D(G(z^{(i)})))]`, i.e. it ascends
-        :math:`
-abla_{	heta_d}` of Algorithm 1. The :math:`G` update then draws *new* noise and
+        :math:`-\tfrac1m\sum_i [\log D(x^{(i)}) + \log(1 - D(G(z^{(i)})))]`, i.e. it ascends
+        :math:`\nabla_{\theta_d}` of Algorithm 1. The :math:`G` update then draws *new* noise and
         goes through the *updated* :math:`D` (its weights frozen for that step), descending
-        :math:`	frac1m\sum_i \log(1 - D(G(z^{(i)})))` (``saturating``, Eq. 1) or
-        :math:`-	frac1m\sum_i \log D(G(z^{(i)}))` (``non_saturating``, Section 3).
+        :math:`\tfrac1m\sum_i \log(1 - D(G(z^{(i)})))` (``saturating``, Eq. 1) or
+        :math:`-\tfrac1m\sum_i \log D(G(z^{(i)}))` (``non_saturating``, Section 3).
         Statistics (mean over the ``k`` D updates) are written to a device buffer: no host sync.
         """
         k = self.config.k
