@@ -20,8 +20,9 @@ so that further losses (e.g. Wasserstein, hinge) plug in through the same mechan
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Dict
+from typing import Callable, Dict, Optional
 
+import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
@@ -30,6 +31,7 @@ __all__ = [
     "discriminator_loss",
     "generator_loss_saturating",
     "generator_loss_non_saturating",
+    "generator_logit_gradient",
     "GANLoss",
     "LOSSES",
     "register_loss",
@@ -37,6 +39,14 @@ __all__ = [
     "ValueFunction",
     "DiscriminatorLoss",
     "GeneratorLoss",
+    "critic_loss_wasserstein",
+    "generator_loss_wasserstein",
+    "critic_loss_hinge",
+    "generator_loss_hinge",
+    "wasserstein_estimate",
+    "gradient_penalty",
+    "GP_WEIGHT",
+    "WGAN_CLIP",
 ]
 
 
@@ -159,6 +169,230 @@ def generator_loss_non_saturating(d_fake_logits: Tensor) -> Tensor:
     return F.softplus(-d_fake_logits).mean()
 
 
+def generator_logit_gradient(d_fake: Tensor, kind: str) -> Tensor:
+    r"""Closed-form derivative of a per-sample generator loss with respect to the discriminator's
+    logit, as a function of :math:`D(G(z))` (Section 3).
+
+    With :math:`l` the logit of :math:`D` at a generated point and :math:`D(G(z)) = \sigma(l)`,
+    :math:`\sigma'(l) = \sigma(l)(1 - \sigma(l))`, so
+
+    .. math::
+
+        \text{saturating (Eq. 1):}\quad
+        \frac{\partial}{\partial l} \log\big(1 - \sigma(l)\big) = -\sigma(l) = -D(G(z)),
+
+        \text{non-saturating (Section 3):}\quad
+        \frac{\partial}{\partial l} \big(-\log \sigma(l)\big) = -\big(1 - \sigma(l)\big)
+        = -\big(1 - D(G(z))\big).
+
+    By the chain rule the generator's gradient is this factor times
+    :math:`\partial l / \partial \theta_g`, so when :math:`D` rejects the fakes confidently
+    (:math:`D(G(z)) \to 0`, early in training) the saturating loss passes almost no gradient to
+    :math:`G` while the non-saturating one passes nearly the full :math:`-1`. These are the
+    per-sample gradients of :func:`generator_loss_saturating` and
+    :func:`generator_loss_non_saturating` (whose batch means add a factor :math:`1/m`).
+
+    Args:
+        d_fake: values of :math:`D(G(z))` in :math:`[0, 1]`, a floating-point tensor of any shape.
+        kind: ``"saturating"`` or ``"non_saturating"``.
+
+    Returns:
+        Tensor of the same shape: :math:`\partial \mathcal{L}_G / \partial l` per sample (:math:`\le 0`).
+
+    Raises:
+        TypeError: ``d_fake`` not a floating-point tensor, ``kind`` not a str.
+        ValueError: ``d_fake`` outside :math:`[0, 1]` or NaN, unknown ``kind`` (the message lists
+            the valid names).
+    """
+    if not isinstance(d_fake, Tensor):
+        raise TypeError(f"d_fake must be a torch.Tensor of D(G(z)) values, got {type(d_fake).__name__}")
+    if not d_fake.is_floating_point():
+        raise TypeError(f"d_fake must be a floating-point tensor, got dtype {d_fake.dtype}")
+    if not isinstance(kind, str):
+        raise TypeError(f"kind must be a str, got {type(kind).__name__}")
+    if bool(((d_fake < 0) | (d_fake > 1) | d_fake.isnan()).any()):
+        raise ValueError("d_fake holds probabilities D(G(z)) and must lie in [0, 1] (no NaN)")
+    if kind == "saturating":
+        return -d_fake
+    if kind == "non_saturating":
+        return d_fake - 1.0
+    raise ValueError(f"no closed-form logit gradient for generator loss {kind!r}; valid kinds: non_saturating, saturating")
+
+
+# --------------------------------------------------------------------------------------------------
+# Beyond the paper: Wasserstein (WGAN, WGAN-GP) and hinge losses
+# --------------------------------------------------------------------------------------------------
+
+#: :math:`\lambda` of WGAN-GP (Gulrajani et al., 2017, Algorithm 1).
+GP_WEIGHT = 10.0
+#: Weight-clipping bound :math:`c` of WGAN (Arjovsky et al., 2017, Algorithm 1).
+WGAN_CLIP = 0.01
+
+
+def critic_loss_wasserstein(d_real_logits: Tensor, d_fake_logits: Tensor) -> Tensor:
+    r"""WGAN critic loss (Arjovsky et al., 2017), on raw critic outputs :math:`f(x)` (the "logits").
+
+    The Kantorovich-Rubinstein duality writes the earth mover's distance as
+
+    .. math::
+
+        W(P_r, P_\theta) = \sup_{\|f\|_L \le 1}
+            \mathbb{E}_{x \sim P_r}[f(x)] - \mathbb{E}_{x \sim P_\theta}[f(x)]
+        \quad\text{(WGAN, Eq. 3)},
+
+    so the critic :math:`f` (a network kept roughly Lipschitz by weight clipping or a gradient
+    penalty) *maximises* the batch estimate of the right-hand side, i.e. minimises
+
+    .. math::
+
+        \mathcal{L}_f = \frac1n \sum_j f\big(G(z^{(j)})\big) - \frac1m \sum_i f\big(x^{(i)}\big).
+
+    Unlike :func:`discriminator_loss` no sigmoid is applied: :math:`f` is a score, not a probability.
+
+    Args:
+        d_real_logits: critic outputs on real samples.
+        d_fake_logits: critic outputs on generated samples.
+
+    Returns:
+        0-dim tensor, :math:`-\widehat{W}` (minus the critic's estimate of :math:`W_1`).
+    """
+    _check_pair(d_real_logits, d_fake_logits)
+    return d_fake_logits.mean() - d_real_logits.mean()
+
+
+def generator_loss_wasserstein(d_fake_logits: Tensor) -> Tensor:
+    r"""WGAN (and hinge) generator loss: :math:`G` minimises :math:`-\mathbb{E}_z[f(G(z))]`.
+
+    .. math::
+
+        \mathcal{L}_G = -\frac1n \sum_j f\big(G(z^{(j)})\big)
+        \quad\text{(WGAN, Algorithm 1, line 10; Miyato et al., 2018, Eq. 17)}
+
+    the only :math:`G`-dependent term of WGAN Eq. 3. Its gradient with respect to each critic
+    output is the constant :math:`-1/n`: it never saturates, however confidently the critic scores.
+
+    Args:
+        d_fake_logits: critic outputs on generated samples.
+    """
+    _check_logits(d_fake_logits, "d_fake_logits")
+    return -d_fake_logits.mean()
+
+
+def critic_loss_hinge(d_real_logits: Tensor, d_fake_logits: Tensor) -> Tensor:
+    r"""Hinge discriminator loss (Miyato et al., 2018, Eq. 16; Lim & Ye, 2017).
+
+    .. math::
+
+        \mathcal{L}_D = \mathbb{E}_{x \sim p_{data}}\big[\max(0, 1 - D(x))\big]
+                      + \mathbb{E}_{z \sim p_z}\big[\max(0, 1 + D(G(z)))\big]
+
+    on raw outputs :math:`D(x)` (the "logits"): a real sample scored above :math:`+1` and a fake
+    scored below :math:`-1` contribute nothing. Pair it with :func:`generator_loss_hinge`.
+
+    Returns:
+        0-dim tensor, :math:`\ge 0`.
+    """
+    _check_pair(d_real_logits, d_fake_logits)
+    return F.relu(1.0 - d_real_logits).mean() + F.relu(1.0 + d_fake_logits).mean()
+
+
+def generator_loss_hinge(d_fake_logits: Tensor) -> Tensor:
+    r"""Hinge generator loss (Miyato et al., 2018, Eq. 17): :math:`-\mathbb{E}_z[D(G(z))]`.
+
+    .. math::
+
+        \mathcal{L}_G = -\frac1n \sum_j D\big(G(z^{(j)})\big),
+
+    the same expression as :func:`generator_loss_wasserstein`.
+    """
+    return generator_loss_wasserstein(d_fake_logits)
+
+
+def wasserstein_estimate(d_real_logits: Tensor, d_fake_logits: Tensor) -> Tensor:
+    r"""The critic's batch estimate of :math:`W_1`: :math:`\frac1m\sum_i f(x^{(i)}) - \frac1n\sum_j f(G(z^{(j)}))`.
+
+    .. math::
+
+        \widehat W = \frac1m \sum_i f\big(x^{(i)}\big) - \frac1n \sum_j f\big(G(z^{(j)})\big)
+        \;\le\; W(P_r, P_\theta) \cdot \|f\|_L \quad\text{(WGAN, Eq. 3)}
+
+    It is a lower bound of :math:`K \cdot W_1` for a :math:`K`-Lipschitz critic (up to sampling
+    noise); its decrease during training is WGAN's "meaningful loss curve". The training loop
+    records it in the ``value`` column for the critic losses (``wasserstein``, ``wgan-gp``,
+    ``hinge``) instead of :math:`\hat V` of Eq. 1, which assumes probabilities.
+    """
+    return -critic_loss_wasserstein(d_real_logits, d_fake_logits)
+
+
+def _identity(t: Tensor) -> Tensor:
+    """Raw critic scores for the ``d_real`` / ``d_fake`` history columns."""
+    return t
+
+
+def gradient_penalty(
+    critic: Callable[[Tensor], Tensor],
+    real: Tensor,
+    fake: Tensor,
+    generator: Optional[torch.Generator] = None,
+) -> Tensor:
+    r"""WGAN-GP's two-sided gradient penalty (Gulrajani et al., 2017), **before** the weight :math:`\lambda`.
+
+    .. math::
+
+        L = \underbrace{\mathbb{E}_{\tilde x \sim P_g}[D(\tilde x)] - \mathbb{E}_{x \sim P_r}[D(x)]}_{\text{critic loss}}
+          + \lambda\, \underbrace{\mathbb{E}_{\hat x \sim P_{\hat x}}
+            \big[(\|\nabla_{\hat x} D(\hat x)\|_2 - 1)^2\big]}_{\text{this function}}
+        \quad\text{(WGAN-GP, Eq. 3)},
+
+    with :math:`\hat x = \epsilon x + (1 - \epsilon)\tilde x`, one :math:`\epsilon \sim U[0, 1]` per
+    sample pair (WGAN-GP, Algorithm 1). The optimal critic has gradient norm 1 almost everywhere on
+    the lines between coupled points (WGAN-GP, Proposition 1), which motivates the penalty. The
+    input gradient is taken with ``create_graph=True``, so the penalty is differentiable with
+    respect to the critic's parameters (double back-propagation) and trains :math:`D`. The norm is
+    taken over all non-batch dimensions of a sample. For a linear critic :math:`D(x) = w^\top x + b`
+    the gradient is :math:`w` everywhere, so the penalty is exactly :math:`(\|w\|_2 - 1)^2`.
+
+    Args:
+        critic: module or function mapping a batch ``(N, ...)`` to scores ``(N,)`` (or ``(N, 1)``).
+        real: real samples ``(N, ...)``.
+        fake: generated samples, same shape (detached or not: only :math:`\hat x` is differentiated).
+        generator: optional :class:`torch.Generator` for :math:`\epsilon` (reproducibility).
+
+    Returns:
+        0-dim tensor :math:`\frac1N \sum_i (\|\nabla D(\hat x_i)\|_2 - 1)^2 \ge 0`.
+
+    Raises:
+        TypeError: ``critic`` not callable, ``real``/``fake`` not floating-point tensors.
+        ValueError: shape or device mismatch, empty batch, critic output not one score per sample.
+    """
+    if not callable(critic):
+        raise TypeError(f"critic must be callable (a module or function), got {type(critic).__name__}")
+    for name, t in (("real", real), ("fake", fake)):
+        if not isinstance(t, Tensor) or not t.is_floating_point():
+            raise TypeError(f"{name} must be a floating-point torch.Tensor of samples, got {type(t).__name__}")
+    if real.shape != fake.shape:
+        raise ValueError(f"real and fake must have the same shape to be interpolated, got {tuple(real.shape)} and {tuple(fake.shape)}")
+    if real.device != fake.device:
+        raise ValueError(f"real is on {real.device} but fake is on {fake.device}: put both on the same device")
+    if real.dim() < 1 or real.shape[0] == 0:
+        raise ValueError(f"need a non-empty batch (N, ...), got shape {tuple(real.shape)}")
+    n = real.shape[0]
+    eps = torch.rand((n,) + (1,) * (real.dim() - 1), generator=generator, device=real.device, dtype=real.dtype)
+    x_hat = (eps * real.detach() + (1.0 - eps) * fake.detach()).requires_grad_(True)
+    with torch.enable_grad():
+        out = critic(x_hat)
+        if out.numel() != n:
+            raise ValueError(f"critic must return one score per sample ({n}), got shape {tuple(out.shape)}")
+        (grad,) = torch.autograd.grad(out.sum(), x_hat, create_graph=True)
+    norm = grad.reshape(n, -1).norm(2, dim=1)
+    return ((norm - 1.0) ** 2).mean()
+
+
+def _weighted_gradient_penalty(critic, real: Tensor, fake: Tensor, generator: Optional[torch.Generator] = None) -> Tensor:
+    r""":math:`\lambda \cdot` :func:`gradient_penalty` with :math:`\lambda` = :data:`GP_WEIGHT` (10)."""
+    return GP_WEIGHT * gradient_penalty(critic, real, fake, generator=generator)
+
+
 # --------------------------------------------------------------------------------------------------
 # Registry
 # --------------------------------------------------------------------------------------------------
@@ -179,12 +413,28 @@ class GANLoss:
         discriminator: ``(d_real_logits, d_fake_logits) -> loss`` minimised by :math:`D`.
         generator: ``d_fake_logits -> loss`` minimised by :math:`G`.
         description: one line for tables and ``--help``.
+        penalty: optional extra term of :math:`D`'s loss that needs :math:`D` itself, called by the
+            training loop as ``penalty(D, real, fake, generator=torch_generator)`` and added to
+            ``discriminator(...)`` (already weighted, e.g. :math:`\lambda \cdot`
+            :func:`gradient_penalty` for WGAN-GP). ``None``: no extra term.
+        clip_value: optional :math:`c > 0`: after every :math:`D` update the loop clamps each of
+            :math:`D`'s parameters to :math:`[-c, c]` (WGAN's weight clipping). ``None``: no clipping.
+        value: ``(d_real_logits, d_fake_logits) -> 0-dim tensor`` recorded in the ``value`` column
+            of the training history: :func:`value_function` (:math:`\hat V`, Eq. 1) by default,
+            :func:`wasserstein_estimate` (the critic's estimate of :math:`W_1`) for critic losses.
+        link: maps :math:`D`'s raw outputs to the ``d_real`` / ``d_fake`` history columns (their
+            batch means): :func:`torch.sigmoid` (probabilities :math:`D(x)`) by default, the
+            identity (raw critic scores) for critic losses, whose outputs are not probabilities.
     """
 
     name: str
     discriminator: Callable[[Tensor, Tensor], Tensor]
     generator: Callable[[Tensor], Tensor]
     description: str
+    penalty: Optional[Callable[..., Tensor]] = None
+    clip_value: Optional[float] = None
+    value: Callable[[Tensor, Tensor], Tensor] = value_function
+    link: Callable[[Tensor], Tensor] = torch.sigmoid
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
@@ -195,6 +445,16 @@ class GANLoss:
             raise TypeError(f"GANLoss.generator must be callable, got {type(self.generator).__name__}")
         if not isinstance(self.description, str):
             raise TypeError(f"GANLoss.description must be a str, got {type(self.description).__name__}")
+        if self.penalty is not None and not callable(self.penalty):
+            raise TypeError(f"GANLoss.penalty must be callable or None, got {type(self.penalty).__name__}")
+        if self.clip_value is not None and (
+            isinstance(self.clip_value, bool)
+            or not isinstance(self.clip_value, (int, float))
+            or not (self.clip_value > 0 and self.clip_value < float("inf"))
+        ):
+            raise ValueError(f"GANLoss.clip_value must be None or a positive finite number, got {self.clip_value!r}")
+        if not callable(self.value) or not callable(self.link):
+            raise TypeError("GANLoss.value and GANLoss.link must be callable")
 
 
 #: Registered losses by name. Add new ones with :func:`register_loss`.
@@ -252,6 +512,34 @@ def get_loss(name: str) -> GANLoss:
         return LOSSES[name]
     except KeyError:
         raise ValueError(f"unknown GAN loss {name!r}; valid names: {', '.join(sorted(LOSSES))}") from None
+
+
+register_loss(GANLoss(
+    name="wasserstein",
+    discriminator=critic_loss_wasserstein,
+    generator=generator_loss_wasserstein,
+    description="WGAN (Arjovsky et al. 2017): critic minimises E[f(G(z))] - E[f(x)], weights clipped to +-0.01; G minimises -E[f(G(z))]",
+    clip_value=WGAN_CLIP,
+    value=wasserstein_estimate,
+    link=_identity,
+))
+register_loss(GANLoss(
+    name="wgan-gp",
+    discriminator=critic_loss_wasserstein,
+    generator=generator_loss_wasserstein,
+    description="WGAN-GP (Gulrajani et al. 2017): WGAN critic loss + 10 * E[(||grad f(x_hat)|| - 1)^2], no clipping",
+    penalty=_weighted_gradient_penalty,
+    value=wasserstein_estimate,
+    link=_identity,
+))
+register_loss(GANLoss(
+    name="hinge",
+    discriminator=critic_loss_hinge,
+    generator=generator_loss_hinge,
+    description="hinge (Miyato et al. 2018): D minimises E[relu(1 - D(x))] + E[relu(1 + D(G(z)))]; G minimises -E[D(G(z))]",
+    value=wasserstein_estimate,
+    link=_identity,
+))
 
 
 # --------------------------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from typing import Optional, Sequence, Tuple
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from torch.nn.utils import parametrizations
 
 __all__ = [
     "Maxout",
@@ -35,11 +36,13 @@ __all__ = [
     "DCGANDiscriminator",
     "MLPGenerator",
     "MLPDiscriminator",
+    "PackedDiscriminator",
     "MODELS",
     "build_models",
     "pixel_logit_bias",
     "PaperSGDSchedule",
     "paper_optimizer",
+    "apply_spectral_norm",
 ]
 
 SQRT3 = math.sqrt(3.0)
@@ -138,6 +141,33 @@ class Maxout(nn.Module):
         return y.view(*y.shape[:-1], self.pieces, self.units).amax(-2)
 
 
+def apply_spectral_norm(module: nn.Module) -> nn.Module:
+    r"""Spectrally normalise every :class:`~torch.nn.Linear` and convolution in ``module`` (in place).
+
+    Miyato et al. (2018) replace each weight matrix :math:`W` by
+
+    .. math::
+
+        \bar W_{SN} = \frac{W}{\sigma(W)}, \qquad \sigma(W) = \max_{\|h\|_2 \le 1} \|W h\|_2
+        \quad\text{(Miyato et al., 2018, Eq. 8)},
+
+    its largest singular value, estimated by one step of power iteration per training-mode forward
+    pass (:func:`torch.nn.utils.parametrizations.spectral_norm`; a convolution's kernel is reshaped
+    to a matrix ``(out_channels, -1)``). Each layer then has Lipschitz constant :math:`\le 1`
+    (for a convolution, approximately), so a network of such layers and 1-Lipschitz activations
+    (ReLU, LeakyReLU, max) is 1-Lipschitz: :math:`\|f\|_{Lip} \le \prod_l \sigma(\bar W_l) = 1`.
+
+    Returns:
+        ``module`` (for chaining).
+    """
+    if not isinstance(module, nn.Module):
+        raise TypeError(f"apply_spectral_norm expects an nn.Module, got {type(module).__name__}")
+    for m in list(module.modules()):
+        if isinstance(m, (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)):
+            parametrizations.spectral_norm(m)
+    return module
+
+
 def pixel_logit_bias(pixel_means: Tensor, eps: float = 1e-3) -> Tensor:
     r"""Logit of per-pixel means, the initial output bias of the paper's generator.
 
@@ -210,6 +240,8 @@ class PaperDiscriminator(nn.Module):
 
     where :math:`\text{drop}_q` keeps a unit with probability :math:`q` (inverted dropout).
     Weights are uniform in :math:`\pm` ``init_range`` (0.005), biases zero.
+    ``spectral_norm=True`` (not in the paper) normalises every weight matrix by its largest
+    singular value (:func:`apply_spectral_norm`, Miyato et al., 2018).
     """
 
     def __init__(
@@ -220,6 +252,7 @@ class PaperDiscriminator(nn.Module):
         init_range: float = 0.005,
         input_keep: float = 0.8,
         hidden_keep: float = 0.5,
+        spectral_norm: bool = False,
     ) -> None:
         super().__init__()
         self.in_features = in_features
@@ -235,6 +268,8 @@ class PaperDiscriminator(nn.Module):
             if isinstance(m, nn.Linear):
                 nn.init.uniform_(m.weight, -init_range, init_range)
                 nn.init.zeros_(m.bias)
+        if spectral_norm:
+            apply_spectral_norm(self)
 
     def forward(self, x: Tensor) -> Tensor:
         """Return logits ``(N,)`` for images ``(N, 784)`` (any ``(N, ...)`` is flattened)."""
@@ -276,18 +311,26 @@ class DCGANDiscriminator(nn.Module):
 
     Conv 4/2 (14x14), LeakyReLU(0.2) :math:`\to` Conv 4/2 (7x7), BN, LeakyReLU(0.2)
     :math:`\to` Linear 1.
+
+    ``batch_norm=False`` drops the BN layer (a critic trained with a gradient penalty must not mix
+    samples within a batch; Gulrajani et al., 2017, Sec. 4); ``spectral_norm=True`` normalises every
+    weight by its largest singular value (:func:`apply_spectral_norm`; use it with
+    ``batch_norm=False``, as Miyato et al., 2018 do, or BN rescales the activations again).
     """
 
-    def __init__(self, width: int = 64) -> None:
+    def __init__(self, width: int = 64, spectral_norm: bool = False, batch_norm: bool = True) -> None:
         super().__init__()
+        norm = [nn.BatchNorm2d(2 * width)] if batch_norm else []
         self.net = nn.Sequential(
             nn.Conv2d(1, width, 4, 2, 1), nn.LeakyReLU(0.2),
-            nn.Conv2d(width, 2 * width, 4, 2, 1, bias=False), nn.BatchNorm2d(2 * width), nn.LeakyReLU(0.2),
+            nn.Conv2d(width, 2 * width, 4, 2, 1, bias=not batch_norm), *norm, nn.LeakyReLU(0.2),
             nn.Flatten(), nn.Linear(2 * width * 7 * 7, 1),
         )
         for m in self.modules():
             if isinstance(m, (nn.Conv2d, nn.Linear)):
                 nn.init.normal_(m.weight, 0.0, 0.02)
+        if spectral_norm:
+            apply_spectral_norm(self)
 
     def forward(self, x: Tensor) -> Tensor:
         """Return logits ``(N,)`` for images ``(N, 1, 28, 28)`` (flat ``(N, 784)`` is reshaped)."""
@@ -322,16 +365,77 @@ class MLPGenerator(_NoiseMixin, nn.Module):
 
 class MLPDiscriminator(nn.Module):
     r"""Small MLP discriminator for the toys: (Linear, LeakyReLU(0.2)) x ``len(hidden)`` :math:`\to`
-    Linear 1; returns logits ``(N,)``, so :math:`D(x) = \sigma(\text{logit})` can be plotted on a grid."""
+    Linear 1; returns logits ``(N,)``, so :math:`D(x) = \sigma(\text{logit})` can be plotted on a grid.
+    ``spectral_norm=True`` normalises every weight by its largest singular value
+    (:func:`apply_spectral_norm`, Miyato et al., 2018), making :math:`D`'s logit 1-Lipschitz."""
 
-    def __init__(self, in_dim: int = 1, hidden: Sequence[int] = (32, 32)) -> None:
+    def __init__(self, in_dim: int = 1, hidden: Sequence[int] = (32, 32), spectral_norm: bool = False) -> None:
         super().__init__()
         self.in_dim = in_dim
         self.net = _mlp([in_dim, *hidden, 1], lambda: nn.LeakyReLU(0.2))
+        if spectral_norm:
+            apply_spectral_norm(self)
 
     def forward(self, x: Tensor) -> Tensor:
         """Return logits ``(N,)`` for samples ``(N, in_dim)``."""
         return self.net(x).squeeze(-1)
+
+
+class PackedDiscriminator(nn.Module):
+    r"""PacGAN packing (Lin et al., 2018): the discriminator judges ``pack`` samples at once.
+
+    The batch ``(N, ...)`` is cut into :math:`N / m` packs of :math:`m` = ``pack`` consecutive
+    samples, each pack is flattened into one vector
+    :math:`(x^{(1)}, \dots, x^{(m)}) \in \mathbb{R}^{m d}` and ``base`` (a discriminator for
+    inputs of dimension :math:`m d`) returns one logit per pack. The packed game is Eq. 1 on product
+    distributions,
+
+    .. math::
+
+        \min_G \max_D\;
+        \mathbb{E}_{x^{(1..m)} \sim p_{data}^{\,m}}\big[\log D(x^{(1)}, \dots, x^{(m)})\big]
+        + \mathbb{E}_{z^{(1..m)} \sim p_z^{\,m}}\big[\log\big(1 - D(G(z^{(1)}), \dots, G(z^{(m)}))\big)\big]
+        \quad\text{(Lin et al., 2018, Sec. 3)},
+
+    whose optimum is still :math:`p_g = p_{data}` but which penalises mode collapse more: a pack
+    of :math:`m` generated samples that all sit on the same few modes is easier to tell apart.
+
+    To keep the loop's convention (one logit per sample, shape ``(N,)``), each pack's logit is
+    repeated for its :math:`m` members: the mean of any per-sample loss over the ``N`` samples is
+    then exactly the mean over the packs, with the same gradients. Packs must not mix real and
+    generated samples: use a batch size that is a multiple of ``pack`` (with
+    :class:`ganlib.train.Trainer`, whose shape check sends 2 samples, ``pack`` must divide 2 as
+    well, i.e. PacGAN2).
+
+    Args:
+        base: discriminator taking ``(N / pack, pack * d)`` and returning logits ``(N / pack,)``,
+            e.g. :class:`MLPDiscriminator` with ``in_dim = pack * d``.
+        pack: samples per pack :math:`m \ge 1` (``pack = 1`` is the ordinary discriminator).
+
+    Raises:
+        TypeError / ValueError: ``base`` not a module, ``pack`` not a positive int; in
+            :meth:`forward`, a batch size that is not a multiple of ``pack``.
+    """
+
+    def __init__(self, base: nn.Module, pack: int = 2) -> None:
+        super().__init__()
+        if not isinstance(base, nn.Module):
+            raise TypeError(f"base must be an nn.Module returning logits, got {type(base).__name__}")
+        if isinstance(pack, bool) or not isinstance(pack, int) or pack < 1:
+            raise ValueError(f"pack must be an integer >= 1, got {pack!r}")
+        self.base, self.pack = base, pack
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Return logits ``(N,)``: the logit of each sample's pack, repeated ``pack`` times."""
+        n = x.shape[0]
+        if n % self.pack:
+            raise ValueError(f"batch of {n} samples cannot be cut into packs of {self.pack}: use a multiple of {self.pack}")
+        logits = self.base(x.reshape(n // self.pack, -1)).reshape(-1)
+        return logits.repeat_interleave(self.pack)
+
+    def extra_repr(self) -> str:
+        """Shown by ``print(module)``."""
+        return f"pack={self.pack}"
 
 
 #: Model-pair names accepted by :func:`build_models` (and the CLI's ``--model``).
@@ -348,6 +452,7 @@ def build_models(
     pixel_means: Optional[Tensor] = None,
     latent_dim: Optional[int] = None,
     hidden: Sequence[int] = (64, 64),
+    spectral_norm: bool = False,
 ) -> Tuple[nn.Module, nn.Module]:
     """Build a ``(generator, discriminator)`` pair by name (see :data:`MODELS`).
 
@@ -357,6 +462,8 @@ def build_models(
         pixel_means: per-pixel means for the paper generator's output bias (optional).
         latent_dim: noise dimension (default 100 for image models, ``max(1, d)`` for ``mlp``).
         hidden: hidden sizes of the toy MLPs.
+        spectral_norm: spectrally normalise the discriminator (:func:`apply_spectral_norm`); for
+            ``"dcgan"`` this also drops D's batch norm.
 
     Raises:
         ValueError: unknown name.
@@ -365,12 +472,12 @@ def build_models(
     if name == "paper":
         return (
             PaperGenerator(latent_dim or 100, out_features=numel, pixel_means=pixel_means),
-            PaperDiscriminator(numel),
+            PaperDiscriminator(numel, spectral_norm=spectral_norm),
         )
     if name == "dcgan":
-        return DCGANGenerator(latent_dim or 100), DCGANDiscriminator()
+        return DCGANGenerator(latent_dim or 100), DCGANDiscriminator(spectral_norm=spectral_norm, batch_norm=not spectral_norm)
     if name == "mlp":
-        return MLPGenerator(latent_dim or numel, numel, hidden), MLPDiscriminator(numel, hidden)
+        return MLPGenerator(latent_dim or numel, numel, hidden), MLPDiscriminator(numel, hidden, spectral_norm=spectral_norm)
     raise ValueError(f"unknown model {name!r}; valid names: {', '.join(MODELS)}")
 
 

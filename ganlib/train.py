@@ -39,7 +39,7 @@ import torch
 from torch import Tensor, nn
 
 from ganlib.checkpoint import get_rng_state, load_checkpoint, save_checkpoint, set_rng_state
-from ganlib.losses import get_loss, value_function
+from ganlib.losses import get_loss
 from ganlib.models import paper_optimizer
 from ganlib.runtime import resolve_device, seed_everything
 
@@ -48,6 +48,9 @@ __all__ = ["TrainConfig", "Trainer", "NonFiniteLossError", "HISTORY_COLUMNS", "E
 #: Columns of :attr:`Trainer.history` (``pandas.DataFrame(trainer.history)``), one row per step:
 #: step (1-based), epoch (1-based epoch the step belongs to), d_loss, g_loss, value (batch estimate
 #: of V(G, D), Eq. 1), d_real (mean D(x)), d_fake (mean D(G(z))), lr_d, lr_g.
+#: For critic losses (``wasserstein``, ``wgan-gp``, ``hinge``) the loss's own ``value`` and ``link``
+#: (:class:`ganlib.losses.GANLoss`) are recorded instead: value = the critic's W1 estimate
+#: mean f(x) - mean f(G(z)), d_real / d_fake = mean raw critic scores; d_loss includes any penalty.
 HISTORY_COLUMNS = ("step", "epoch", "d_loss", "g_loss", "value", "d_real", "d_fake", "lr_d", "lr_g")
 #: Callback events, each called as ``fn(trainer)``.
 EVENTS = ("on_train_start", "on_step_end", "on_log", "on_snapshot", "on_epoch_end", "on_checkpoint", "on_train_end")
@@ -69,7 +72,7 @@ class TrainConfig:
     """
 
     loss: str = "non_saturating"  #: generator/discriminator loss pair by name (ganlib.losses.LOSSES)
-    k: int = 1  #: discriminator updates per generator update (Algorithm 1)
+    k: int = 1  #: discriminator updates per generator update (Algorithm 1's k; WGAN's n_critic, 5 there)
     batch_size: int = 100  #: m in Algorithm 1
     epochs: int = 1  #: training length in epochs (ignored when max_steps is set)
     max_steps: Optional[int] = None  #: training length in steps (overrides epochs)
@@ -268,14 +271,22 @@ class Trainer:
             else:
                 real_l, fake_l = self._d(x).float(), self._d(fake).float()
         d_loss = self.loss.discriminator(real_l, fake_l)
+        if self.loss.penalty is not None:  # e.g. WGAN-GP: needs D itself (uncompiled: double backward)
+            with self._autocast():
+                d_loss = d_loss + self.loss.penalty(self.D, x, fake.to(x.dtype), generator=self.gen).float()
         self.opt_d.zero_grad(set_to_none=True)
         d_loss.backward()
         self.opt_d.step()
+        if self.loss.clip_value is not None:  # WGAN: clamp every D parameter to [-c, c]
+            with torch.no_grad():
+                for p in self._d_params:
+                    p.clamp_(-self.loss.clip_value, self.loss.clip_value)
         if self.sched_d is not None:
             self.sched_d.step()
         with torch.no_grad():
             r, f = real_l.detach(), fake_l.detach()
-            return torch.stack([d_loss.detach(), value_function(r, f), torch.sigmoid(r).mean(), torch.sigmoid(f).mean()])
+            link = self.loss.link
+            return torch.stack([d_loss.detach(), self.loss.value(r, f), link(r).mean(), link(f).mean()])
 
     def _g_step(self) -> Tensor:
         """One generator update on fresh noise through the updated D; returns G's loss."""
@@ -307,6 +318,9 @@ class Trainer:
         :math:`\tfrac1m\sum_i \log(1 - D(G(z^{(i)})))` (``saturating``, Eq. 1) or
         :math:`-\tfrac1m\sum_i \log D(G(z^{(i)}))` (``non_saturating``, Section 3).
         Statistics (mean over the ``k`` D updates) are written to a device buffer: no host sync.
+        A loss with a ``penalty`` (WGAN-GP) adds ``penalty(D, x, G(z))`` to each D update's loss, and
+        one with a ``clip_value`` (WGAN) clamps D's parameters after each D update; ``k`` is then
+        WGAN's :math:`n_{critic}`.
         """
         k = self.config.k
         d_stats = self._d_step()

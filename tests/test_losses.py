@@ -148,8 +148,8 @@ def test_registry_has_paper_losses_with_shared_discriminator():
 
 
 def test_get_loss_unknown_name_lists_valid_names():
-    with pytest.raises(ValueError, match=r"unknown GAN loss 'wasserstein'.*non_saturating.*saturating"):
-        get_loss("wasserstein")
+    with pytest.raises(ValueError, match=r"unknown GAN loss 'least_squares'.*non_saturating.*saturating"):
+        get_loss("least_squares")
     with pytest.raises(ValueError, match="non_saturating"):
         GeneratorLoss("nope")
 
@@ -189,3 +189,40 @@ def test_rejects_non_tensor_integer_and_empty_logits():
         discriminator_loss(torch.zeros(2), torch.zeros(0))
     with pytest.raises(ValueError, match="empty"):
         generator_loss_saturating(torch.zeros(0, 1))
+
+
+# ---------------------------------------------------------------------------- closed-form logit gradients
+
+
+# torch's softplus is linear beyond 20 (its threshold), so autograd is exact only on the side where
+# the loss's softplus argument stays <= 20; that side includes the saturated regime D(G(z)) -> 0.
+@pytest.mark.parametrize("kind, lo, hi", [("saturating", -30.0, 20.0), ("non_saturating", -20.0, 30.0)])
+def test_generator_logit_gradient_matches_autograd(kind, lo, hi):
+    logits = torch.linspace(lo, hi, 101, dtype=torch.float64, requires_grad=True)
+    n = logits.numel()
+    get_loss(kind).generator(logits).backward()
+    closed = losses.generator_logit_gradient(torch.sigmoid(logits.detach()), kind)
+    torch.testing.assert_close(n * logits.grad, closed, rtol=1e-12, atol=1e-15)
+
+
+def test_generator_logit_gradient_saturating_vanishes_where_non_saturating_does_not():
+    d = torch.tensor([1e-8, 1e-4, 0.5, 1 - 1e-4], dtype=torch.float64)
+    sat = losses.generator_logit_gradient(d, "saturating")
+    ns = losses.generator_logit_gradient(d, "non_saturating")
+    torch.testing.assert_close(sat, -d)
+    torch.testing.assert_close(ns, d - 1)
+    assert sat[0].abs() < 1e-7 and ns[0].abs() > 0.99  # D(G(z)) -> 0: only the saturating one vanishes
+    assert sat[2] == ns[2] == -0.5  # the two agree at D = 1/2
+
+
+def test_generator_logit_gradient_rejects_bad_input():
+    with pytest.raises(TypeError, match="torch.Tensor"):
+        losses.generator_logit_gradient([0.5], "saturating")
+    with pytest.raises(TypeError, match="floating-point"):
+        losses.generator_logit_gradient(torch.ones(2, dtype=torch.long), "saturating")
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        losses.generator_logit_gradient(torch.tensor([1.5]), "saturating")
+    with pytest.raises(ValueError, match=r"valid kinds: non_saturating, saturating"):
+        losses.generator_logit_gradient(torch.tensor([0.5]), "wasserstein")
+    with pytest.raises(TypeError, match="kind must be a str"):
+        losses.generator_logit_gradient(torch.tensor([0.5]), 1)
