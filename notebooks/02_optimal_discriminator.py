@@ -279,7 +279,7 @@ def draw_discriminator_panel(ax, mean_g: float, std_g: float) -> None:
     ax.set_title(f"$\\mu_g$={mean_g:g}, $s_g$={std_g:g}: $C(G)$={c:.3f}, JSD={jsd:.3f}", fontsize=9)
 
 
-# %% tags=["nbval-ignore-output"]
+# %% tags=["nbval-ignore-output", "remove-output"]
 # Interactive version: needs a live kernel with a widget frontend (Jupyter, Colab). Without one
 # (e.g. when the book is built) it shows the sliders' description instead and does no harm.
 try:

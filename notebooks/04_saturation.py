@@ -14,7 +14,7 @@
 # ---
 
 # %% [markdown]
-# # Saturation: why $G$ maximises $\log D(G(z))$
+# # Saturation: why the generator maximises log D(G(z))
 #
 # The minimax game of Eq. 1 asks the generator to *minimise* $\log(1 - D(G(z)))$. Right after
 # stating it, the paper {cite:p}`goodfellow2014gan` warns that this is not what one should train:

@@ -13,6 +13,17 @@ for py in "${nbs[@]}"; do
   t0=$(date +%s)
   # The .py is the source: execute it into its paired .ipynb (outputs replaced).
   jupytext --execute --to ipynb "$py" -o "${py%.py}.ipynb"
+  # Saved ipywidgets state makes the page load require.js and the widget manager from a CDN; the
+  # book must work offline, and interactive cells are tagged remove-output (static figures follow).
+  python - "${py%.py}.ipynb" <<'PY'
+import json, sys
+path = sys.argv[1]
+nb = json.load(open(path))
+if nb["metadata"].pop("widgets", None) is not None:
+    with open(path, "w") as f:
+        json.dump(nb, f, indent=1, ensure_ascii=False)
+        f.write("\n")
+PY
   echo "[execute] $py: $(( $(date +%s) - t0 )) s"
 done
 echo "[execute] all notebooks: $(( $(date +%s) - start )) s"
