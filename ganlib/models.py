@@ -349,14 +349,26 @@ def _mlp(sizes: Sequence[int], act: type) -> nn.Sequential:
 class MLPGenerator(_NoiseMixin, nn.Module):
     r"""Small MLP generator for the 1-D / 2-D toys: :math:`z \sim \mathcal{N}(0, I)` (default)
     :math:`\to` (Linear, ReLU) x ``len(hidden)`` :math:`\to` Linear to ``out_dim``; no output
-    non-linearity (toy data live on :math:`\mathbb{R}^d`)."""
+    non-linearity (toy data live on :math:`\mathbb{R}^d`).
+
+    ``batch_norm=True`` (not in the paper) puts a :class:`~torch.nn.BatchNorm1d` before each ReLU,
+    :math:`h \mapsto \mathrm{ReLU}\big(\gamma \odot \frac{h - \mu_B}{\sqrt{\sigma_B^2 + \epsilon}} + \beta\big)`
+    (Ioffe and Szegedy, 2015), as in PacGAN's toy generator (Lin et al., 2018); in eval mode
+    (e.g. :meth:`ganlib.train.Trainer.sample`) the running statistics are used."""
 
     def __init__(
-        self, latent_dim: int = 1, out_dim: int = 1, hidden: Sequence[int] = (32, 32), noise: str = "normal"
+        self, latent_dim: int = 1, out_dim: int = 1, hidden: Sequence[int] = (32, 32), noise: str = "normal",
+        batch_norm: bool = False,
     ) -> None:
         super().__init__()
         self.latent_dim, self.noise, self.out_dim = latent_dim, noise, out_dim
-        self.net = _mlp([latent_dim, *hidden, out_dim], nn.ReLU)
+        if batch_norm:
+            sizes, layers = [latent_dim, *hidden], []
+            for a, b in zip(sizes[:-1], sizes[1:]):
+                layers += [nn.Linear(a, b), nn.BatchNorm1d(b), nn.ReLU()]
+            self.net = nn.Sequential(*layers, nn.Linear(sizes[-1], out_dim))
+        else:
+            self.net = _mlp([latent_dim, *hidden, out_dim], nn.ReLU)
 
     def forward(self, z: Tensor) -> Tensor:
         """Map noise ``(N, latent_dim)`` to samples ``(N, out_dim)``."""

@@ -10,7 +10,9 @@ The closed forms assume normalised densities, so every function that takes a gri
 :data:`NORMALISATION_TOL` (the fix is to widen or refine the grid).
 
 Densities are not written here: use :func:`scipy.stats.norm.pdf`, :mod:`torch.distributions`
-or :meth:`ganlib.toy.Toy.pdf`.
+or :meth:`ganlib.toy.Toy.pdf`. The one estimator is :func:`kde_pdf`, a Gaussian kernel density
+estimate of :math:`p_g` from generator samples (a GAN's :math:`p_g` is only defined implicitly, as
+the law of :math:`G(z)`), so that a trained generator can be fed to the closed forms.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ __all__ = [
     "value_function_logits",
     "virtual_criterion",
     "wasserstein_1",
+    "kde_pdf",
 ]
 
 #: Largest allowed :math:`|\int p\,dx - 1|` on the grid.
@@ -300,3 +303,79 @@ def wasserstein_1(p: np.ndarray, q: np.ndarray, x: np.ndarray) -> float:
     cdf_p /= cdf_p[-1]
     cdf_q /= cdf_q[-1]
     return float(trapezoid(np.abs(cdf_p - cdf_q), x=x))
+
+
+# --------------------------------------------------------------------------------------------------
+# Estimating p_g from samples
+# --------------------------------------------------------------------------------------------------
+
+#: Bandwidth rules accepted by :func:`kde_pdf` (the rules of :class:`scipy.stats.gaussian_kde`).
+KDE_BANDWIDTHS = ("scott", "silverman")
+
+
+def kde_pdf(samples: object, x: object, bandwidth: object = "scott") -> np.ndarray:
+    r"""Gaussian kernel density estimate of a 1-D density from samples, evaluated at ``x``.
+
+    .. math::
+
+        \hat p(x) = \frac{1}{n h} \sum_{i=1}^{n} \varphi\Big(\frac{x - x_i}{h}\Big),
+        \qquad \varphi(u) = \frac{e^{-u^2/2}}{\sqrt{2\pi}},
+
+    with bandwidth :math:`h = \hat\sigma\, n^{-1/5}` (``"scott"``) or
+    :math:`h = \hat\sigma\, (3n/4)^{-1/5}` (``"silverman"``), :math:`\hat\sigma` the sample standard
+    deviation (``ddof=1``), as in :class:`scipy.stats.gaussian_kde`; or a given positive ``h``.
+    :math:`\hat p` integrates to 1 over :math:`\mathbb{R}`, so on a grid that covers the samples
+    (plus a few :math:`h`) it can be passed to :func:`jensen_shannon`, :func:`optimal_discriminator`
+    (:math:`D^*_G = p_{data} / (p_{data} + \hat p_g)`, Proposition 1) and the other closed forms.
+
+    Args:
+        samples: the samples :math:`x_1, \dots, x_n`, shape ``(n,)`` or ``(n, 1)`` (numpy array,
+            list or tensor), finite.
+        x: points to evaluate at, a 1-D array.
+        bandwidth: ``"scott"``, ``"silverman"`` or a positive number :math:`h`.
+
+    Returns:
+        float64 array of :math:`\hat p(x)`, same shape as ``x``.
+
+    Raises:
+        TypeError / ValueError: non-numeric, non-finite or wrongly shaped input; an unknown rule or
+            non-positive bandwidth; a rule applied to samples with zero spread (e.g. a generator
+            that collapsed to one point), where :math:`\hat\sigma = 0`: pass a number instead.
+    """
+    if hasattr(samples, "detach"):  # a torch tensor
+        samples = samples.detach().cpu().double().numpy()
+    s = _as_float_array(samples, "samples")
+    if s.ndim == 2 and s.shape[1] == 1:
+        s = s.reshape(-1)
+    if s.ndim != 1 or s.size == 0:
+        raise ValueError(f"samples must be 1-D, shape (n,) or (n, 1) with n >= 1, got {s.shape}")
+    if not np.all(np.isfinite(s)):
+        raise ValueError("samples contain non-finite values (NaN or inf)")
+    pts = _as_float_array(x, "x")
+    if pts.ndim != 1 or not np.all(np.isfinite(pts)):
+        raise ValueError(f"x must be a finite 1-D array, got shape {pts.shape}")
+    n = s.size
+    if isinstance(bandwidth, str):
+        if bandwidth not in KDE_BANDWIDTHS:
+            raise ValueError(f"unknown bandwidth rule {bandwidth!r}; use one of {KDE_BANDWIDTHS} or a positive number")
+        sigma = float(np.std(s, ddof=1)) if n > 1 else 0.0
+        factor = n ** -0.2 if bandwidth == "scott" else (0.75 * n) ** -0.2
+        h = sigma * factor
+        if not h > 0:
+            raise ValueError(
+                f"the {bandwidth!r} rule gives bandwidth 0: the {n} samples have no spread "
+                "(a collapsed generator?); pass a positive number as bandwidth"
+            )
+    elif isinstance(bandwidth, (int, float, np.integer, np.floating)) and not isinstance(bandwidth, bool):
+        h = float(bandwidth)
+        if not (np.isfinite(h) and h > 0):
+            raise ValueError(f"bandwidth must be positive and finite, got {bandwidth!r}")
+    else:
+        raise TypeError(f"bandwidth must be 'scott', 'silverman' or a number, got {type(bandwidth).__name__}")
+    out = np.empty(pts.shape, dtype=np.float64)
+    step = max(1, 2_000_000 // n)  # bounded memory: (chunk, n) kernel values at a time
+    norm = 1.0 / (n * h * np.sqrt(2.0 * np.pi))
+    for i in range(0, pts.size, step):
+        u = (pts[i : i + step, None] - s[None, :]) / h
+        out[i : i + step] = np.exp(-0.5 * u * u).sum(axis=1) * norm
+    return out

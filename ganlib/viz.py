@@ -24,6 +24,13 @@ __all__ = [
     "GridWriter",
     "plot_history",
     "plot_toy_1d",
+    "Figure1Recorder",
+    "plot_figure1_panel",
+    "animate_figure1",
+    "show_grid",
+    "neighbour_grid",
+    "latent_interpolation",
+    "plot_class_histogram",
 ]
 
 
@@ -155,3 +162,199 @@ def plot_toy_1d(ax: Any, xs: np.ndarray, data_pdf: np.ndarray, samples: np.ndarr
     ax.set_ylim(0, max(1.05, float(np.max(data_pdf)) * 1.1))
     ax.legend(loc="upper right", fontsize=8)
     return ax
+
+
+def show_grid(ax: Any, grid: Tensor, title: str = "") -> Any:
+    """Draw a ``(3, H, W)`` image grid (e.g. from :func:`image_grid`) on ``ax`` without axes."""
+    ax.imshow(grid.permute(1, 2, 0).numpy(), interpolation="nearest")
+    ax.set_axis_off()
+    if title:
+        ax.set_title(title, fontsize=9)
+    return ax
+
+
+#: Colour of the nearest-neighbour column of :func:`neighbour_grid` (RGB in [0, 1]).
+HIGHLIGHT = (1.0, 0.84, 0.0)
+
+
+def neighbour_grid(samples: Tensor, neighbours: Tensor, nrow: int, padding: int = 2,
+                   highlight: Tuple[float, float, float] = HIGHLIGHT) -> Tensor:
+    r"""The layout of the paper's Figure 2: ``len(neighbours)`` rows of ``nrow`` samples, and a last
+    column (framed in ``highlight``, after a gap) holding each row's ``neighbours[r]``, e.g. the
+    training image nearest to the row's last sample, :math:`\arg\min_j \lVert x_j - G(z)\rVert_2`.
+
+    Returns:
+        a ``(3, H, W)`` tensor in [0, 1] (draw it with :func:`show_grid`).
+
+    Raises:
+        ValueError: ``len(samples) != nrow * len(neighbours)``.
+    """
+    x, nb = to_images(samples), to_images(neighbours)
+    if len(x) != nrow * len(nb):
+        raise ValueError(f"need nrow * len(neighbours) = {nrow * len(nb)} samples, got {len(x)}")
+    left = image_grid(x, nrow=nrow, padding=padding)
+    _, h, w = nb.shape[1:]
+    p = padding
+    col = torch.ones(3, left.shape[1], w + 2 * p)
+    for r in range(len(nb)):
+        y = p + r * (h + p)
+        col[:, y - p : y + h + p, :] = torch.tensor(highlight).view(3, 1, 1)
+        col[:, y : y + h, p : p + w] = nb[r].expand(3, h, w)
+    gap = torch.ones(3, left.shape[1], 2 * p)
+    return torch.cat([left, gap, col], dim=2)
+
+
+def latent_interpolation(z0: Tensor, z1: Tensor, steps: int) -> Tensor:
+    r"""Linear interpolation in :math:`z` space (the paper's Figure 3):
+    :math:`z_t = (1 - t)\, z_0 + t\, z_1` for ``steps`` values of :math:`t` evenly spaced in
+    :math:`[0, 1]`.
+
+    Args:
+        z0, z1: start and end points, ``(R, d)`` each (one row of the figure per pair).
+        steps: points per row (>= 2), both ends included.
+
+    Returns:
+        ``(R * steps, d)``, row-major (the ``steps`` points of pair 0, then of pair 1, ...), ready
+        for :func:`image_grid` with ``nrow=steps``.
+    """
+    if z0.shape != z1.shape or z0.dim() != 2:
+        raise ValueError(f"z0 and z1 must both be (R, d); got {tuple(z0.shape)} and {tuple(z1.shape)}")
+    if steps < 2:
+        raise ValueError(f"steps must be >= 2, got {steps}")
+    t = torch.linspace(0, 1, steps, dtype=z0.dtype, device=z0.device).view(1, steps, 1)
+    return ((1 - t) * z0[:, None, :] + t * z1[:, None, :]).reshape(-1, z0.shape[1])
+
+
+def plot_class_histogram(ax: Any, counts: Union[Tensor, Sequence[int]], title: str = "",
+                         min_fraction: float = 0.01) -> Any:
+    """Bar chart of predicted digit classes of generator samples (a mode-coverage check): the share
+    of each class, the uniform share :math:`1/K` dashed, and the classes under ``min_fraction``
+    of the samples (:func:`ganlib.metrics.missing_classes`) in red, labelled "missing"."""
+    h = np.asarray(counts.cpu() if isinstance(counts, Tensor) else counts, dtype=np.float64)
+    share = h / h.sum()
+    missing = share < min_fraction
+    ax.bar(np.arange(len(h)), share, color=np.where(missing, "tab:red", "tab:blue"))
+    ax.axhline(1.0 / len(h), color="k", ls="--", lw=0.8)
+    for c in np.flatnonzero(missing):
+        ax.text(c, 0.005, "missing", rotation=90, ha="center", va="bottom", fontsize=7, color="tab:red")
+    ax.set_xticks(np.arange(len(h)))
+    ax.set_xlabel("predicted digit")
+    ax.set_ylabel("share of samples")
+    if title:
+        ax.set_title(title, fontsize=9)
+    return ax
+
+
+_SQRT3 = 3.0 ** 0.5  # the paper's uniform noise lives on [-sqrt(3), sqrt(3)] (unit variance)
+
+
+class Figure1Recorder(DiscriminatorCurveRecorder):
+    r"""Callback recording what the paper's Figure 1 draws, every ``every`` steps: :math:`D(x)` on
+    ``xs``, a sample of :math:`G` (for :math:`p_g`, the law of :math:`G(z)`, :math:`z \sim p_z`),
+    and the mapping :math:`x = G(z)` on a fixed grid ``z`` of noise values (``trainer.add_callback("on_step_end", recorder)``).
+
+    Attributes:
+        records: list of dicts ``{"step", "d", "samples", "z", "gz"}`` (numpy arrays; ``gz`` is
+            :math:`G(z)` on the grid).
+    """
+
+    def __init__(self, xs: np.ndarray, z: np.ndarray, every: int = 100, n_samples: int = 2000) -> None:
+        super().__init__(xs, every=every, n_samples=n_samples)
+        self.z = np.asarray(z, dtype=np.float32).reshape(-1)
+
+    def capture(self, trainer: Any) -> Dict[str, Any]:
+        """Record the current state now (e.g. before training starts) and return the record."""
+        gz = trainer.sample(z=torch.from_numpy(self.z).reshape(-1, 1)).reshape(-1).numpy()
+        rec = {"step": trainer.step, "d": discriminator_curve(trainer.D, self.xs),
+               "samples": trainer.sample(n=self.n_samples).reshape(-1).numpy(), "z": self.z.copy(), "gz": gz}
+        self.records.append(rec)
+        return rec
+
+    def __call__(self, trainer: Any) -> None:
+        """Record when ``trainer.step`` is a multiple of ``every``."""
+        if trainer.step % self.every == 0:
+            self.capture(trainer)
+
+
+def plot_figure1_panel(ax: Any, xs: np.ndarray, data_pdf: np.ndarray, g_pdf: np.ndarray, d_curve: np.ndarray,
+                       z: np.ndarray, gz: np.ndarray, d_star: Any = None, title: str = "",
+                       z_range: Tuple[float, float] = (-_SQRT3, _SQRT3), legend: bool = True,
+                       top: Any = None) -> Any:
+    r"""One panel of the paper's Figure 1 on ``ax``: above, :math:`p_{data}` (black dots),
+    :math:`p_g` (green, solid) and :math:`D(x)` (blue, dashed) on the grid ``xs``, with the optimal
+    :math:`D^*_G(x) = \frac{p_{data}(x)}{p_{data}(x) + p_g(x)}` (Proposition 1) dotted when ``d_star``
+    is given; below, two horizontal lines, :math:`x` and :math:`z`, joined by a segment from each
+    noise value ``z`` to its image ``gz`` :math:`= G(z)`: where the segments crowd together,
+    :math:`G` contracts and :math:`p_g` is high.
+
+    The :math:`z` line is drawn under the plotted :math:`x` range, ``z_range`` (the noise's
+    support, by default the paper's uniform prior on :math:`[-\sqrt3, \sqrt3]`) mapped affinely onto
+    it. ``top`` fixes the height of the upper part (default: the largest of 1 and the two densities'
+    maxima), so that panels drawn side by side share one scale; taller curves are cut off.
+    Returns ``ax``.
+    """
+    xs = np.asarray(xs, dtype=np.float64)
+    lo, hi = float(xs[0]), float(xs[-1])
+    if top is None:
+        top = max(1.0, float(np.max(data_pdf)), float(np.max(g_pdf)))
+    y_x, y_z = -0.18 * top, -0.62 * top
+    step = max(1, len(xs) // 80)
+    ax.plot(xs[::step], np.asarray(data_pdf)[::step], "k.", ms=3, label=r"$p_{data}$")
+    ax.plot(xs, g_pdf, color="tab:green", lw=1.8, label=r"$p_g$")
+    ax.plot(xs, d_curve, color="tab:blue", ls="--", lw=1.5, label=r"$D(x)$")
+    if d_star is not None:
+        ax.plot(xs, d_star, color="navy", ls=":", lw=1.5, label=r"$D^*_G(x)$")
+    z = np.asarray(z, dtype=np.float64).reshape(-1)
+    gz = np.asarray(gz, dtype=np.float64).reshape(-1)
+    z_pos = lo + (z - z_range[0]) / (z_range[1] - z_range[0]) * (hi - lo)
+    keep = (gz >= lo) & (gz <= hi)  # images outside the plotted x range are clipped at its edge
+    gx = np.clip(gz, lo, hi)
+    for a, b, k in zip(z_pos, gx, keep):
+        ax.plot([a, b], [y_z, y_x], color="0.45" if k else "0.8", lw=0.7)
+    ax.hlines([y_x, y_z], lo, hi, color="k", lw=1.0)
+    ax.text(lo, y_x, "x ", ha="right", va="center", fontsize=10)
+    ax.text(lo, y_z, "z ", ha="right", va="center", fontsize=10)
+    ax.set_xlim(lo, hi)
+    ax.set_ylim(y_z - 0.06 * top, 1.08 * top)
+    ax.set_yticks([0, 0.5, 1.0])
+    ax.axhline(0.5, color="0.85", lw=0.6, zorder=0)
+    if title:
+        ax.set_title(title, fontsize=10)
+    if legend:
+        ax.legend(loc="upper left", fontsize=7, frameon=False)
+    return ax
+
+
+def animate_figure1(records: Sequence[Dict[str, Any]], xs: np.ndarray, data_pdf: np.ndarray,
+                    bandwidth: Any = "scott", interval: int = 150, figsize: Tuple[float, float] = (6.0, 3.6),
+                    z_range: Tuple[float, float] = (-_SQRT3, _SQRT3), dpi: int = 72) -> Any:
+    r"""A :class:`matplotlib.animation.FuncAnimation` of :class:`Figure1Recorder` records, one
+    :func:`plot_figure1_panel` per frame with :math:`p_g` estimated by
+    :func:`ganlib.theory.kde_pdf` (``bandwidth``) from each record's samples,
+    :math:`\hat p_g(x) = \frac{1}{nh}\sum_i \varphi\big((x - G(z_i))/h\big)`: the game of
+    Figure 1 played out, :math:`D` flattening towards :math:`\tfrac12` as :math:`p_g \to p_{data}`
+    (Theorem 1). All frames share one vertical scale; ``dpi`` sets the frames' resolution (and so
+    the size of the embedded animation, about 40 kB per frame at the defaults). Display it with
+    ``IPython.display.HTML(anim.to_jshtml())``; the figure is closed so that it is not drawn twice.
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.animation import FuncAnimation
+
+    from ganlib.theory import kde_pdf
+
+    if not records:
+        raise ValueError("animate_figure1 needs at least one record")
+    pdfs = [kde_pdf(r["samples"], xs, bandwidth) for r in records]
+    top = max(1.0, 1.15 * float(np.max(data_pdf)))
+    fig, ax = plt.subplots(figsize=figsize, dpi=dpi)
+
+    def draw(i: int) -> List[Any]:
+        ax.clear()
+        r = records[i]
+        plot_figure1_panel(ax, xs, data_pdf, pdfs[i], r["d"], r["z"], r["gz"], z_range=z_range,
+                           title=f"step {r['step']}", top=top)
+        return []
+
+    anim = FuncAnimation(fig, draw, frames=len(records), interval=interval, blit=False)
+    plt.close(fig)
+    return anim

@@ -14,6 +14,15 @@ from ganlib.models import (
 )
 
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny matrices: one thread is fastest and immune to a busy shared CPU."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 def _weighted_layers(module):
     return [m for m in module.modules() if isinstance(m, (nn.Linear, nn.Conv2d))]
 

@@ -13,6 +13,15 @@ from ganlib.train import TrainConfig, Trainer
 DATA = torch.randn(64, 2)
 
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny networks: one thread is fastest and immune to a busy shared CPU."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 def small(**kw):
     base = dict(batch_size=16, max_steps=6, progress=False, log_every=3, snapshot_every=-1, k=5)
     base.update(kw)
@@ -135,21 +144,17 @@ def test_wgan_gp_learns_a_shifted_gaussian():
     (In 1-D the two-sided penalty can trap the critic with the wrong sign of slope, since turning
     f' = -1 into f' = +1 passes through f' = 0 where the penalty is 10; in 2-D the gradient rotates.)
     """
-    torch.set_num_threads(1)
-    try:
-        g = torch.Generator().manual_seed(0)
-        mu = torch.tensor([2.0, -1.5])
-        data = torch.randn(4096, 2, generator=g) * 0.5 + mu
-        torch.manual_seed(0)
-        G, D = MLPGenerator(2, 2, hidden=()), MLPDiscriminator(2, (32, 32))
-        cfg = TrainConfig(loss="wgan-gp", k=5, max_steps=300, batch_size=128, lr_d=1e-2, lr_g=1e-2,
-                          optimizer_kwargs={"betas": (0.5, 0.9)}, progress=False, log_every=100, snapshot_every=-1)
-        tr = Trainer(cfg, G, D, data)
-        assert (tr.sample(n=5000).mean(0) - mu).norm() > 2.0
-        tr.run()
-        x = tr.sample(n=20000)
-        assert (x.mean(0) - mu).abs().max().item() < 0.25 and (x.std(0) - 0.5).abs().max().item() < 0.2
-        # the critic's W1 estimate (once trained) shrinks with the distance
-        assert tr.history["value"][-1] < 0.2 * max(tr.history["value"][:100])
-    finally:
-        torch.set_num_threads(2)
+    g = torch.Generator().manual_seed(0)
+    mu = torch.tensor([2.0, -1.5])
+    data = torch.randn(4096, 2, generator=g) * 0.5 + mu
+    torch.manual_seed(0)
+    G, D = MLPGenerator(2, 2, hidden=()), MLPDiscriminator(2, (32, 32))
+    cfg = TrainConfig(loss="wgan-gp", k=5, max_steps=300, batch_size=128, lr_d=1e-2, lr_g=1e-2,
+                      optimizer_kwargs={"betas": (0.5, 0.9)}, progress=False, log_every=100, snapshot_every=-1)
+    tr = Trainer(cfg, G, D, data)
+    assert (tr.sample(n=5000).mean(0) - mu).norm() > 2.0
+    tr.run()
+    x = tr.sample(n=20000)
+    assert (x.mean(0) - mu).abs().max().item() < 0.25 and (x.std(0) - 0.5).abs().max().item() < 0.2
+    # the critic's W1 estimate (once trained) shrinks with the distance
+    assert tr.history["value"][-1] < 0.2 * max(tr.history["value"][:100])
