@@ -27,6 +27,7 @@ __all__ = [
     "Figure1Recorder",
     "plot_figure1_panel",
     "animate_figure1",
+    "animation_html",
     "show_grid",
     "neighbour_grid",
     "latent_interpolation",
@@ -358,3 +359,37 @@ def animate_figure1(records: Sequence[Dict[str, Any]], xs: np.ndarray, data_pdf:
     anim = FuncAnimation(fig, draw, frames=len(records), interval=interval, blit=False)
     plt.close(fig)
     return anim
+
+
+#: Text stand-ins for the Font Awesome icons of matplotlib's ``to_jshtml`` controls.
+_ANIMATION_GLYPHS = {
+    "fa fa-minus": "\u2212", "fa fa-plus": "+", "fa fa-fast-backward": "\u21e4", "fa fa-fast-forward": "\u21e5",
+    "fa fa-step-backward": "\u2039", "fa fa-step-forward": "\u203a", "fa fa-play fa-flip-horizontal": "\u25c0",
+    "fa fa-play": "\u25b6", "fa fa-pause": "\u275a\u275a",
+}
+
+
+def animation_html(anim: Any, default_mode: str = "once") -> str:
+    r"""Self-contained HTML of a :class:`matplotlib.animation.Animation` (e.g. from
+    :func:`animate_figure1`), for ``IPython.display.HTML`` in a book page that must work offline.
+
+    :meth:`~matplotlib.animation.Animation.to_jshtml` embeds every frame as a base64 PNG, but it
+    also links Font Awesome's style sheet from a CDN for the icons of its buttons. This function
+    drops that link and writes the icons as plain characters (play, pause, step, first/last frame,
+    slower/faster), so the page requests nothing from the network. Each frame :math:`t` shows the
+    state of the game at that step, e.g. :math:`D_t(x)` and :math:`p_{g_t}` for Figure 1.
+
+    Args:
+        anim: the animation.
+        default_mode: ``"once"``, ``"loop"`` or ``"reflect"`` (matplotlib's playback modes).
+
+    Returns:
+        the HTML string (frames, controls and the script that plays them).
+    """
+    import re
+
+    html = anim.to_jshtml(default_mode=default_mode)
+    html = re.sub(r'<link rel="stylesheet"\s*href="https?://[^"]*font-awesome[^"]*"\s*/?>', "", html)
+    for cls, glyph in _ANIMATION_GLYPHS.items():
+        html = html.replace(f'<i class="{cls}"></i>', f'<span aria-hidden="true">{glyph}</span>')
+    return html

@@ -75,3 +75,19 @@ def test_animation_has_one_frame_per_record():
     assert html.count("data:image/png;base64") == len(rec.records) == 4
     with pytest.raises(ValueError):
         animate_figure1([], XS, XS)
+
+
+def test_animation_html_requests_nothing_from_the_network():
+    from ganlib.viz import animation_html
+
+    tr = _trainer(steps=2)
+    rec = Figure1Recorder(XS, Z, every=1, n_samples=40)
+    rec.capture(tr)
+    tr.add_callback("on_step_end", rec)
+    tr.run()
+    anim = animate_figure1(rec.records, XS, np.exp(-XS**2 / 2) / math.sqrt(2 * math.pi), dpi=30)
+    raw, html = anim.to_jshtml(), animation_html(anim)
+    assert "font-awesome" in raw and "http" in raw  # what matplotlib writes
+    assert "http" not in html and 'class="fa ' not in html  # nothing external, no icon font needed
+    assert html.count("data:image/png;base64") == 3 and "play_animation" in html
+    assert "\u25b6" in html and "\u275a\u275a" in html  # play and pause as plain characters
