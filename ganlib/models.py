@@ -441,7 +441,8 @@ class PackedDiscriminator(nn.Module):
         """Return logits ``(N,)``: the logit of each sample's pack, repeated ``pack`` times."""
         n = x.shape[0]
         if n % self.pack:
-            raise ValueError(f"batch of {n} samples cannot be cut into packs of {self.pack}: use a multiple of {self.pack}")
+            raise ValueError(f"batch of {n} samples cannot be cut into packs of {self.pack}: "
+                             f"use a multiple of {self.pack}")
         logits = self.base(x.reshape(n // self.pack, -1)).reshape(-1)
         return logits.repeat_interleave(self.pack)
 

@@ -252,7 +252,8 @@ _SQRT3 = 3.0 ** 0.5  # the paper's uniform noise lives on [-sqrt(3), sqrt(3)] (u
 class Figure1Recorder(DiscriminatorCurveRecorder):
     r"""Callback recording what the paper's Figure 1 draws, every ``every`` steps: :math:`D(x)` on
     ``xs``, a sample of :math:`G` (for :math:`p_g`, the law of :math:`G(z)`, :math:`z \sim p_z`),
-    and the mapping :math:`x = G(z)` on a fixed grid ``z`` of noise values (``trainer.add_callback("on_step_end", recorder)``).
+    and the mapping :math:`x = G(z)` on a fixed grid ``z`` of noise values
+    (``trainer.add_callback("on_step_end", recorder)``).
 
     Attributes:
         records: list of dicts ``{"step", "d", "samples", "z", "gz"}`` (numpy arrays; ``gz`` is

@@ -87,9 +87,10 @@ run_info = describe_run(data_source="toy: N(4, 0.5^2) on the line (ganlib.data.t
 # - **Training.** Algorithm 1 with $k = 3$ discriminator steps per generator step (the paper used
 #   $k = 1$; in this small set-up a discriminator trained with $k = 1$ often stops seeing a
 #   mismatch in *spread* once the means agree: see the comparison of $k$ at the end), the
-#   non-saturating generator loss $-\log D(G(z))$ (Section 3), minibatches of $m = 256$, Adam with learning rates
-#   $2\cdot10^{-3}$ for $D$ and $5\cdot10^{-4}$ for $G$, both decayed along a cosine to 5 % of
-#   their start by the last step, so that the game settles instead of circling its equilibrium.
+#   non-saturating generator loss $-\log D(G(z))$ (Section 3), minibatches of $m = 256$, and Adam
+#   with learning rates $2\cdot10^{-3}$ for $D$ and $5\cdot10^{-4}$ for $G$, both decayed along a
+#   cosine to 5 % of their start by the last step, so that the game settles instead of circling
+#   its equilibrium.
 #
 # `Trainer.run` only trains. The pictures are recorded by a callback,
 # `ganlib.viz.Figure1Recorder`, which every few steps evaluates $D$ on a grid of $x$, draws a
@@ -207,8 +208,8 @@ def state(G_, D_, n: int = 20_000) -> dict:
         samples = G_(G_.sample_noise(n, generator=gen)).reshape(-1).numpy()
         gz = G_(torch.from_numpy(z_grid).float().reshape(-1, 1)).reshape(-1).numpy()
     return {"samples": samples, "gz": gz, "d": checks.discriminator_curve(D_, xs),
-            "d_wide": checks.discriminator_curve(D_, x_wide), "logit_wide": checks.discriminator_curve(D_, x_wide, logits=True),
-            "g_pdf": theory.kde_pdf(samples, xs),
+            "d_wide": checks.discriminator_curve(D_, x_wide),
+            "logit_wide": checks.discriminator_curve(D_, x_wide, logits=True), "g_pdf": theory.kde_pdf(samples, xs),
             "g_pdf_wide": theory.kde_pdf(samples, x_wide)}
 
 

@@ -122,7 +122,8 @@ def describe_modes(samples: np.ndarray) -> dict:
     for k, side in enumerate(("left", "right")):
         mine = samples[nearest == k]
         out[f"share {side}"] = len(mine) / len(samples)
-        out[f"IQR {side} / data's"] = (np.subtract(*np.percentile(mine, [75, 25])) / DATA_IQR) if len(mine) > 1 else np.nan
+        iqr = np.subtract(*np.percentile(mine, [75, 25])) if len(mine) > 1 else np.nan
+        out[f"IQR {side} / data's"] = iqr / DATA_IQR
     covered, hq = mode_coverage(samples, bimodal.means, bimodal.std)
     return {**out, "modes covered": covered, "high quality %": 100 * hq}
 
@@ -211,7 +212,8 @@ for t in (ring, grid):
     x_true = t.sample(2500, generator=torch.Generator().manual_seed(0))
     covered, hq = mode_coverage(x_true, t.means, t.std)
     ok = covered == len(t.means) and hq >= 0.95
-    print(f"{t.name}: true samples cover {covered}/{len(t.means)} modes, >= 95 % high quality: {'PASS' if ok else 'FAIL'}")
+    print(f"{t.name}: true samples cover {covered}/{len(t.means)} modes, >= 95 % high quality: "
+          f"{'PASS' if ok else 'FAIL'}")
     assert ok
 
 # %% [markdown]
@@ -341,11 +343,12 @@ plt.show()
 # - **VEEGAN, Table 1** {cite:p}`srivastava2017veegan`: 2,500 samples, averaged over five runs;
 #   its networks, training schedule and mixture parameters are described in that paper and
 #   differ from PacGAN's.
-# - **PacGAN, Table 1** {cite:p}`lin2018pacgan`, mean $\pm$ standard error over 10 runs, with the
-#   set-up of the paper's released code: $G$ 4 hidden layers of 400 ReLU units *with batch
-#   normalisation*, $D$ 3 maxout layers of 200 units and 5 pieces, Adam (learning rate
-#   $10^{-4}$, $\beta_1 = 0.8$), minibatches of 100 from 100,000 samples, 400 epochs (about
-#   400,000 generator steps), the ring and grid parameters used here.
+# - **PacGAN, Table 1** {cite:p}`lin2018pacgan`, over 10 runs per configuration, with the set-up
+#   of the paper's released code (`synthetic_data_experiments/` in `fjxmlzn/PacGAN` on GitHub):
+#   $G$ 4 hidden layers of 400 ReLU units *with batch normalisation*, $D$ 3 maxout layers of 200
+#   units and 5 pieces, Adam (learning rate $10^{-4}$, $\beta_1 = 0.8$), minibatches of 100 from
+#   100,000 samples, 400 epochs (about 400,000 generator steps), and the ring and grid parameters
+#   used here.
 
 # %% tags=["nbval-ignore-output"]
 published = {
@@ -355,10 +358,11 @@ published = {
 table = []
 for (name, method), g in runs.groupby(["toy", "method"], sort=False):
     vee, pac = published.get((name, method), ("", ""))
+    spread = lambda col: g[col].std(ddof=1) if len(g) > 1 else float("nan")  # noqa: E731
     table.append({
         "toy": name, "method": method, "seeds": len(g),
-        "modes covered": f"{g['modes'].mean():.1f} ± {g['modes'].std(ddof=1) if len(g) > 1 else float('nan'):.1f}",
-        "high quality %": f"{g['high quality %'].mean():.1f} ± {g['high quality %'].std(ddof=1) if len(g) > 1 else float('nan'):.1f}",
+        "modes covered": f"{g['modes'].mean():.1f} ± {spread('modes'):.1f}",
+        "high quality %": f"{g['high quality %'].mean():.1f} ± {spread('high quality %'):.1f}",
         "VEEGAN (modes / HQ)": vee, "PacGAN (modes)": pac,
         "steps": STEPS_2D[name], "s / run": f"{g['seconds'].mean():.0f}",
     })
@@ -386,14 +390,15 @@ print(f"total notebook time so far: {time.perf_counter() - notebook_start:.0f} s
 #   8 ring modes in every seed, with three quarters of the samples high quality, and about 21 of
 #   the 25 grid modes.
 # - **But not the grid's precision, at this budget.** On the grid, the high-quality percentages are
-#   a few per cent for both GAN and PacGAN2 (the published ones exceed 90 %): our runs are
-#   6,000 steps, 1.5 % of PacGAN's 400,000, and a plain MLP generator has not yet folded its
-#   Gaussian noise into 25 tight clusters. Where few samples are high quality, "modes covered"
-#   counts chance hits of a diffuse cloud: 25 discs of radius 0.15 take about 2 % of the square
-#   $[-5, 5]^2$, so of 2,500 samples spread uniformly over the square about 45 land in a disc,
-#   covering some 20 modes ($25\,(1 - e^{-45/25})$). That is why vanilla GAN's grid count has a huge spread (one seed collapsed
-#   to a line and covers nothing; the two others are diffuse), and why modes covered is only
-#   meaningful next to the high-quality percentage, which both papers report.
+#   a few per cent for both GAN and PacGAN2: our runs are 6,000 steps, 1.5 % of PacGAN's 400,000,
+#   and a plain MLP generator has not yet folded its Gaussian noise into 25 tight clusters (the
+#   scatter plots show a diffuse cloud with a few ridges). Where few samples are high quality,
+#   "modes covered" counts chance hits of a diffuse cloud: 25 discs of radius 0.15 take about 2 %
+#   of the square $[-5, 5]^2$, so of 2,500 samples spread uniformly over the square about 45 land
+#   in a disc, covering some 20 modes ($25\,(1 - e^{-45/25})$). That is why vanilla GAN's grid
+#   count has a huge spread (one seed collapsed to a line and covers nothing; the two others are
+#   diffuse), and why modes covered is only meaningful next to the high-quality percentage, which
+#   both papers report.
 # - **Why VEEGAN's and PacGAN's vanilla numbers differ (1 vs 6.3 ring modes, 3.3 vs 17.3 grid
 #   modes).** The two papers ran different networks and schedules. The third configuration
 #   isolates one difference, batch normalisation in the generator (PacGAN's has it): with it, the

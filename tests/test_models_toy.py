@@ -48,7 +48,8 @@ def test_per_sample_loss_equals_the_packed_loss_with_the_same_gradients():
     grads = torch.autograd.grad(loss, list(D.parameters()))
     # the PacGAN loss written on the packs directly: one BCE term per pack of two
     lr, lf = D.base(real.reshape(4, 4)), D.base(fake.reshape(4, 4))
-    packed = F.binary_cross_entropy_with_logits(lr, torch.ones(4)) + F.binary_cross_entropy_with_logits(lf, torch.zeros(4))
+    bce = F.binary_cross_entropy_with_logits
+    packed = bce(lr, torch.ones(4)) + bce(lf, torch.zeros(4))
     ref = torch.autograd.grad(packed, list(D.parameters()))
     assert torch.allclose(loss, packed)
     for a, b in zip(grads, ref):

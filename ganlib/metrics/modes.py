@@ -10,8 +10,9 @@ Sec. 5) score a generator on :math:`N = 2{,}500` samples :math:`x_1, \dots, x_N`
 * counting a mode as **covered** when at least one high-quality sample is assigned to it.
 
 :func:`mode_counts` returns the per-mode number of high-quality samples, and :func:`mode_coverage`
-the two numbers the papers tabulate; :class:`ModeCoverageRecorder` follows them during training. Mode collapse (the paper's "Helvetica scenario", Sec. 6) shows
-up as few modes covered; samples stranded between modes show up as a low high-quality fraction.
+the two numbers the papers tabulate; :class:`ModeCoverageRecorder` follows them during training.
+Mode collapse (the paper's "Helvetica scenario", Sec. 6) shows up as few modes covered; samples
+stranded between modes show up as a low high-quality fraction.
 """
 
 from __future__ import annotations
