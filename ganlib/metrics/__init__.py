@@ -8,8 +8,8 @@ from ganlib.metrics.parzen import (  # noqa: E402,F401
     PAPER_SIGMAS, nearest_neighbours, parzen_log_density, parzen_log_likelihood, parzen_select_sigma,
 )
 from ganlib.metrics.classifier import (  # noqa: E402,F401
-    ClassifierConfig, ClassifierFeatures, MNISTClassifier, class_histogram, classifier_accuracy, load_or_train_classifier,
-    missing_classes, predict_classes, train_classifier,
+    ClassifierConfig, ClassifierFeatures, MNISTClassifier, class_histogram, classifier_accuracy,
+    load_or_train_classifier, missing_classes, predict_classes, train_classifier,
 )
 from ganlib.metrics.fid import fid_score  # noqa: E402,F401
 from ganlib.metrics.modes import ModeCoverageRecorder, mode_counts, mode_coverage  # noqa: E402,F401
