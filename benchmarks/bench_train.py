@@ -3,12 +3,14 @@
 On the paper's MNIST networks (ganlib.models.PaperGenerator / PaperDiscriminator) at batch 100,
 in one run on one device, it measures:
 
-1. ganlib: ``ganlib.train.Trainer`` (data on the device, no per-step host sync), images/s;
+1. ganlib: ``ganlib.train.Trainer`` (data on the device, no per-step host sync), images/s, on
+   the same maths as the textbook loop (``reuse_fakes=True``: G's update reuses the D update's
+   fakes) -- the headline -- and with Algorithm 1's fresh noise for G (the Trainer's default, one
+   more G forward per step: ~16 % more FLOPs than the reusing loop);
 2. textbook: the loop of pytorch/examples ``dcgan`` and PyTorch-GAN's ``gan.py``:
    ``torchvision.datasets.MNIST`` + ``DataLoader`` + ``ToTensor``, D on real then on
    ``fake.detach()``, G through ``D(fake)``, ``.item()`` every step; same networks (the same
-   ganlib modules, FastDropout included), same SGD. Note that this loop reuses ``fake`` for the
-   G update, whereas Algorithm 1 (and ganlib) draws fresh noise: ganlib does ~8 % more FLOPs;
+   ganlib modules, FastDropout included), same SGD;
 3. peak: FLOP/s of a large float32 matrix product on the same device.
 
 Offline, the textbook's torchvision MNIST is built from IDX files written (into a temporary root)
@@ -17,12 +19,16 @@ paths. FLOPs of one textbook step are counted from the layer shapes (matrix prod
 forward + backward: weight gradients everywhere, input gradients wherever autograd needs them).
 For information only, the table also shows the textbook loop with stock ``torch.nn.Dropout``
 (what a textbook would write) and ganlib in the other precision (bf16 autocast / float32).
-Rounds of the loops are interleaved and the best round of each is kept, which damps noise
-from other processes on a shared machine.
+Rounds of the loops and of the peak measurement are interleaved and the best round of each is
+kept, which damps noise from other processes on a shared machine.
 
-The last line reads ``speedup_vs_textbook=<x.xx> fraction_of_peak=<y.yy> device=<cpu|cuda>``;
-``fraction_of_peak`` is ganlib's effective FLOP/s (textbook FLOPs per image x ganlib's images/s)
-over the peak. ``--quick`` is a tiny smoke run.
+The last line reads ``speedup_vs_textbook=<x.xx> fraction_of_peak=<y.yy> device=<cpu|cuda>``
+for the headline row; ``fraction_of_peak`` is ganlib's effective FLOP/s (textbook FLOPs per image
+x ganlib's images/s) over the peak. The table also shows each loop's *own* matrix-product FLOPs
+per image and the fraction of the peak they run at (ganlib skips D's weight gradients in G's
+update, which the textbook loop computes and throws away), and a *bound*: the headline step's
+matrix products replayed alone (:func:`matmul_replay`), the speed of a loop with zero overhead.
+``--quick`` is a tiny smoke run.
 """
 
 from __future__ import annotations
@@ -66,6 +72,71 @@ def textbook_flops_per_image(G: nn.Module, D: nn.Module) -> int:
     d_fake = df + db_no_in  # D(fake.detach())
     g_step = df + db_in + gb  # D(fake): backward through D (weights too) into G
     return d_real + g_fwd + d_fake + g_step
+
+
+def ganlib_flops_per_image(G: nn.Module, D: nn.Module, reuse_fakes: bool) -> int:
+    """FLOPs per image of one ganlib step (k = 1): D on [x; G(z)] with weight gradients only, then
+    G's update through D (input gradients only: D's weights are frozen there)."""
+    gf, gb = linear_flops(G, input_grad=False)
+    df, db_no_in = linear_flops(D, input_grad=False)
+    d_step = gf + 2 * (df + db_no_in)  # G(z) without graph (or with it, when reused), D on 2m samples
+    g_step = (0 if reuse_fakes else gf) + df + df + gb  # [G(z')], D forward, D input gradients, G backward
+    return d_step + g_step
+
+
+def matmul_replay(trainer: Trainer):
+    """The matrix products of one ``trainer`` step, recorded with their shapes and strides.
+
+    Returns ``(run, flops)``: ``run()`` replays them alone, on random tensors laid out like the
+    originals (transposed views included), and ``flops`` is their FLOP count. Its time is a bound
+    no loop doing the same maths can beat: everything else (activations, dropout, maxout, the
+    optimizer, autograd, Python) costs time on top."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    aten = torch.ops.aten
+    calls = []
+
+    class Record(TorchDispatchMode):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            if func in (aten.mm.default, aten.addmm.default):
+                calls.append((func, [(a.shape, a.stride(), a.device) if isinstance(a, torch.Tensor) else a
+                                     for a in args]))
+            return func(*args, **(kwargs or {}))
+
+    with Record():
+        trainer.train_step()
+
+    def like(spec):
+        if not isinstance(spec, tuple):
+            return spec
+        shape, stride, device = spec
+        size = 1 + sum((n - 1) * st for n, st in zip(shape, stride))
+        return torch.randn(size, device=device).as_strided(shape, stride)
+
+    replay = [(func, [like(a) for a in args]) for func, args in calls]
+    flops = 0
+    for func, args in replay:
+        a, b = args[-2:] if func is aten.addmm.default else args
+        flops += 2 * a.shape[0] * a.shape[1] * b.shape[1]
+
+    def run() -> None:
+        for func, args in replay:
+            func(*args)
+
+    return run, flops
+
+
+def time_best(fn, device: torch.device, reps: int) -> float:
+    """Best wall time of ``fn()`` over ``reps`` calls (after one warm-up call)."""
+    fn()
+    best = float("inf")
+    for _ in range(reps):
+        _sync(device)
+        t = time.perf_counter()
+        fn()
+        _sync(device)
+        best = min(best, time.perf_counter() - t)
+    return best
 
 
 def peak_flops(device: torch.device, n: int, reps: int) -> float:
@@ -161,7 +232,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true", help="tiny smoke run (a few steps)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, mps")
-    p.add_argument("--rounds", type=int, default=5, help="interleaved rounds (best kept)")
+    p.add_argument("--rounds", type=int, default=8, help="interleaved rounds (best kept)")
     p.add_argument("--steps", type=int, default=40, help="steps per loop per round")
     p.add_argument("--batch-size", type=int, default=100)
     p.add_argument("--compile", action="store_true", help="torch.compile ganlib's networks")
@@ -175,54 +246,60 @@ def main() -> None:
     means = data.images.mean(0)
     cfg = TrainConfig(optimizer="paper", lr_d=0.1, lr_g=0.1, batch_size=args.batch_size, device=str(device),
                       epochs=1000, log_every=100, progress=False, snapshot_every=-1, compile=args.compile,
-                      bf16=args.bf16)
+                      bf16=args.bf16, reuse_fakes=True)
     G, D = make_models(means, device)
-    trainer = Trainer(cfg, G, D, data)
-    extra = None  # the other precision, for the table only
-    if not args.quick:
-        extra = Trainer(cfg.replace(bf16=not args.bf16), *make_models(means, device), data)
+    prec = " bf16" if args.bf16 else ""
+    ganlibs = {f"ganlib Trainer{prec}, same maths": Trainer(cfg, G, D, data)}  # the headline
+    if not args.quick:  # for the table only
+        ganlibs[f"ganlib Trainer{prec}, Algorithm 1"] = Trainer(cfg.replace(reuse_fakes=False), *make_models(means, device), data)
+        ganlibs[f"ganlib Trainer{'' if args.bf16 else ' bf16'}, same maths"] = Trainer(
+            cfg.replace(bf16=not args.bf16), *make_models(means, device), data)
     with tempfile.TemporaryDirectory() as root:
         raw = (data.images.numpy().reshape(-1, 28, 28) * 255).round().astype(np.uint8)
         write_mnist_idx(root, raw, data.labels.numpy(), train=True)
         write_mnist_idx(root, raw[:100], data.labels.numpy()[:100], train=False)  # torchvision checks both
-        textbook = Textbook(root, means, device, args.batch_size)
-        textbook.run(2 if args.quick else 5)  # warm-up
-        stock = None if args.quick else Textbook(root, means, device, args.batch_size, stock_dropout=True)
-        if stock is not None:
-            stock.run(5)
-        trainer.run(2 if args.quick else 5)
-        if extra is not None:
-            extra.run(5)
-        tb, gl, ex, st = [], [], [], []
-        for _ in range(rounds):
-            tb.append(textbook.run(steps))
-            if stock is not None:
-                st.append(stock.run(steps))
-            trainer.run(steps)
-            gl.append(trainer.throughput)
-            if extra is not None:
-                extra.run(steps)
-                ex.append(extra.throughput)
-    peak = peak_flops(device, peak_n, 2 if args.quick else 5)
+        textbooks = {"textbook (DataLoader+.item)": Textbook(root, means, device, args.batch_size)}
+        if not args.quick:
+            textbooks["textbook, nn.Dropout"] = Textbook(root, means, device, args.batch_size, stock_dropout=True)
+        warm = 2 if args.quick else 5
+        speeds = {name: [] for name in [*textbooks, *ganlibs]}
+        for loop in [*textbooks.values(), *ganlibs.values()]:
+            loop.run(warm)
+        replay, replay_flops = matmul_replay(ganlibs[next(iter(ganlibs))])
+        peaks, bound = [], []
+        for _ in range(rounds):  # interleaved: each round runs every loop once, and the peak
+            for name, loop in textbooks.items():
+                speeds[name].append(loop.run(steps))
+            for name, trainer in ganlibs.items():
+                trainer.run(steps)
+                speeds[name].append(trainer.throughput)
+            peaks.append(peak_flops(device, peak_n, 2 if args.quick else 3))
+            bound.append(args.batch_size / time_best(replay, device, 2 if args.quick else 5))
+    peak = max(peaks)  # best of the rounds, like the loops' images/s
     flops = textbook_flops_per_image(G, D)
-    tb_best, gl_best = max(tb), max(gl)
-    speedup = gl_best / tb_best
-    frac = flops * gl_best / peak
+    own = {name: flops for name in textbooks}
+    own.update({name: ganlib_flops_per_image(G, D, t.config.reuse_fakes) for name, t in ganlibs.items()})
+    headline, tb_name = next(iter(ganlibs)), next(iter(textbooks))
+    bound_name = "  bound: its matrix products alone"
+    speeds[bound_name], own[bound_name] = bound, replay_flops / args.batch_size
+    speedup = max(speeds[headline]) / max(speeds[tb_name])
+    frac = flops * max(speeds[headline]) / peak
     print(f"device={device.type} torch={torch.__version__} threads={torch.get_num_threads()} data={data.source} "
           f"({len(data)} images) batch={args.batch_size} rounds={rounds}x{steps} steps "
           f"compile={args.compile} bf16={args.bf16}")
-    print(f"textbook step: {flops / 1e6:.2f} MFLOP per image (matrix products, forward + backward)")
-    print(f"{'loop':<34}{'images/s (best)':>16}{'median':>10}{'GFLOP/s':>10}{'% of peak':>11}")
-    rows = [("textbook (DataLoader+.item)", tb)]
-    if st:
-        rows.append(("textbook, nn.Dropout (info)", st))
-    rows.append((f"ganlib Trainer{' bf16' if args.bf16 else ''}", gl))
-    if ex:
-        rows.append((f"ganlib Trainer{'' if args.bf16 else ' bf16'} (info)", ex))
-    for name, xs in rows:
+    print(f"textbook step: {flops / 1e6:.2f} MFLOP per image (matrix products, forward + backward); "
+          "'same maths' = G's update reuses the D update's fakes, as the textbook loop does; "
+          "'Algorithm 1' = fresh noise for G")
+    print(f"{'loop':<34}{'images/s':>9}{'median':>8}{'speed-up':>9}{'eff. % peak':>12}"
+          f"{'own MFLOP/img':>14}{'own % peak':>11}")
+    for name, xs in speeds.items():
         best = max(xs)
-        print(f"{name:<34}{best:>16.0f}{np.median(xs):>10.0f}{flops * best / 1e9:>10.1f}{100 * flops * best / peak:>10.1f}%")
-    print(f"{'peak fp32 matmul':<34}{'':>16}{'':>10}{peak / 1e9:>10.1f}{100.0:>10.1f}%  (n={peak_n})")
+        print(f"{name:<34}{best:>9.0f}{np.median(xs):>8.0f}{best / max(speeds[tb_name]):>8.2f}x"
+              f"{100 * flops * best / peak:>11.1f}%{own[name] / 1e6:>14.2f}{100 * own[name] * best / peak:>10.1f}%")
+    print(f"('bound' replays the headline step's {replay_flops / 1e9:.2f} GFLOP of matrix products alone, same shapes: "
+          "no loop doing that maths can be faster)")
+    print(f"{'peak fp32 matmul':<34}{'':>9}{'':>8}{'':>9}{'':>12}{'':>14}{100.0:>10.1f}%  "
+          f"({peak / 1e9:.1f} GFLOP/s, n={peak_n})")
     print(f"speedup_vs_textbook={speedup:.2f} fraction_of_peak={frac:.2f} device={device.type}")
 
 

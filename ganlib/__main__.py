@@ -65,6 +65,8 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--checkpoint-every", type=int, default=d.checkpoint_every, help="steps between checkpoints (0: every epoch)")
     t.add_argument("--bf16", action="store_true", help="bfloat16 autocast")
     t.add_argument("--compile", action="store_true", help="torch.compile both networks")
+    t.add_argument("--reuse-fakes", action="store_true",
+                   help="G's update reuses the D update's fakes (the textbook loop; not Algorithm 1's fresh noise)")
     t.add_argument("--no-progress", dest="progress", action="store_false", default=None, help="silence the progress bar")
     t.add_argument("--resume", action="store_true", help="continue from <out>/checkpoint.pt (its config wins, "
                                                          "except --epochs/--max-steps/--device/--log-every)")
@@ -115,6 +117,7 @@ def _train(args) -> int:
             epochs=args.epochs or (2 if quick_mode() else TrainConfig.epochs), max_steps=args.max_steps,
             log_every=args.log_every or TrainConfig.log_every, snapshot_every=args.snapshot_every,
             checkpoint_every=args.checkpoint_every, out_dir=str(out), bf16=args.bf16, compile=args.compile,
+            reuse_fakes=args.reuse_fakes,
             progress=True if args.progress is None else args.progress,
         )
         if args.dry_run:

@@ -91,6 +91,10 @@ class TrainConfig:
     compile: bool = False  #: torch.compile both networks
     progress: bool = True  #: tqdm progress bar
     fuse_d_batches: bool = True  #: one D forward on [x; G(z)] when D has no batch norm
+    #: G's update reuses the last D update's fakes G(z) (forward kept with its graph) instead of
+    #: drawing fresh noise: the loop of pytorch/examples' dcgan, one G forward fewer per step.
+    #: Off by default: Algorithm 1 draws new noise for G.
+    reuse_fakes: bool = False
 
     @classmethod
     def from_dict(cls, d: Optional[Dict[str, Any]] = None, **overrides: Any) -> "TrainConfig":
@@ -123,6 +127,9 @@ class TrainConfig:
             raise ValueError(f"epochs must be an integer >= 1, got {self.epochs!r}")
         if self.max_steps is not None and (not isinstance(self.max_steps, int) or self.max_steps < 0):
             raise ValueError(f"max_steps must be None or an integer >= 0, got {self.max_steps!r}")
+        for name in ("reuse_fakes", "fuse_d_batches", "bf16", "compile", "progress"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
         if not isinstance(self.log_every, int) or self.log_every < 1:
             raise ValueError(f"log_every must be an integer >= 1, got {self.log_every!r}")
         if self.n_snapshot < 1:
@@ -195,6 +202,7 @@ class Trainer:
         self._d_params = [p for p in self.D.parameters() if p.requires_grad]
         has_bn = any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in self.D.modules())
         self._fuse = config.fuse_d_batches and not has_bn
+        self._kept_fakes: Optional[Tensor] = None  # G(z) of the last D update, when reuse_fakes
         self._g = torch.compile(self.G) if config.compile else self.G
         self._d = torch.compile(self.D) if config.compile else self.D
         self.last_checkpoint: Optional[Path] = None
@@ -258,13 +266,17 @@ class Trainer:
         self._pos += m
         return self.data.index_select(0, idx)
 
-    def _d_step(self) -> Tensor:
-        """One discriminator update; returns [d_loss, value, mean D(x), mean D(G(z))] (on device)."""
+    def _d_step(self, keep_fakes: bool = False) -> Tensor:
+        """One discriminator update; returns [d_loss, value, mean D(x), mean D(G(z))] (on device).
+
+        ``keep_fakes``: build G(z) with its graph and keep it for the G update (``reuse_fakes``)."""
         x = self._real_batch()
         z = self.G.sample_noise(len(x), generator=self.gen, device=self.device)
         with self._autocast():
-            with torch.no_grad():
+            with torch.set_grad_enabled(keep_fakes):
                 fake = self._g(z)
+            if keep_fakes:
+                self._kept_fakes, fake = fake, fake.detach()
             if self._fuse:
                 logits = self._d(torch.cat([x, fake.to(x.dtype)])).float()
                 real_l, fake_l = logits[: len(x)], logits[len(x) :]
@@ -293,9 +305,12 @@ class Trainer:
         for p in self._d_params:  # D is fixed here: skip its weight gradients
             p.requires_grad_(False)
         try:
-            z = self.G.sample_noise(self.config.batch_size, generator=self.gen, device=self.device)
+            fake, self._kept_fakes = self._kept_fakes, None
             with self._autocast():
-                fake_l = self._d(self._g(z)).float()
+                if fake is None:
+                    z = self.G.sample_noise(self.config.batch_size, generator=self.gen, device=self.device)
+                    fake = self._g(z)
+                fake_l = self._d(fake).float()
             g_loss = self.loss.generator(fake_l)
             self.opt_g.zero_grad(set_to_none=True)
             g_loss.backward()
@@ -320,12 +335,13 @@ class Trainer:
         Statistics (mean over the ``k`` D updates) are written to a device buffer: no host sync.
         A loss with a ``penalty`` (WGAN-GP) adds ``penalty(D, x, G(z))`` to each D update's loss, and
         one with a ``clip_value`` (WGAN) clamps D's parameters after each D update; ``k`` is then
-        WGAN's :math:`n_{critic}`.
+        WGAN's :math:`n_{critic}`. With ``reuse_fakes`` the G update skips the new draw and reuses
+        :math:`G(z^{(i)})` of the last D update (the textbook loop's shortcut, not Algorithm 1).
         """
-        k = self.config.k
-        d_stats = self._d_step()
-        for _ in range(k - 1):
-            d_stats = d_stats + self._d_step()
+        k, reuse = self.config.k, self.config.reuse_fakes
+        d_stats = self._d_step(keep_fakes=reuse and k == 1)
+        for i in range(k - 1):
+            d_stats = d_stats + self._d_step(keep_fakes=reuse and i == k - 2)
         if k > 1:
             d_stats = d_stats / k
         g_loss = self._g_step()

@@ -1,5 +1,6 @@
 """The training loop (Algorithm 1), its config, history, callbacks, faults and the runtime helpers."""
 
+import copy
 import math
 
 import pandas as pd
@@ -134,6 +135,46 @@ def test_generator_step_leaves_discriminator_untouched():
     tr._g_step()
     assert all(torch.equal(a, b) for a, b in zip(before, D.parameters()))
     assert all(p.requires_grad and p.grad is None for p in D.parameters())
+
+
+def _manual_step(G, D, reuse, seed=0, m=16, lr=0.1):
+    """One step of Algorithm 1 written out by hand with the trainer's random stream."""
+    gen = torch.Generator().manual_seed(seed)
+    G.sample_noise(64, generator=gen)  # the trainer's fixed snapshot noise comes first
+    x = DATA[torch.randperm(len(DATA), generator=gen)[:m]]
+    z = G.sample_noise(m, generator=gen)
+    opt_d, opt_g = torch.optim.SGD(D.parameters(), lr=lr), torch.optim.SGD(G.parameters(), lr=lr)
+    fake = G(z)
+    discriminator_loss(D(x), D(fake.detach())).backward()
+    opt_d.step()
+    if not reuse:  # Algorithm 1: fresh noise for G's update
+        fake = G(G.sample_noise(m, generator=gen))
+    opt_g.zero_grad()
+    generator_loss_non_saturating(D(fake)).backward()
+    opt_g.step()
+
+
+@pytest.mark.parametrize("reuse", [False, True])
+def test_one_step_equals_algorithm_1_written_out(reuse):
+    G, D = toy_pair()
+    G2, D2 = copy.deepcopy(G), copy.deepcopy(D)
+    cfg = small(max_steps=1, optimizer="SGD", lr_d=0.1, lr_g=0.1, optimizer_kwargs={}, reuse_fakes=reuse)
+    Trainer(cfg, G, D, DATA).run()
+    _manual_step(G2, D2, reuse)
+    for a, b in zip([*G.parameters(), *D.parameters()], [*G2.parameters(), *D2.parameters()]):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_reuse_fakes_changes_only_the_generator_update():
+    G, D = toy_pair()
+    G2, D2 = copy.deepcopy(G), copy.deepcopy(D)
+    cfg = small(max_steps=1, optimizer="SGD", lr_d=0.1, lr_g=0.1, optimizer_kwargs={})
+    Trainer(cfg, G, D, DATA).run()
+    Trainer(cfg.replace(reuse_fakes=True), G2, D2, DATA).run()
+    assert all(torch.equal(a, b) for a, b in zip(D.parameters(), D2.parameters()))
+    assert not all(torch.allclose(a, b) for a, b in zip(G.parameters(), G2.parameters()))
+    with pytest.raises(ValueError, match="reuse_fakes must be True or False"):
+        cfg.replace(reuse_fakes="yes").validate()
 
 
 def test_registered_loss_plugs_in_without_changing_the_loop():

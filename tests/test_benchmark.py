@@ -1,0 +1,69 @@
+"""The benchmark's FLOP counts (from layer shapes) equal what torch's FlopCounterMode measures
+on the real loops: the textbook step and one Trainer step in both G-update modes."""
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from ganlib.models import PaperDiscriminator, PaperGenerator
+from ganlib.train import TrainConfig, Trainer
+
+ROOT = Path(__file__).resolve().parents[1]
+spec = importlib.util.spec_from_file_location("bench_train", ROOT / "benchmarks" / "bench_train.py")
+bench = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(bench)
+
+M = 10  # batch size; FLOPs per image do not depend on it
+
+
+def models():
+    torch.manual_seed(0)
+    return PaperGenerator(), PaperDiscriminator()
+
+
+def measured(fn):
+    with FlopCounterMode(display=False) as counter:
+        fn()
+    return counter.get_total_flops()
+
+
+def test_textbook_flops_match_flop_counter():
+    G, D = models()
+    bce = torch.nn.BCEWithLogitsLoss()
+    real = torch.rand(M, 784)
+
+    def textbook_step():  # the loop of bench_train.Textbook.run, one step
+        out = D(real)
+        bce(out, torch.ones(M)).backward()
+        fake = G(G.sample_noise(M))
+        bce(D(fake.detach()), torch.zeros(M)).backward()
+        bce(D(fake), torch.ones(M)).backward()
+
+    assert measured(textbook_step) == M * bench.textbook_flops_per_image(G, D)
+
+
+@pytest.mark.parametrize("reuse", [False, True])
+def test_ganlib_flops_match_flop_counter(reuse):
+    G, D = models()
+    cfg = TrainConfig(batch_size=M, max_steps=1, progress=False, snapshot_every=-1, checkpoint_every=-1,
+                      reuse_fakes=reuse)
+    trainer = Trainer(cfg, G, D, torch.rand(50, 784))
+    assert measured(trainer.train_step) == M * bench.ganlib_flops_per_image(G, D, reuse)
+
+
+def test_reusing_fakes_saves_one_generator_forward():
+    G, D = models()
+    g_forward = bench.linear_flops(G, input_grad=False)[0]
+    assert bench.ganlib_flops_per_image(G, D, False) - bench.ganlib_flops_per_image(G, D, True) == g_forward
+
+
+def test_matmul_replay_replays_every_matrix_product_of_a_step():
+    G, D = models()
+    cfg = TrainConfig(batch_size=M, max_steps=1, progress=False, snapshot_every=-1, checkpoint_every=-1,
+                      reuse_fakes=True)
+    run, flops = bench.matmul_replay(Trainer(cfg, G, D, torch.rand(50, 784)))
+    assert flops == M * bench.ganlib_flops_per_image(G, D, True)
+    assert measured(run) == flops
