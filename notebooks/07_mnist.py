@@ -163,6 +163,7 @@ runs = {}
 def train_run(name, config, model="paper"):
     """Train one model with ganlib.train and time it (time.perf_counter)."""
     data = train.images if model == "paper" else train.images.view(-1, 1, 28, 28)
+    seed_everything(config.seed)  # the initial weights depend on the seed only, not on earlier cells
     G, D = build_models(model, tuple(data.shape[1:]), pixel_means=pixel_means if model == "paper" else None)
     trainer = Trainer(config, G, D, data)
     t0 = time.perf_counter()

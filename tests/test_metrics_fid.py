@@ -136,6 +136,16 @@ def test_load_or_train_trains_once_then_loads_the_same_weights(tmp_path, capsys)
     assert not c.cache_hit and c.cache_path != a.cache_path  # other data, other file
 
 
+def test_training_or_loading_leaves_the_global_random_state_alone(tmp_path):
+    x, y = toy_digits()
+    for expect_hit in (False, True):  # trains (cache miss), then loads (cache hit)
+        torch.manual_seed(123)
+        before = torch.get_rng_state()
+        model = load_or_train_classifier(x, y, TINY, cache_dir=tmp_path, device="cpu", verbose=False)
+        assert model.cache_hit is expect_hit
+        assert torch.equal(torch.get_rng_state(), before)
+
+
 class Oracle(nn.Module):
     """A 'classifier' that reads the class from the first 10 inputs (argmax)."""
 

@@ -172,23 +172,28 @@ def train_classifier(images: Tensor, labels: Tensor, config: ClassifierConfig = 
     on ``config.steps`` minibatches drawn from a seeded :class:`torch.Generator`, where
     :math:`\tilde x_i` is :math:`x_i` shifted by up to ``config.shift`` pixels.
 
+    The global random state is left as it was (:func:`torch.random.fork_rng`): training seeds
+    itself from ``config.seed``, so whether a caller trains or loads a cached classifier does not
+    change what it draws afterwards.
+
     Returns:
         the trained classifier, in eval mode, on ``device``.
     """
     x, y = _check_data(images, labels)
     dev = resolve_device(device)
     x, y = x.to(dev), y.to(dev)
-    torch.manual_seed(config.seed)
-    model = MNISTClassifier(config).to(dev)
-    gen = torch.Generator(device=dev).manual_seed(config.seed)
-    opt = torch.optim.Adam(model.parameters(), lr=config.lr)
-    model.train()
-    for _ in range(config.steps):
-        idx = torch.randint(0, len(x), (min(config.batch_size, len(x)),), generator=gen, device=dev)
-        loss = F.cross_entropy(model(_random_shift(x[idx], config.shift, gen)), y[idx])
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+    with torch.random.fork_rng(devices=[dev] if dev.type == "cuda" else [], device_type=dev.type):
+        torch.manual_seed(config.seed)
+        model = MNISTClassifier(config).to(dev)
+        gen = torch.Generator(device=dev).manual_seed(config.seed)
+        opt = torch.optim.Adam(model.parameters(), lr=config.lr)
+        model.train()
+        for _ in range(config.steps):
+            idx = torch.randint(0, len(x), (min(config.batch_size, len(x)),), generator=gen, device=dev)
+            loss = F.cross_entropy(model(_random_shift(x[idx], config.shift, gen)), y[idx])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
     return model.eval()
 
 
@@ -200,7 +205,9 @@ def classifier_cache_key(images: Tensor, labels: Tensor, config: ClassifierConfi
     h.update(np.ascontiguousarray(x.detach().cpu().to(torch.float32).numpy()).tobytes())
     h.update(np.ascontiguousarray(y.detach().cpu().numpy().astype(np.int64)).tobytes())
     h.update(json.dumps(dataclasses.asdict(config), sort_keys=True).encode())
-    h.update(f"v{CLASSIFIER_VERSION}|{MNISTClassifier(config)!r}|torch {torch.__version__}".encode())
+    with torch.random.fork_rng(devices=[]):  # building the module for its repr draws random weights
+        arch = repr(MNISTClassifier(config))
+    h.update(f"v{CLASSIFIER_VERSION}|{arch}|torch {torch.__version__}".encode())
     return h.hexdigest()
 
 
@@ -217,7 +224,8 @@ def load_or_train_classifier(images: Tensor, labels: Tensor, config: ClassifierC
 
     The file is ``<cache_dir>/mnist_classifier_<first 16 hex digits of classifier_cache_key>.pt``
     (weights only, written atomically, loaded with ``weights_only=True``). The returned model has
-    ``cache_path`` and ``cache_hit`` attributes.
+    ``cache_path`` and ``cache_hit`` attributes. Either way the global random state is left as it
+    was, so a notebook draws the same numbers afterwards on a fresh machine and on a cached one.
     """
     key = classifier_cache_key(images, labels, config)
     path = Path(cache_dir or default_cache_dir()) / f"mnist_classifier_{key[:16]}.pt"
@@ -227,7 +235,8 @@ def load_or_train_classifier(images: Tensor, labels: Tensor, config: ClassifierC
         try:
             state = load_checkpoint(path, map_location="cpu")
             if state.get("key") == key:
-                model = MNISTClassifier(config)
+                with torch.random.fork_rng(devices=[]):  # the random init is overwritten: draw nothing
+                    model = MNISTClassifier(config)
                 model.load_state_dict(state["state_dict"])
                 model = model.to(dev).eval()
                 hit = True
