@@ -126,6 +126,35 @@ def matmul_replay(trainer: Trainer):
     return run, flops
 
 
+def matmul_time_in_loop(trainer: Trainer, steps: int) -> float:
+    """Seconds per step spent in the matrix products *inside* ``steps`` real training steps: each
+    mm/addmm is timed where it runs (synchronised on CUDA), the median per call is kept. Compared
+    with :func:`matmul_replay`, it shows how much slower the same products run among the rest of
+    the step (operands evicted from the caches by everything else)."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    aten = torch.ops.aten
+    times: dict = {}
+
+    class Timer(TorchDispatchMode):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            if func not in (aten.mm.default, aten.addmm.default):
+                return func(*args, **(kwargs or {}))
+            _sync(trainer.device)
+            t = time.perf_counter()
+            out = func(*args, **(kwargs or {}))
+            _sync(trainer.device)
+            key = (func, tuple((tuple(a.shape), a.stride()) for a in args if isinstance(a, torch.Tensor)))
+            times.setdefault(key, []).append(time.perf_counter() - t)
+            return out
+
+    with Timer():
+        for _ in range(steps):
+            trainer.train_step()
+    trainer.flush()
+    return sum(float(np.median(ts)) * (len(ts) / steps) for ts in times.values())
+
+
 def time_best(fn, device: torch.device, reps: int) -> float:
     """Best wall time of ``fn()`` over ``reps`` calls (after one warm-up call)."""
     fn()
@@ -298,6 +327,11 @@ def main() -> None:
               f"{100 * flops * best / peak:>11.1f}%{own[name] / 1e6:>14.2f}{100 * own[name] * best / peak:>10.1f}%")
     print(f"('bound' replays the headline step's {replay_flops / 1e9:.2f} GFLOP of matrix products alone, same shapes: "
           "no loop doing that maths can be faster)")
+    step = args.batch_size / max(speeds[headline])
+    in_loop = min(matmul_time_in_loop(ganlibs[headline], 5 if args.quick else 20) for _ in range(1 if args.quick else 3))
+    alone = args.batch_size / max(bound)
+    print(f"headline step {1e3 * step:.1f} ms = matrix products timed inside the loop {1e3 * in_loop:.1f} ms "
+          f"+ everything else {1e3 * (step - in_loop):.1f} ms; the same products alone: {1e3 * alone:.1f} ms")
     print(f"{'peak fp32 matmul':<34}{'':>9}{'':>8}{'':>9}{'':>12}{'':>14}{100.0:>10.1f}%  "
           f"({peak / 1e9:.1f} GFLOP/s, n={peak_n})")
     print(f"speedup_vs_textbook={speedup:.2f} fraction_of_peak={frac:.2f} device={device.type}")

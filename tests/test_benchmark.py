@@ -67,3 +67,14 @@ def test_matmul_replay_replays_every_matrix_product_of_a_step():
     run, flops = bench.matmul_replay(Trainer(cfg, G, D, torch.rand(50, 784)))
     assert flops == M * bench.ganlib_flops_per_image(G, D, True)
     assert measured(run) == flops
+
+
+def test_matmul_time_in_loop_times_real_steps():
+    G, D = models()
+    cfg = TrainConfig(batch_size=M, max_steps=10, progress=False, snapshot_every=-1, checkpoint_every=-1)
+    trainer = Trainer(cfg, G, D, torch.rand(50, 784))
+    t0 = __import__("time").perf_counter()
+    seconds = bench.matmul_time_in_loop(trainer, steps=3)
+    wall = __import__("time").perf_counter() - t0
+    assert trainer.step == 3 and len(trainer.history["step"]) == 3
+    assert 0 < 3 * seconds < wall
