@@ -551,10 +551,11 @@ display(Markdown(
 # - **Figure 2 in numbers:** samples are on average *farther* from their nearest training image
 #   (5.88) than held-out real digits are (4.94), and none is closer than 2.70: no copying.
 # - **The metrics disagree**, and that is the lesson: the class histogram sees a collapse at once,
-#   FID (against a floor of 15.5 for real test digits) ranks Run 3 < DCGAN < Run 1, and the
-#   Parzen estimate ranks them the other way round, with error bars as large as the gaps. A
-#   Parzen window rewards samples that land near test digits in pixel distance, noisy or not,
-#   which is why the paper's Table 1 is no longer used to compare generators.
+#   FID (against a floor of 15.5 for real test digits) ranks Run 3 first, then the DCGAN, then
+#   Run 1, while the Parzen estimate puts Run 1 first and the DCGAN last, with error bars as
+#   large as some of the gaps. A Parzen window rewards samples that land near test digits in
+#   pixel distance, noisy or not, which is why the paper's Table 1 is no longer used to compare
+#   generators.
 #
 # ## Exercises
 #
