@@ -84,6 +84,34 @@ def ganlib_flops_per_image(G: nn.Module, D: nn.Module, reuse_fakes: bool) -> int
     return d_step + g_step
 
 
+def _spy_matmuls(trainer: Trainer, steps: int) -> list:
+    """Run ``steps`` real training steps and return every mm/addmm they called, as
+    ``(func, [(shape, stride, device) or non-tensor arg, ...], seconds)``; each call is timed where
+    it runs (synchronised on CUDA)."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    matmuls = (torch.ops.aten.mm.default, torch.ops.aten.addmm.default)
+    calls = []
+
+    class Spy(TorchDispatchMode):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            if func not in matmuls:
+                return func(*args, **(kwargs or {}))
+            _sync(trainer.device)
+            t = time.perf_counter()
+            out = func(*args, **(kwargs or {}))
+            _sync(trainer.device)
+            specs = [(a.shape, a.stride(), a.device) if isinstance(a, torch.Tensor) else a for a in args]
+            calls.append((func, specs, time.perf_counter() - t))
+            return out
+
+    with Spy():
+        for _ in range(steps):
+            trainer.train_step()
+    trainer.flush()
+    return calls
+
+
 def matmul_replay(trainer: Trainer):
     """The matrix products of one ``trainer`` step, recorded with their shapes and strides.
 
@@ -91,20 +119,6 @@ def matmul_replay(trainer: Trainer):
     originals (transposed views included), and ``flops`` is their FLOP count. Its time is a bound
     no loop doing the same maths can beat: everything else (activations, dropout, maxout, the
     optimizer, autograd, Python) costs time on top."""
-    from torch.utils._python_dispatch import TorchDispatchMode
-
-    aten = torch.ops.aten
-    calls = []
-
-    class Record(TorchDispatchMode):
-        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-            if func in (aten.mm.default, aten.addmm.default):
-                calls.append((func, [(a.shape, a.stride(), a.device) if isinstance(a, torch.Tensor) else a
-                                     for a in args]))
-            return func(*args, **(kwargs or {}))
-
-    with Record():
-        trainer.train_step()
 
     def like(spec):
         if not isinstance(spec, tuple):
@@ -113,10 +127,10 @@ def matmul_replay(trainer: Trainer):
         size = 1 + sum((n - 1) * st for n, st in zip(shape, stride))
         return torch.randn(size, device=device).as_strided(shape, stride)
 
-    replay = [(func, [like(a) for a in args]) for func, args in calls]
+    replay = [(func, [like(a) for a in specs]) for func, specs, _ in _spy_matmuls(trainer, 1)]
     flops = 0
     for func, args in replay:
-        a, b = args[-2:] if func is aten.addmm.default else args
+        a, b = args[-2:]  # mm(a, b) or addmm(bias, a, b)
         flops += 2 * a.shape[0] * a.shape[1] * b.shape[1]
 
     def run() -> None:
@@ -127,31 +141,14 @@ def matmul_replay(trainer: Trainer):
 
 
 def matmul_time_in_loop(trainer: Trainer, steps: int) -> float:
-    """Seconds per step spent in the matrix products *inside* ``steps`` real training steps: each
-    mm/addmm is timed where it runs (synchronised on CUDA), the median per call is kept. Compared
-    with :func:`matmul_replay`, it shows how much slower the same products run among the rest of
-    the step (operands evicted from the caches by everything else)."""
-    from torch.utils._python_dispatch import TorchDispatchMode
-
-    aten = torch.ops.aten
+    """Seconds per step spent in the matrix products *inside* ``steps`` real training steps (the
+    median time of each distinct call, times how often it runs per step). Compared with
+    :func:`matmul_replay`, it shows whether the same products run slower among the rest of the
+    step."""
     times: dict = {}
-
-    class Timer(TorchDispatchMode):
-        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-            if func not in (aten.mm.default, aten.addmm.default):
-                return func(*args, **(kwargs or {}))
-            _sync(trainer.device)
-            t = time.perf_counter()
-            out = func(*args, **(kwargs or {}))
-            _sync(trainer.device)
-            key = (func, tuple((tuple(a.shape), a.stride()) for a in args if isinstance(a, torch.Tensor)))
-            times.setdefault(key, []).append(time.perf_counter() - t)
-            return out
-
-    with Timer():
-        for _ in range(steps):
-            trainer.train_step()
-    trainer.flush()
+    for func, specs, seconds in _spy_matmuls(trainer, steps):
+        key = (func, tuple((tuple(a[0]), a[1]) for a in specs if isinstance(a, tuple)))
+        times.setdefault(key, []).append(seconds)
     return sum(float(np.median(ts)) * (len(ts) / steps) for ts in times.values())
 
 
