@@ -153,6 +153,40 @@ def plot_history(history: Dict[str, Sequence[float]], ax: Any = None, columns: S
     return ax
 
 
+def plot_value_curves(runs: Dict[str, Tuple[Any, int, bool]], title: str = "", window: int = 50) -> Any:
+    r"""Training curves of several runs against *discriminator* updates: the batch estimate
+    :math:`\hat V(G, D)` of Eq. 1 on the left (with :math:`-\log 4`, its value at the global
+    optimum, dotted), a critic's :math:`\hat W = \bar f(x) - \bar f(G(z))` (WGAN Eq. 3) on the right.
+
+    Args:
+        runs: ``{label: (history, k, is_critic)}``; ``history`` has ``step`` and ``value``
+            columns (a :class:`pandas.DataFrame` of :attr:`ganlib.train.Trainer.history`), ``k``
+            D updates per step put the runs on one axis, ``is_critic`` picks the right panel.
+        title: figure title.
+        window: rolling-mean window in steps.
+
+    Returns:
+        the matplotlib figure.
+    """
+    import math
+
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
+    for label, (history, k, is_critic) in runs.items():
+        ax = axes[1] if is_critic else axes[0]
+        ax.plot(history.step * k, history.value.rolling(window, min_periods=1).mean(), label=label)
+    axes[0].axhline(-math.log(4), color="k", lw=1, ls=":", label=r"$-\log 4$")
+    axes[0].set_ylabel(r"$\hat V(G, D)$ (Eq. 1)")
+    axes[1].set_ylabel(r"critic's $\hat W = \bar f(x) - \bar f(G(z))$")
+    for ax in axes:
+        ax.set_xlabel("discriminator updates")
+        ax.legend(fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
 def plot_toy_1d(ax: Any, xs: np.ndarray, data_pdf: np.ndarray, samples: np.ndarray, d_curve: np.ndarray,
                 bins: int = 60) -> Any:
     """Figure-1-style panel: :math:`p_{data}` (black), a histogram of :math:`G` samples (green)

@@ -363,9 +363,8 @@ def images_per_second(config, model, steps=30):
     G, D = build_models(model, tuple(data.shape[1:]), pixel_means=pixel_means if model == "paper" else None)
     trainer = Trainer(config.replace(snapshot_every=-1), G, D, data)
     trainer.run(steps=3)
-    t0 = time.perf_counter()
     trainer.run(steps=steps)
-    return steps * config.batch_size / (time.perf_counter() - t0)
+    return trainer.throughput
 
 
 speed_paper, speed_dcgan = images_per_second(fix_config, "paper"), images_per_second(dcgan_config, "dcgan")

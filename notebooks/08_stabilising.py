@@ -69,7 +69,7 @@ from ganlib.metrics import ClassifierFeatures, class_histogram, fid_score, load_
 from ganlib.models import MLPDiscriminator, MLPGenerator, PaperDiscriminator, PaperGenerator
 from ganlib.runtime import describe_run, quick_mode, seed_everything
 from ganlib.train import TrainConfig, Trainer
-from ganlib.viz import image_grid
+from ganlib.viz import image_grid, plot_value_curves, show_grid
 
 seed_everything(0)
 torch.set_num_threads(1)  # the small networks here run fastest on one thread of the 2-core CPU
@@ -328,19 +328,8 @@ plt.show()
 # (grid, first seed; rolling means over 50 steps):
 
 # %%
-fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
-for method, m in METHODS.items():
-    hist, _ = toy_runs["grid", method]
-    ax = axes[1] if m["loss"] == "wgan-gp" else axes[0]
-    ax.plot(hist.step * m["k"], hist.value.rolling(50, min_periods=1).mean(), label=method)
-axes[0].axhline(-math.log(4), color="k", lw=1, ls=":", label=r"$-\log 4$")
-axes[0].set_ylabel(r"$\hat V(G, D)$ (Eq. 1)")
-axes[1].set_ylabel(r"critic's $\hat W = \bar f(x) - \bar f(G(z))$")
-for ax in axes:
-    ax.set_xlabel("discriminator updates")
-    ax.legend(fontsize=8)
-fig.suptitle("Training curves on the grid of 25 Gaussians")
-fig.tight_layout()
+plot_value_curves({method: (toy_runs["grid", method][0], m["k"], m["loss"] == "wgan-gp") for method, m in METHODS.items()},
+                  "Training curves on the grid of 25 Gaussians")
 plt.show()
 
 # %% [markdown]
@@ -395,26 +384,13 @@ mnist_df = pd.DataFrame(mnist_rows)
 fig, axes = plt.subplots(1, 3, figsize=(11, 4))
 for ax, method in zip(axes, METHODS):
     _, samples, hist = mnist_runs[method]
-    ax.imshow(image_grid(samples[:64], nrow=8).permute(1, 2, 0).numpy(), cmap="gray")
-    ax.set_title(f"{method} (seed {SEEDS[0]})", fontsize=10)
-    ax.axis("off")
+    show_grid(ax, image_grid(samples[:64], nrow=8), f"{method} (seed {SEEDS[0]})")
 fig.tight_layout()
 plt.show()
 
 # %%
-fig, axes = plt.subplots(1, 2, figsize=(11, 3.4))
-for method, m in METHODS.items():
-    hist, _, counts = mnist_runs[method]
-    ax = axes[1] if m["loss"] == "wgan-gp" else axes[0]
-    ax.plot(hist.step * m["k"], hist.value.rolling(50, min_periods=1).mean(), label=method)
-axes[0].axhline(-math.log(4), color="k", lw=1, ls=":", label=r"$-\log 4$")
-axes[0].set_ylabel(r"$\hat V(G, D)$ (Eq. 1)")
-axes[1].set_ylabel(r"critic's $\hat W$")
-for ax in axes:
-    ax.set_xlabel("discriminator updates")
-    ax.legend(fontsize=8)
-fig.suptitle("Training curves on MNIST")
-fig.tight_layout()
+plot_value_curves({method: (mnist_runs[method][0], m["k"], m["loss"] == "wgan-gp") for method, m in METHODS.items()},
+                  "Training curves on MNIST")
 plt.show()
 
 # %% [markdown]

@@ -64,3 +64,19 @@ def test_grid_writer_callback(tmp_path):
     tr.add_callback("on_snapshot", GridWriter(tmp_path))
     tr.run()
     assert sorted(p.name for p in tmp_path.iterdir()) == [f"samples_step_{s:07d}.png" for s in (0, 1, 2)]
+
+
+def test_value_curves_put_critics_right_on_a_common_update_axis():
+    import math
+
+    import pandas as pd
+
+    from ganlib.viz import plot_value_curves
+
+    hist = pd.DataFrame({"step": [1, 2, 3, 4], "value": [-1.0, -1.2, -1.4, -1.3]})
+    fig = plot_value_curves({"vanilla": (hist, 1, False), "wgan-gp": (hist, 5, True)}, "t", window=1)
+    left, right = fig.axes
+    (v,), (w,) = [[ln for ln in ax.get_lines() if ln.get_label() in ("vanilla", "wgan-gp")] for ax in (left, right)]
+    assert v.get_label() == "vanilla" and w.get_label() == "wgan-gp"
+    assert list(w.get_xdata()) == [5, 10, 15, 20] and list(v.get_ydata()) == hist.value.tolist()
+    assert any(np.allclose(ln.get_ydata(), -math.log(4)) for ln in left.get_lines())
