@@ -383,7 +383,7 @@ show_run("DCGAN", "Run 4: DCGAN (Adam 2e-4, beta1 = 0.5), same wall-clock budget
 # smooth strokes and none of the scattered pixels of the fully-connected generators (a
 # convolution shares its weights across positions, so it cannot light up isolated pixels
 # independently), but many shapes are still half-formed: Run 3, trained for the same time,
-# beats it on FID (192 vs 221) and on the Parzen estimate (57 vs 40), while the paper's own
+# beats it on FID (192 vs 218) and on the Parzen estimate (57 vs 32), while the paper's own
 # recipe (Run 1) has a worse FID than the DCGAN (271). On a GPU, where the DCGAN's
 # cost per image hardly matters, the ranking is expected to flip; run the chapter there to see.
 
@@ -451,7 +451,7 @@ print(f"Parzen estimates: {parzen_seconds:.0f} s")
 # rows with each other, not with the paper's. Among them, the collapsed Run 2 is hopeless (-290:
 # one stroke is far from most test digits), but the three working models are ranked differently
 # from the FID below: the paper's recipe (Run 1, 63 ± 8) comes first, ahead of Run 3 (57 ± 7) and
-# the DCGAN (40 ± 6), while FID and the class histogram put Run 3 first and Run 1 last. The gaps
+# the DCGAN (32 ± 7), while FID and the class histogram put Run 3 first and Run 1 last. The gaps
 # between the first two are within one standard error (7-8 nats with 500 test images).
 #
 # **Why this is a weak metric.** {cite:t}`theis2016note` show that Parzen-window estimates in
@@ -537,8 +537,8 @@ display(Markdown(
 
 # %% [markdown]
 # **What the numbers say** (stored run: CPU, 2 threads, the 4,000-digit training split, 100
-# epochs per run of the paper's networks, 137-161 s each; the DCGAN 32 epochs in 163 s; the whole
-# notebook about 11 minutes):
+# epochs per run of the paper's networks, 116-168 s each; the DCGAN 30 epochs in 153 s; the whole
+# notebook about 10 minutes):
 #
 # - **The paper's recipe works on this subset** (Run 1: all ten digits, FID 271, Parzen 63 ± 8)
 #   but is fragile: **half its learning rate collapses it** to a single stroke (Run 2: 99 % of the
