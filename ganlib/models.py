@@ -111,15 +111,37 @@ class FastDropout(nn.Module):
             return x
         if x.device.type != "cpu":
             return F.dropout(x, p=1.0 - self.keep, training=True)
-        n = x.numel()
-        words = torch.randint(-(2**63), 2**63 - 1, ((n + 3) // 4,), dtype=torch.int64)
-        u16 = words.view(torch.int16)[:n].view(x.shape)  # int16 in [-32768, 32767]
-        scale = (u16 < (self._threshold - 32768)).to(x.dtype).mul_(1.0 / self.keep)  # 0 or 1/keep
-        return x * scale
+        shape = x.shape
+        if shape and shape[-1] % 4 == 0:  # one int64 word per 4 units of each row: a view, no slicing
+            u16 = torch.randint(-(2**63), 2**63 - 1, (*shape[:-1], shape[-1] // 4)).view(torch.int16)
+        else:  # the same stream, drawn flat
+            n = x.numel()
+            u16 = torch.randint(-(2**63), 2**63 - 1, ((n + 3) // 4,)).view(torch.int16)[:n].view(shape)
+        scale = (u16 < self._threshold - 32768) * (1.0 / self.keep)  # 0 or 1/keep, float32
+        return x * (scale if x.dtype == scale.dtype else scale.to(x.dtype))
 
     def extra_repr(self) -> str:
         """Shown by ``print(module)``."""
         return f"keep={self.keep}"
+
+
+class _MaxOverPieces(torch.autograd.Function):
+    r""":math:`h = \max_j y_{\cdot j \cdot}` over dimension ``-2`` of ``y.unflatten(-1, (pieces, units))``,
+    with a one-pass backward :math:`\partial h / \partial y_{ij} = [\,y_{ij} = h_i\,]`."""
+
+    @staticmethod
+    def forward(ctx, y: Tensor, pieces: int) -> Tensor:
+        v = y.unflatten(-1, (pieces, -1))
+        h = v.amax(-2)
+        ctx.save_for_backward(v, h)
+        return h
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        v, h = ctx.saved_tensors
+        # one fused pass: the gradient goes to the maximal piece(s); made of differentiable ops,
+        # so double backward (WGAN-GP's penalty through D) works, with zero curvature a.e.
+        return ((v == h.unsqueeze(-2)) * grad.unsqueeze(-2)).flatten(-2), None
 
 
 class Maxout(nn.Module):
@@ -127,7 +149,11 @@ class Maxout(nn.Module):
 
     One :class:`~torch.nn.Linear` produces ``units * pieces`` outputs, viewed as
     ``(N, pieces, units)``; the maximum over pieces is a single reduction (one matrix product
-    instead of ``pieces`` of them).
+    instead of ``pieces`` of them). The backward pass sends each unit's gradient to its maximal
+    piece, :math:`\partial h_i / \partial (Wx+b)_{ij} = [\,(Wx+b)_{ij} = h_i\,]`, in one
+    elementwise pass (``torch.amax``'s own backward takes five: it splits the gradient between
+    tied pieces). The two agree except at exact ties between pieces, which have probability zero
+    for real-valued inputs and distinct weights; there every tied piece gets the full gradient.
     """
 
     def __init__(self, in_features: int, units: int, pieces: int) -> None:
@@ -137,8 +163,7 @@ class Maxout(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         """Return ``(N, units)``: the max over the ``pieces`` affine pieces of each unit."""
-        y = self.linear(x)
-        return y.view(*y.shape[:-1], self.pieces, self.units).amax(-2)
+        return _MaxOverPieces.apply(self.linear(x), self.pieces)
 
 
 def apply_spectral_norm(module: nn.Module) -> nn.Module:

@@ -53,6 +53,37 @@ def test_maxout_is_max_over_pieces():
     assert torch.equal(m(x), y.max(dim=1).values)
 
 
+def test_maxout_gradient_matches_amax_without_ties():
+    torch.manual_seed(0)
+    m = Maxout(6, units=4, pieces=3)
+    x = torch.randn(7, 6)
+    g = torch.randn(7, 4)
+    m(x).backward(g)
+    ours = [p.grad.clone() for p in m.parameters()]
+    m.zero_grad()
+    m.linear(x).view(7, 3, 4).amax(1).backward(g)  # torch's own max-reduction backward
+    for a, b in zip(ours, m.parameters()):
+        assert torch.allclose(a, b.grad, atol=1e-6)
+
+
+def test_maxout_gradcheck_and_gradgradcheck_float64():
+    torch.manual_seed(0)
+    m = Maxout(5, units=3, pieces=4).double()
+    x = torch.randn(6, 5, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(m, (x,))
+    assert torch.autograd.gradgradcheck(m, (x,))  # WGAN-GP differentiates D's input gradient
+
+
+def test_maxout_tie_sends_full_gradient_to_each_maximal_piece():
+    m = Maxout(2, units=1, pieces=3)
+    with torch.no_grad():
+        m.linear.weight.copy_(torch.tensor([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]]))
+        m.linear.bias.zero_()
+    x = torch.tensor([[2.0, -1.0]], requires_grad=True)  # pieces 0 and 1 tie at 2
+    m(x).sum().backward()
+    assert torch.equal(m.linear.bias.grad, torch.tensor([1.0, 1.0, 0.0]))
+
+
 @pytest.mark.parametrize("keep", [0.8, 0.5])
 def test_fast_dropout_keep_rate_and_scaling(keep):
     torch.manual_seed(0)
