@@ -117,8 +117,10 @@ class FastDropout(nn.Module):
         else:  # the same stream, drawn flat
             n = x.numel()
             u16 = torch.randint(-(2**63), 2**63 - 1, ((n + 3) // 4,)).view(torch.int16)[:n].view(shape)
-        scale = (u16 < self._threshold - 32768) * (1.0 / self.keep)  # 0 or 1/keep, float32
-        return x * (scale if x.dtype == scale.dtype else scale.to(x.dtype))
+        # comparison written straight into a float tensor: a bool mask times a float costs an extra
+        # conversion pass on the CPU, several times slower than this
+        scale = torch.lt(u16, self._threshold - 32768, out=torch.empty(shape, dtype=x.dtype)).mul_(1.0 / self.keep)
+        return x * scale  # scale is 0 or 1/keep
 
     def extra_repr(self) -> str:
         """Shown by ``print(module)``."""
@@ -139,9 +141,12 @@ class _MaxOverPieces(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad: Tensor):
         v, h = ctx.saved_tensors
-        # one fused pass: the gradient goes to the maximal piece(s); made of differentiable ops,
-        # so double backward (WGAN-GP's penalty through D) works, with zero curvature a.e.
-        return ((v == h.unsqueeze(-2)) * grad.unsqueeze(-2)).flatten(-2), None
+        with torch.no_grad():  # which piece is maximal is piecewise constant: no gradient through it
+            # written straight into a float tensor (a bool mask would cost a slow conversion pass)
+            mask = torch.eq(v, h.unsqueeze(-2), out=grad.new_empty(v.shape))
+        g = grad.unsqueeze(-2)
+        # out of place when building a graph (double backward, e.g. WGAN-GP's penalty through D)
+        return (mask * g if torch.is_grad_enabled() else mask.mul_(g)).flatten(-2), None
 
 
 class Maxout(nn.Module):

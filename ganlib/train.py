@@ -57,6 +57,13 @@ EVENTS = ("on_train_start", "on_step_end", "on_log", "on_snapshot", "on_epoch_en
 _STATS = ("d_loss", "g_loss", "value", "d_real", "d_fake")
 
 
+def _clear_grads(opt: torch.optim.Optimizer) -> None:
+    """``opt.zero_grad(set_to_none=True)`` without its profiler bookkeeping (tens of microseconds a call)."""
+    for group in opt.param_groups:
+        for p in group["params"]:
+            p.grad = None
+
+
 class NonFiniteLossError(FloatingPointError):
     """A loss became NaN or inf; the message names the first bad step and the last good checkpoint."""
 
@@ -286,7 +293,7 @@ class Trainer:
         if self.loss.penalty is not None:  # e.g. WGAN-GP: needs D itself (uncompiled: double backward)
             with self._autocast():
                 d_loss = d_loss + self.loss.penalty(self.D, x, fake.to(x.dtype), generator=self.gen).float()
-        self.opt_d.zero_grad(set_to_none=True)
+        _clear_grads(self.opt_d)
         d_loss.backward()
         self.opt_d.step()
         if self.loss.clip_value is not None:  # WGAN: clamp every D parameter to [-c, c]
@@ -312,7 +319,7 @@ class Trainer:
                     fake = self._g(z)
                 fake_l = self._d(fake).float()
             g_loss = self.loss.generator(fake_l)
-            self.opt_g.zero_grad(set_to_none=True)
+            _clear_grads(self.opt_g)
             g_loss.backward()
             self.opt_g.step()
         finally:
@@ -345,10 +352,7 @@ class Trainer:
         if k > 1:
             d_stats = d_stats / k
         g_loss = self._g_step()
-        row = len(self._pending)
-        self._buf[row, 0] = d_stats[0]
-        self._buf[row, 1] = g_loss
-        self._buf[row, 2:] = d_stats[1:]
+        torch.cat([d_stats[:1], g_loss.view(1), d_stats[1:]], out=self._buf[len(self._pending)])  # _STATS order
         self.step += 1
         self._pending.append((self.step, self.opt_d.param_groups[0]["lr"], self.opt_g.param_groups[0]["lr"]))
 
