@@ -99,6 +99,22 @@ def test_fast_dropout_keep_rate_and_scaling(keep):
         FastDropout(0.0)
 
 
+def test_fast_dropout_mask_does_not_depend_on_row_layout():
+    d = FastDropout(0.8)
+    torch.manual_seed(3)
+    flat = d(torch.ones(2, 2, 10))  # last dim not a multiple of 4: words drawn flat, then reshaped
+    torch.manual_seed(3)
+    rows = d(torch.ones(2, 20))  # words drawn in the row shape
+    assert torch.equal(flat.view(2, 20), rows)
+
+
+def test_fast_dropout_keeps_the_input_dtype():
+    d = FastDropout(0.5)
+    for dtype in (torch.float64, torch.bfloat16):
+        y = d(torch.ones(4, 8, dtype=dtype))
+        assert y.dtype == dtype and set(y.unique().tolist()) <= {0.0, 2.0}
+
+
 def test_dcgan_and_mlp_shapes():
     G, D = DCGANGenerator(width=8), DCGANDiscriminator(width=8)
     z = G.sample_noise(4)
