@@ -297,7 +297,8 @@ def main() -> None:
         for loop in [*textbooks.values(), *ganlibs.values()]:
             loop.run(warm)
         replay, replay_flops = matmul_replay(ganlibs[next(iter(ganlibs))])
-        peaks, bound = [], []
+        peaks, bound, in_loop = [], [], []
+        headline = next(iter(ganlibs))
         for _ in range(rounds):  # interleaved: each round runs every loop once, and the peak
             # each loop first re-warms the caches with its own weights (the loop before it evicted
             # them), then is timed: steady-state speed, as in a long training run
@@ -310,6 +311,7 @@ def main() -> None:
                 speeds[name].append(trainer.throughput)
             peaks.append(peak_flops(device, peak_n, 2 if args.quick else 3))
             bound.append(args.batch_size / time_best(replay, device, 2 if args.quick else 5))
+            in_loop.append(matmul_time_in_loop(ganlibs[headline], 3 if args.quick else 6))
     peak = max(peaks)  # best of the rounds, like the loops' images/s
     flops = textbook_flops_per_image(G, D)
     own = {name: flops for name in textbooks}
@@ -334,7 +336,7 @@ def main() -> None:
     print(f"('bound' replays the headline step's {replay_flops / 1e9:.2f} GFLOP of matrix products alone, same shapes: "
           "no loop doing that maths can be faster)")
     step = args.batch_size / max(speeds[headline])
-    in_loop = min(matmul_time_in_loop(ganlibs[headline], 5 if args.quick else 20) for _ in range(1 if args.quick else 3))
+    in_loop = min(in_loop)  # best of the rounds, like the step it is compared with
     alone = args.batch_size / max(bound)
     print(f"headline step {1e3 * step:.1f} ms = matrix products timed inside the loop {1e3 * in_loop:.1f} ms "
           f"+ everything else {1e3 * (step - in_loop):.1f} ms; the same products alone: {1e3 * alone:.1f} ms")
