@@ -113,13 +113,13 @@ class FastDropout(nn.Module):
             return F.dropout(x, p=1.0 - self.keep, training=True)
         shape = x.shape
         if shape and shape[-1] % 4 == 0:  # one int64 word per 4 units of each row: a view, no slicing
-            u16 = torch.randint(-(2**63), 2**63 - 1, (*shape[:-1], shape[-1] // 4)).view(torch.int16)
+            u16 = torch.randint(-(2**63), 2**63 - 1, (*shape[:-1], shape[-1] // 4), device=x.device).view(torch.int16)
         else:  # the same stream, drawn flat
             n = x.numel()
-            u16 = torch.randint(-(2**63), 2**63 - 1, ((n + 3) // 4,)).view(torch.int16)[:n].view(shape)
+            u16 = torch.randint(-(2**63), 2**63 - 1, ((n + 3) // 4,), device=x.device).view(torch.int16)[:n].view(shape)
         # comparison written straight into a float tensor: a bool mask times a float costs an extra
         # conversion pass on the CPU, several times slower than this
-        scale = torch.lt(u16, self._threshold - 32768, out=torch.empty(shape, dtype=x.dtype)).mul_(1.0 / self.keep)
+        scale = torch.lt(u16, self._threshold - 32768, out=x.new_empty(shape)).mul_(1.0 / self.keep)
         return x * scale  # scale is 0 or 1/keep
 
     def extra_repr(self) -> str:
@@ -129,7 +129,8 @@ class FastDropout(nn.Module):
 
 class _MaxOverPieces(torch.autograd.Function):
     r""":math:`h = \max_j y_{\cdot j \cdot}` over dimension ``-2`` of ``y.unflatten(-1, (pieces, units))``,
-    with a one-pass backward :math:`\partial h / \partial y_{ij} = [\,y_{ij} = h_i\,]`."""
+    with a two-pass backward :math:`\partial h / \partial y_{ij} = [\,y_{ij} = h_i\,]` (a comparison
+    written into a float tensor, then a product)."""
 
     @staticmethod
     def forward(ctx, y: Tensor, pieces: int) -> Tensor:
@@ -155,10 +156,11 @@ class Maxout(nn.Module):
     One :class:`~torch.nn.Linear` produces ``units * pieces`` outputs, viewed as
     ``(N, pieces, units)``; the maximum over pieces is a single reduction (one matrix product
     instead of ``pieces`` of them). The backward pass sends each unit's gradient to its maximal
-    piece, :math:`\partial h_i / \partial (Wx+b)_{ij} = [\,(Wx+b)_{ij} = h_i\,]`, in one
-    elementwise pass (``torch.amax``'s own backward takes five: it splits the gradient between
-    tied pieces). The two agree except at exact ties between pieces, which have probability zero
-    for real-valued inputs and distinct weights; there every tied piece gets the full gradient.
+    piece, :math:`\partial h_i / \partial (Wx+b)_{ij} = [\,(Wx+b)_{ij} = h_i\,]`, in two
+    elementwise passes (``torch.amax``'s own backward takes five, one of them a slow bool-to-float
+    conversion on the CPU: it splits the gradient between tied pieces). The two agree except at
+    exact ties between pieces, which have probability zero for real-valued inputs and distinct
+    weights; there every tied piece gets the full gradient.
     """
 
     def __init__(self, in_features: int, units: int, pieces: int) -> None:
