@@ -64,13 +64,18 @@ def test_panel_top_is_fixed_when_given():
     plt.close(fig)
 
 
-def test_animation_has_one_frame_per_record():
-    tr = _trainer(steps=3)
+def _recorded_animation(steps):
+    """A toy run of ``steps`` steps recorded every step, and its Figure 1 animation."""
+    tr = _trainer(steps=steps)
     rec = Figure1Recorder(XS, Z, every=1, n_samples=40)
     rec.capture(tr)
     tr.add_callback("on_step_end", rec)
     tr.run()
-    anim = animate_figure1(rec.records, XS, np.exp(-XS**2 / 2) / math.sqrt(2 * math.pi), dpi=30)
+    return rec, animate_figure1(rec.records, XS, np.exp(-XS**2 / 2) / math.sqrt(2 * math.pi), dpi=30)
+
+
+def test_animation_has_one_frame_per_record():
+    rec, anim = _recorded_animation(steps=3)
     html = anim.to_jshtml()
     assert html.count("data:image/png;base64") == len(rec.records) == 4
     with pytest.raises(ValueError):
@@ -80,12 +85,7 @@ def test_animation_has_one_frame_per_record():
 def test_animation_html_requests_nothing_from_the_network():
     from ganlib.viz import animation_html
 
-    tr = _trainer(steps=2)
-    rec = Figure1Recorder(XS, Z, every=1, n_samples=40)
-    rec.capture(tr)
-    tr.add_callback("on_step_end", rec)
-    tr.run()
-    anim = animate_figure1(rec.records, XS, np.exp(-XS**2 / 2) / math.sqrt(2 * math.pi), dpi=30)
+    _, anim = _recorded_animation(steps=2)
     raw, html = anim.to_jshtml(), animation_html(anim)
     assert "font-awesome" in raw and "http" in raw  # what matplotlib writes
     assert "http" not in html and 'class="fa ' not in html  # nothing external, no icon font needed
