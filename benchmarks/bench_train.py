@@ -49,9 +49,11 @@ from torch import nn
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ganlib.data import load_mnist, write_mnist_idx  # noqa: E402
-from ganlib.models import FastDropout, PaperDiscriminator, PaperGenerator  # noqa: E402
+from ganlib.layers import FastDropout  # noqa: E402
+from ganlib.models import PaperDiscriminator, PaperGenerator  # noqa: E402
 from ganlib.runtime import resolve_device  # noqa: E402
-from ganlib.train import TrainConfig, Trainer  # noqa: E402
+from ganlib.config import TrainConfig  # noqa: E402
+from ganlib.train import Trainer  # noqa: E402
 
 
 def linear_flops(module: nn.Module, input_grad: bool) -> tuple:

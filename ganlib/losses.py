@@ -13,18 +13,22 @@ Expectations are estimated by batch means (Monte Carlo), as in Algorithm 1. The 
 batches may have different sizes. No function here synchronises with the host (no ``.item()``,
 no branch on tensor values), so they are safe on the training hot path on a GPU.
 
-Losses are looked up by name in :data:`LOSSES` (see :func:`get_loss`, :func:`register_loss`),
-so that further losses (e.g. Wasserstein, hinge) plug in through the same mechanism.
+Losses are looked up by name in :data:`LOSSES` (see :func:`get_loss`, :func:`register_loss`).
+Beside the paper's two, the registry holds the critics of :mod:`ganlib.critics` (WGAN, WGAN-GP,
+hinge): a :class:`GANLoss` carries everything a loss needs from the training loop (a penalty on
+:math:`D`, a step after each :math:`D` update), so the loop knows no loss by name.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Dict, Optional
+from typing import Callable, Dict, Iterable, Optional
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+
+from ganlib import _args, critics
 
 __all__ = [
     "value_function",
@@ -39,35 +43,7 @@ __all__ = [
     "ValueFunction",
     "DiscriminatorLoss",
     "GeneratorLoss",
-    "critic_loss_wasserstein",
-    "generator_loss_wasserstein",
-    "critic_loss_hinge",
-    "generator_loss_hinge",
-    "wasserstein_estimate",
-    "gradient_penalty",
-    "GP_WEIGHT",
-    "WGAN_CLIP",
 ]
-
-
-def _check_logits(logits: object, name: str) -> Tensor:
-    """Raise a clear error unless ``logits`` is a non-empty floating-point tensor (metadata only, no sync)."""
-    if not isinstance(logits, Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor of discriminator logits, got {type(logits).__name__}")
-    if not logits.is_floating_point():
-        raise TypeError(f"{name} must be a floating-point tensor of logits, got dtype {logits.dtype}")
-    if logits.numel() == 0:
-        raise ValueError(f"{name} is empty (shape {tuple(logits.shape)}): a batch mean needs at least one logit")
-    return logits
-
-
-def _check_pair(d_real_logits: object, d_fake_logits: object) -> None:
-    real = _check_logits(d_real_logits, "d_real_logits")
-    fake = _check_logits(d_fake_logits, "d_fake_logits")
-    if real.device != fake.device:
-        raise ValueError(
-            f"d_real_logits is on {real.device} but d_fake_logits is on {fake.device}: put both on the same device"
-        )
 
 
 def value_function(d_real_logits: Tensor, d_fake_logits: Tensor) -> Tensor:
@@ -91,7 +67,7 @@ def value_function(d_real_logits: Tensor, d_fake_logits: Tensor) -> Tensor:
     Returns:
         0-dim tensor, :math:`\hat V(G, D) \le 0`.
     """
-    _check_pair(d_real_logits, d_fake_logits)
+    _args.logit_pair(d_real_logits, d_fake_logits)
     return F.logsigmoid(d_real_logits).mean() + F.logsigmoid(-d_fake_logits).mean()
 
 
@@ -140,7 +116,7 @@ def generator_loss_saturating(d_fake_logits: Tensor) -> Tensor:
     Returns:
         0-dim tensor, :math:`\le 0`.
     """
-    _check_logits(d_fake_logits, "d_fake_logits")
+    _args.logits(d_fake_logits, "d_fake_logits")
     return -F.softplus(d_fake_logits).mean()
 
 
@@ -165,7 +141,7 @@ def generator_loss_non_saturating(d_fake_logits: Tensor) -> Tensor:
     Returns:
         0-dim tensor, :math:`\ge 0`.
     """
-    _check_logits(d_fake_logits, "d_fake_logits")
+    _args.logits(d_fake_logits, "d_fake_logits")
     return F.softplus(-d_fake_logits).mean()
 
 
@@ -220,180 +196,6 @@ def generator_logit_gradient(d_fake: Tensor, kind: str) -> Tensor:
 
 
 # --------------------------------------------------------------------------------------------------
-# Beyond the paper: Wasserstein (WGAN, WGAN-GP) and hinge losses
-# --------------------------------------------------------------------------------------------------
-
-#: :math:`\lambda` of WGAN-GP (Gulrajani et al., 2017, Algorithm 1).
-GP_WEIGHT = 10.0
-#: Weight-clipping bound :math:`c` of WGAN (Arjovsky et al., 2017, Algorithm 1).
-WGAN_CLIP = 0.01
-
-
-def critic_loss_wasserstein(d_real_logits: Tensor, d_fake_logits: Tensor) -> Tensor:
-    r"""WGAN critic loss (Arjovsky et al., 2017), on raw critic outputs :math:`f(x)` (the "logits").
-
-    The Kantorovich-Rubinstein duality writes the earth mover's distance as
-
-    .. math::
-
-        W(P_r, P_\theta) = \sup_{\|f\|_L \le 1}
-            \mathbb{E}_{x \sim P_r}[f(x)] - \mathbb{E}_{x \sim P_\theta}[f(x)]
-        \quad\text{(WGAN, Eq. 3)},
-
-    so the critic :math:`f` (a network kept roughly Lipschitz by weight clipping or a gradient
-    penalty) *maximises* the batch estimate of the right-hand side, i.e. minimises
-
-    .. math::
-
-        \mathcal{L}_f = \frac1n \sum_j f\big(G(z^{(j)})\big) - \frac1m \sum_i f\big(x^{(i)}\big).
-
-    Unlike :func:`discriminator_loss` no sigmoid is applied: :math:`f` is a score, not a probability.
-
-    Args:
-        d_real_logits: critic outputs on real samples.
-        d_fake_logits: critic outputs on generated samples.
-
-    Returns:
-        0-dim tensor, :math:`-\widehat{W}` (minus the critic's estimate of :math:`W_1`).
-    """
-    _check_pair(d_real_logits, d_fake_logits)
-    return d_fake_logits.mean() - d_real_logits.mean()
-
-
-def generator_loss_wasserstein(d_fake_logits: Tensor) -> Tensor:
-    r"""WGAN (and hinge) generator loss: :math:`G` minimises :math:`-\mathbb{E}_z[f(G(z))]`.
-
-    .. math::
-
-        \mathcal{L}_G = -\frac1n \sum_j f\big(G(z^{(j)})\big)
-        \quad\text{(WGAN, Algorithm 1, line 10; Miyato et al., 2018, Eq. 17)}
-
-    the only :math:`G`-dependent term of WGAN Eq. 3. Its gradient with respect to each critic
-    output is the constant :math:`-1/n`: it never saturates, however confidently the critic scores.
-
-    Args:
-        d_fake_logits: critic outputs on generated samples.
-    """
-    _check_logits(d_fake_logits, "d_fake_logits")
-    return -d_fake_logits.mean()
-
-
-def critic_loss_hinge(d_real_logits: Tensor, d_fake_logits: Tensor) -> Tensor:
-    r"""Hinge discriminator loss (Miyato et al., 2018, Eq. 16; Lim & Ye, 2017).
-
-    .. math::
-
-        \mathcal{L}_D = \mathbb{E}_{x \sim p_{data}}\big[\max(0, 1 - D(x))\big]
-                      + \mathbb{E}_{z \sim p_z}\big[\max(0, 1 + D(G(z)))\big]
-
-    on raw outputs :math:`D(x)` (the "logits"): a real sample scored above :math:`+1` and a fake
-    scored below :math:`-1` contribute nothing. Pair it with :func:`generator_loss_hinge`.
-
-    Returns:
-        0-dim tensor, :math:`\ge 0`.
-    """
-    _check_pair(d_real_logits, d_fake_logits)
-    return F.relu(1.0 - d_real_logits).mean() + F.relu(1.0 + d_fake_logits).mean()
-
-
-def generator_loss_hinge(d_fake_logits: Tensor) -> Tensor:
-    r"""Hinge generator loss (Miyato et al., 2018, Eq. 17): :math:`-\mathbb{E}_z[D(G(z))]`.
-
-    .. math::
-
-        \mathcal{L}_G = -\frac1n \sum_j D\big(G(z^{(j)})\big),
-
-    the same expression as :func:`generator_loss_wasserstein`.
-    """
-    return generator_loss_wasserstein(d_fake_logits)
-
-
-def wasserstein_estimate(d_real_logits: Tensor, d_fake_logits: Tensor) -> Tensor:
-    r"""The critic's batch estimate of :math:`W_1`: :math:`\frac1m\sum_i f(x^{(i)}) - \frac1n\sum_j f(G(z^{(j)}))`.
-
-    .. math::
-
-        \widehat W = \frac1m \sum_i f\big(x^{(i)}\big) - \frac1n \sum_j f\big(G(z^{(j)})\big)
-        \;\le\; W(P_r, P_\theta) \cdot \|f\|_L \quad\text{(WGAN, Eq. 3)}
-
-    It is a lower bound of :math:`K \cdot W_1` for a :math:`K`-Lipschitz critic (up to sampling
-    noise); its decrease during training is WGAN's "meaningful loss curve". The training loop
-    records it in the ``value`` column for the critic losses (``wasserstein``, ``wgan-gp``,
-    ``hinge``) instead of :math:`\hat V` of Eq. 1, which assumes probabilities.
-    """
-    return -critic_loss_wasserstein(d_real_logits, d_fake_logits)
-
-
-def _identity(t: Tensor) -> Tensor:
-    """Raw critic scores for the ``d_real`` / ``d_fake`` history columns."""
-    return t
-
-
-def gradient_penalty(
-    critic: Callable[[Tensor], Tensor],
-    real: Tensor,
-    fake: Tensor,
-    generator: Optional[torch.Generator] = None,
-) -> Tensor:
-    r"""WGAN-GP's two-sided gradient penalty (Gulrajani et al., 2017), **before** the weight :math:`\lambda`.
-
-    .. math::
-
-        L = \underbrace{\mathbb{E}_{\tilde x \sim P_g}[D(\tilde x)] - \mathbb{E}_{x \sim P_r}[D(x)]}_{\text{critic loss}}
-          + \lambda\, \underbrace{\mathbb{E}_{\hat x \sim P_{\hat x}}
-            \big[(\|\nabla_{\hat x} D(\hat x)\|_2 - 1)^2\big]}_{\text{this function}}
-        \quad\text{(WGAN-GP, Eq. 3)},
-
-    with :math:`\hat x = \epsilon x + (1 - \epsilon)\tilde x`, one :math:`\epsilon \sim U[0, 1]` per
-    sample pair (WGAN-GP, Algorithm 1). The optimal critic has gradient norm 1 almost everywhere on
-    the lines between coupled points (WGAN-GP, Proposition 1), which motivates the penalty. The
-    input gradient is taken with ``create_graph=True``, so the penalty is differentiable with
-    respect to the critic's parameters (double back-propagation) and trains :math:`D`. The norm is
-    taken over all non-batch dimensions of a sample. For a linear critic :math:`D(x) = w^\top x + b`
-    the gradient is :math:`w` everywhere, so the penalty is exactly :math:`(\|w\|_2 - 1)^2`.
-
-    Args:
-        critic: module or function mapping a batch ``(N, ...)`` to scores ``(N,)`` (or ``(N, 1)``).
-        real: real samples ``(N, ...)``.
-        fake: generated samples, same shape (detached or not: only :math:`\hat x` is differentiated).
-        generator: optional :class:`torch.Generator` for :math:`\epsilon` (reproducibility).
-
-    Returns:
-        0-dim tensor :math:`\frac1N \sum_i (\|\nabla D(\hat x_i)\|_2 - 1)^2 \ge 0`.
-
-    Raises:
-        TypeError: ``critic`` not callable, ``real``/``fake`` not floating-point tensors.
-        ValueError: shape or device mismatch, empty batch, critic output not one score per sample.
-    """
-    if not callable(critic):
-        raise TypeError(f"critic must be callable (a module or function), got {type(critic).__name__}")
-    for name, t in (("real", real), ("fake", fake)):
-        if not isinstance(t, Tensor) or not t.is_floating_point():
-            raise TypeError(f"{name} must be a floating-point torch.Tensor of samples, got {type(t).__name__}")
-    if real.shape != fake.shape:
-        raise ValueError(f"real and fake must have the same shape to be interpolated, got {tuple(real.shape)} and {tuple(fake.shape)}")
-    if real.device != fake.device:
-        raise ValueError(f"real is on {real.device} but fake is on {fake.device}: put both on the same device")
-    if real.dim() < 1 or real.shape[0] == 0:
-        raise ValueError(f"need a non-empty batch (N, ...), got shape {tuple(real.shape)}")
-    n = real.shape[0]
-    eps = torch.rand((n,) + (1,) * (real.dim() - 1), generator=generator, device=real.device, dtype=real.dtype)
-    x_hat = (eps * real.detach() + (1.0 - eps) * fake.detach()).requires_grad_(True)
-    with torch.enable_grad():
-        out = critic(x_hat)
-        if out.numel() != n:
-            raise ValueError(f"critic must return one score per sample ({n}), got shape {tuple(out.shape)}")
-        (grad,) = torch.autograd.grad(out.sum(), x_hat, create_graph=True)
-    norm = grad.reshape(n, -1).norm(2, dim=1)
-    return ((norm - 1.0) ** 2).mean()
-
-
-def _weighted_gradient_penalty(critic, real: Tensor, fake: Tensor, generator: Optional[torch.Generator] = None) -> Tensor:
-    r""":math:`\lambda \cdot` :func:`gradient_penalty` with :math:`\lambda` = :data:`GP_WEIGHT` (10)."""
-    return GP_WEIGHT * gradient_penalty(critic, real, fake, generator=generator)
-
-
-# --------------------------------------------------------------------------------------------------
 # Registry
 # --------------------------------------------------------------------------------------------------
 
@@ -416,12 +218,14 @@ class GANLoss:
         penalty: optional extra term of :math:`D`'s loss that needs :math:`D` itself, called by the
             training loop as ``penalty(D, real, fake, generator=torch_generator)`` and added to
             ``discriminator(...)`` (already weighted, e.g. :math:`\lambda \cdot`
-            :func:`gradient_penalty` for WGAN-GP). ``None``: no extra term.
-        clip_value: optional :math:`c > 0`: after every :math:`D` update the loop clamps each of
-            :math:`D`'s parameters to :math:`[-c, c]` (WGAN's weight clipping). ``None``: no clipping.
+            :func:`ganlib.critics.gradient_penalty` for WGAN-GP), added by
+            :meth:`discriminator_objective`. ``None``: no extra term.
+        clip_value: optional :math:`c > 0`: after every :math:`D` update,
+            :meth:`after_discriminator_update` clamps each of :math:`D`'s parameters to
+            :math:`[-c, c]` (WGAN's weight clipping). ``None``: no clipping.
         value: ``(d_real_logits, d_fake_logits) -> 0-dim tensor`` recorded in the ``value`` column
             of the training history: :func:`value_function` (:math:`\hat V`, Eq. 1) by default,
-            :func:`wasserstein_estimate` (the critic's estimate of :math:`W_1`) for critic losses.
+            :func:`ganlib.critics.wasserstein_estimate` (the critic's estimate of :math:`W_1`) for critic losses.
         link: maps :math:`D`'s raw outputs to the ``d_real`` / ``d_fake`` history columns (their
             batch means): :func:`torch.sigmoid` (probabilities :math:`D(x)`) by default, the
             identity (raw critic scores) for critic losses, whose outputs are not probabilities.
@@ -455,6 +259,32 @@ class GANLoss:
             raise ValueError(f"GANLoss.clip_value must be None or a positive finite number, got {self.clip_value!r}")
         if not callable(self.value) or not callable(self.link):
             raise TypeError("GANLoss.value and GANLoss.link must be callable")
+
+    def discriminator_objective(self, D: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor,
+                                d_real_logits: Tensor, d_fake_logits: Tensor,
+                                generator: Optional[torch.Generator] = None) -> Tensor:
+        r"""What :math:`D` minimises in one update of Algorithm 1: :attr:`discriminator` on the
+        logits, plus :attr:`penalty` on :math:`D` itself when the loss has one.
+
+        .. math:: \mathcal L_D = \operatorname{discriminator}(l^{real}, l^{fake})
+                  \;\big[+\; \operatorname{penalty}(D, x, G(z))\big]
+
+        For the paper's losses this is :math:`-\hat V(G, D)` (Eq. 1); for WGAN-GP it adds
+        :math:`\lambda\,\mathbb E[(\lVert\nabla_{\hat x} D(\hat x)\rVert_2 - 1)^2]`. The training
+        loop calls it for every loss (inside its autocast region); ``generator`` draws the
+        penalty's random numbers.
+        """
+        loss = self.discriminator(d_real_logits, d_fake_logits)
+        if self.penalty is None:
+            return loss
+        return loss + self.penalty(D, real, fake, generator=generator).float()
+
+    def after_discriminator_update(self, d_params: Iterable[Tensor]) -> None:
+        r"""Called by the training loop after every update of :math:`D`, for every loss: WGAN's
+        weight clipping (:func:`ganlib.critics.clip_weights` to :math:`[-c, c]`) when
+        :attr:`clip_value` is set, nothing otherwise."""
+        if self.clip_value is not None:
+            critics.clip_weights(d_params, self.clip_value)
 
 
 #: Registered losses by name. Add new ones with :func:`register_loss`.
@@ -514,30 +344,35 @@ def get_loss(name: str) -> GANLoss:
         raise ValueError(f"unknown GAN loss {name!r}; valid names: {', '.join(sorted(LOSSES))}") from None
 
 
+def _identity(t: Tensor) -> Tensor:
+    """Raw critic scores for the ``d_real`` / ``d_fake`` history columns."""
+    return t
+
+
 register_loss(GANLoss(
     name="wasserstein",
-    discriminator=critic_loss_wasserstein,
-    generator=generator_loss_wasserstein,
+    discriminator=critics.critic_loss_wasserstein,
+    generator=critics.generator_loss_wasserstein,
     description="WGAN (Arjovsky et al. 2017): critic minimises E[f(G(z))] - E[f(x)], weights clipped to +-0.01; G minimises -E[f(G(z))]",
-    clip_value=WGAN_CLIP,
-    value=wasserstein_estimate,
+    clip_value=critics.WGAN_CLIP,
+    value=critics.wasserstein_estimate,
     link=_identity,
 ))
 register_loss(GANLoss(
     name="wgan-gp",
-    discriminator=critic_loss_wasserstein,
-    generator=generator_loss_wasserstein,
+    discriminator=critics.critic_loss_wasserstein,
+    generator=critics.generator_loss_wasserstein,
     description="WGAN-GP (Gulrajani et al. 2017): WGAN critic loss + 10 * E[(||grad f(x_hat)|| - 1)^2], no clipping",
-    penalty=_weighted_gradient_penalty,
-    value=wasserstein_estimate,
+    penalty=critics.weighted_gradient_penalty,
+    value=critics.wasserstein_estimate,
     link=_identity,
 ))
 register_loss(GANLoss(
     name="hinge",
-    discriminator=critic_loss_hinge,
-    generator=generator_loss_hinge,
+    discriminator=critics.critic_loss_hinge,
+    generator=critics.generator_loss_hinge,
     description="hinge (Miyato et al. 2018): D minimises E[relu(1 - D(x))] + E[relu(1 + D(G(z)))]; G minimises -E[D(G(z))]",
-    value=wasserstein_estimate,
+    value=critics.wasserstein_estimate,
     link=_identity,
 ))
 

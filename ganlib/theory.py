@@ -17,9 +17,15 @@ the law of :math:`G(z)`), so that a trained generator can be fed to the closed f
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+import torch
 from scipy.integrate import cumulative_trapezoid, simpson, trapezoid
-from scipy.special import xlog1py, xlogy
+from scipy.special import expit, xlog1py, xlogy
+
+from ganlib import _args
+from ganlib._args import NORMALISATION_TOL  # re-exported: the tolerance of every density check here
 
 __all__ = [
     "NORMALISATION_TOL",
@@ -31,61 +37,8 @@ __all__ = [
     "virtual_criterion",
     "wasserstein_1",
     "kde_pdf",
+    "discriminator_curve",
 ]
-
-#: Largest allowed :math:`|\int p\,dx - 1|` on the grid.
-NORMALISATION_TOL = 1e-3
-
-
-# --------------------------------------------------------------------------------------------------
-# Validation
-# --------------------------------------------------------------------------------------------------
-
-
-def _as_float_array(a: object, name: str) -> np.ndarray:
-    if np.iscomplexobj(a):
-        raise TypeError(f"{name} must be real-valued, got a complex array")
-    try:
-        arr = np.asarray(a, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"{name} must be an array of real numbers: {exc}") from None
-    return arr
-
-
-def _check_grid(x: object) -> np.ndarray:
-    x = _as_float_array(x, "x")
-    if x.ndim != 1:
-        raise ValueError(f"grid x must be 1-D, got shape {x.shape}")
-    if x.size < 3:
-        raise ValueError(f"grid x needs at least 3 points for Simpson's rule, got {x.size}")
-    if not np.all(np.isfinite(x)):
-        raise ValueError("grid x contains non-finite values")
-    if not np.all(np.diff(x) > 0):
-        raise ValueError("grid x must be strictly increasing (found a non-increasing step)")
-    return x
-
-
-def _check_nonneg(p: object, name: str) -> np.ndarray:
-    p = _as_float_array(p, name)
-    if not np.all(np.isfinite(p)):
-        raise ValueError(f"density {name} contains non-finite values (NaN or inf)")
-    if np.any(p < 0):
-        raise ValueError(f"density {name} has negative values (min {p.min():.3g}); a density must be >= 0")
-    return p
-
-
-def _check_density(p: object, name: str, x: np.ndarray) -> np.ndarray:
-    p = _check_nonneg(p, name)
-    if p.shape != x.shape:
-        raise ValueError(f"shape mismatch: density {name} has shape {p.shape} but grid x has shape {x.shape}")
-    mass = float(simpson(p, x=x))
-    if abs(mass - 1.0) > NORMALISATION_TOL:
-        raise ValueError(
-            f"density {name} integrates to {mass:.6g} on the grid, not 1 (tolerance {NORMALISATION_TOL:g}); "
-            "widen the grid to cover its support or refine it"
-        )
-    return p
-
 
 # --------------------------------------------------------------------------------------------------
 # Proposition 1, Theorem 1
@@ -115,8 +68,8 @@ def optimal_discriminator(p_data: np.ndarray, p_g: np.ndarray) -> np.ndarray:
     Raises:
         ValueError: shape mismatch, non-finite or negative density values.
     """
-    p_data = _check_nonneg(p_data, "p_data")
-    p_g = _check_nonneg(p_g, "p_g")
+    p_data = _args.nonnegative(p_data, "p_data")
+    p_g = _args.nonnegative(p_g, "p_g")
     if p_data.shape != p_g.shape:
         raise ValueError(f"shape mismatch: p_data has shape {p_data.shape} but p_g has shape {p_g.shape}")
     total = p_data + p_g
@@ -144,9 +97,9 @@ def kl_divergence(p: np.ndarray, q: np.ndarray, x: np.ndarray) -> float:
     Raises:
         ValueError: bad grid, shape mismatch, negative/non-finite or unnormalised densities.
     """
-    x = _check_grid(x)
-    p = _check_density(p, "p", x)
-    q = _check_density(q, "q", x)
+    x = _args.grid(x)
+    p = _args.density(p, "p", x)
+    q = _args.density(q, "q", x)
     return _kl_integral(p, q, x)
 
 
@@ -177,9 +130,9 @@ def jensen_shannon(p: np.ndarray, q: np.ndarray, x: np.ndarray) -> float:
     Raises:
         ValueError: bad grid, shape mismatch, negative/non-finite or unnormalised densities.
     """
-    x = _check_grid(x)
-    p = _check_density(p, "p", x)
-    q = _check_density(q, "q", x)
+    x = _args.grid(x)
+    p = _args.density(p, "p", x)
+    q = _args.density(q, "q", x)
     # KL(p || M) = 1/2 KL(2p || p+q) (KL integrals scale linearly): avoids M = (p+q)/2 underflowing
     # to 0 where p is subnormal, which would make KL(p || M) infinite.
     total = p + q
@@ -207,16 +160,11 @@ def value_function(d: np.ndarray, p_data: np.ndarray, p_g: np.ndarray, x: np.nda
         ValueError: ``d`` outside :math:`[0,1]` or non-finite, bad grid, shape mismatch,
             negative/non-finite or unnormalised densities.
     """
-    x = _check_grid(x)
-    p_data = _check_density(p_data, "p_data", x)
-    p_g = _check_density(p_g, "p_g", x)
-    d = _as_float_array(d, "d")
-    if d.shape != x.shape:
-        raise ValueError(f"shape mismatch: discriminator d has shape {d.shape} but grid x has shape {x.shape}")
-    if not np.all(np.isfinite(d)):
-        raise ValueError("discriminator d contains non-finite values (NaN or inf)")
-    if np.any((d < 0) | (d > 1)):
-        raise ValueError(f"discriminator d must take values in [0, 1], got range [{d.min():.3g}, {d.max():.3g}]")
+    x = _args.grid(x)
+    p_data = _args.density(p_data, "p_data", x)
+    p_g = _args.density(p_g, "p_g", x)
+    d = _args.same_shape(_args.float_array(d, "discriminator d"), "discriminator d", x)
+    d = _args.unit_interval(d, "discriminator d")
     if np.any((p_data > 0) & (d == 0)) or np.any((p_g > 0) & (d == 1)):
         return float("-inf")
     integrand = xlogy(p_data, d) + xlog1py(p_g, -d)
@@ -240,14 +188,10 @@ def value_function_logits(logit: np.ndarray, p_data: np.ndarray, p_g: np.ndarray
     Raises:
         ValueError: non-finite logit, bad grid, shape mismatch, negative/non-finite or unnormalised densities.
     """
-    x = _check_grid(x)
-    p_data = _check_density(p_data, "p_data", x)
-    p_g = _check_density(p_g, "p_g", x)
-    logit = _as_float_array(logit, "logit")
-    if logit.shape != x.shape:
-        raise ValueError(f"shape mismatch: logit has shape {logit.shape} but grid x has shape {x.shape}")
-    if not np.all(np.isfinite(logit)):
-        raise ValueError("logit contains non-finite values (NaN or inf)")
+    x = _args.grid(x)
+    p_data = _args.density(p_data, "p_data", x)
+    p_g = _args.density(p_g, "p_g", x)
+    logit = _args.finite(_args.same_shape(_args.float_array(logit, "logit"), "logit", x), "logit")
     integrand = -(p_data * np.logaddexp(0.0, -logit) + p_g * np.logaddexp(0.0, logit))
     return float(simpson(integrand, x=x))
 
@@ -270,9 +214,9 @@ def virtual_criterion(p_data: np.ndarray, p_g: np.ndarray, x: np.ndarray) -> flo
     Raises:
         ValueError: bad grid, shape mismatch, negative/non-finite or unnormalised densities.
     """
-    x = _check_grid(x)
-    p_data = _check_density(p_data, "p_data", x)
-    p_g = _check_density(p_g, "p_g", x)
+    x = _args.grid(x)
+    p_data = _args.density(p_data, "p_data", x)
+    p_g = _args.density(p_g, "p_g", x)
     total = p_data + p_g
     integrand = xlogy(p_data, p_data) + xlogy(p_g, p_g) - xlogy(total, total)
     return float(simpson(integrand, x=x))
@@ -295,9 +239,9 @@ def wasserstein_1(p: np.ndarray, q: np.ndarray, x: np.ndarray) -> float:
     Raises:
         ValueError: bad grid, shape mismatch, negative/non-finite or unnormalised densities.
     """
-    x = _check_grid(x)
-    p = _check_density(p, "p", x)
-    q = _check_density(q, "q", x)
+    x = _args.grid(x)
+    p = _args.density(p, "p", x)
+    q = _args.density(q, "q", x)
     cdf_p = cumulative_trapezoid(p, x=x, initial=0.0)
     cdf_q = cumulative_trapezoid(q, x=x, initial=0.0)
     cdf_p /= cdf_p[-1]
@@ -344,14 +288,14 @@ def kde_pdf(samples: object, x: object, bandwidth: object = "scott") -> np.ndarr
     """
     if hasattr(samples, "detach"):  # a torch tensor
         samples = samples.detach().cpu().double().numpy()
-    s = _as_float_array(samples, "samples")
+    s = _args.float_array(samples, "samples")
     if s.ndim == 2 and s.shape[1] == 1:
         s = s.reshape(-1)
     if s.ndim != 1 or s.size == 0:
         raise ValueError(f"samples must be 1-D, shape (n,) or (n, 1) with n >= 1, got {s.shape}")
     if not np.all(np.isfinite(s)):
         raise ValueError("samples contain non-finite values (NaN or inf)")
-    pts = _as_float_array(x, "x")
+    pts = _args.float_array(x, "x")
     if pts.ndim != 1 or not np.all(np.isfinite(pts)):
         raise ValueError(f"x must be a finite 1-D array, got shape {pts.shape}")
     n = s.size
@@ -379,3 +323,61 @@ def kde_pdf(samples: object, x: object, bandwidth: object = "scott") -> np.ndarr
         u = (pts[i : i + step, None] - s[None, :]) / h
         out[i : i + step] = np.exp(-0.5 * u * u).sum(axis=1) * norm
     return out
+
+
+# --------------------------------------------------------------------------------------------------
+# From a network to the grid
+# --------------------------------------------------------------------------------------------------
+
+
+def discriminator_curve(d_net: Any, x: object, *, logits: bool = False) -> np.ndarray:
+    r"""A logit-returning discriminator network evaluated on a 1-D grid: :math:`D(x) = \sigma(l(x))`.
+
+    The curve to compare with :math:`D^*_G(x) = \frac{p_{data}(x)}{p_{data}(x) + p_g(x)}`
+    (Proposition 1, Eq. 2), or to pass to :func:`value_function`. The network runs in eval mode
+    (dropout off, batch norm on its running statistics; its mode is restored afterwards), without
+    gradients, in its own dtype and on its own device; :math:`\sigma` is applied in float64.
+
+    Args:
+        d_net: module mapping ``(N, 1)`` inputs to logits ``(N,)`` (or ``(N, 1)``).
+        x: 1-D grid.
+        logits: return the logits :math:`l(x)` instead of :math:`D(x)` (for
+            :func:`value_function_logits`, which stays finite where :math:`\sigma(l)` rounds to
+            0 or 1).
+
+    Returns:
+        float64 array of :math:`D(x) \in [0, 1]` (or of logits), same shape as ``x``.
+
+    Raises:
+        TypeError: ``d_net`` is not a module.
+        ValueError: ``x`` is not a non-empty 1-D grid, or the network does not return one logit
+            per point.
+
+    Example:
+        >>> import numpy as np, torch
+        >>> from ganlib.theory import discriminator_curve
+        >>> d_net = torch.nn.Linear(1, 1)  # logit l(x) = w x + b
+        >>> with torch.no_grad():
+        ...     _ = d_net.weight.fill_(2.0), d_net.bias.fill_(0.0)
+        >>> discriminator_curve(d_net, np.array([-1.0, 0.0, 1.0])).round(3)  # sigmoid(2x)
+        array([0.119, 0.5  , 0.881])
+    """
+    if not isinstance(d_net, torch.nn.Module):
+        raise TypeError(f"d_net must be a torch.nn.Module returning logits, got {type(d_net).__name__}")
+    x = _args.float_array(x, "x")
+    if x.ndim != 1 or x.size == 0:
+        raise ValueError(f"x must be a non-empty 1-D grid, got shape {x.shape}")
+    param = next(iter(d_net.parameters()), None)
+    dtype = param.dtype if param is not None else torch.get_default_dtype()
+    device = param.device if param is not None else torch.device("cpu")
+    was = d_net.training
+    d_net.eval()
+    try:
+        with torch.no_grad():
+            out = d_net(torch.as_tensor(x, dtype=dtype, device=device).reshape(-1, 1))
+    finally:
+        d_net.train(was)
+    out = out.reshape(-1).double().cpu().numpy()
+    if out.shape != x.shape:
+        raise ValueError(f"d_net returned {out.size} logits for {x.size} grid points; expected one per point")
+    return out if logits else expit(out)

@@ -6,7 +6,9 @@ wrapped in a :class:`Toy`, which can draw samples :math:`x \sim p_{data}` (repro
 :math:`p_{data}` on a numpy grid for the closed forms in :mod:`ganlib.theory`.
 
 Constructors: :func:`gaussian_1d`, :func:`gaussian_mixture_1d`, :func:`ring_of_gaussians` and
-:func:`grid_of_gaussians` (the 2-D ring and grid use the PacGAN configurations).
+:func:`grid_of_gaussians` (the 2-D ring and grid use the PacGAN configurations). The toys of the
+book's chapters have names (:data:`TOYS`, :func:`get_toy`); :func:`ganlib.data.toy_data` draws a
+fixed training set from one.
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ import torch
 from torch import Tensor
 from torch.distributions import Categorical, Distribution, Independent, MixtureSameFamily, Normal
 
-__all__ = ["Toy", "gaussian_1d", "gaussian_mixture_1d", "ring_of_gaussians", "grid_of_gaussians"]
+from ganlib import _args
+
+__all__ = ["Toy", "gaussian_1d", "gaussian_mixture_1d", "ring_of_gaussians", "grid_of_gaussians", "TOYS", "get_toy"]
 
 ArrayLike = Union[Sequence[float], np.ndarray, Tensor]
 
@@ -148,22 +152,6 @@ def _mixture(means: Tensor, stds: Tensor, weights: Tensor) -> MixtureSameFamily:
     return MixtureSameFamily(Categorical(probs=weights), Independent(Normal(means, stds), 1))
 
 
-def _positive(value: object, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{name} must be a number, got {type(value).__name__}")
-    if not (math.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be positive and finite, got {value!r}")
-    return float(value)
-
-
-def _positive_int(value: object, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < 1:
-        raise ValueError(f"{name} must be >= 1, got {value}")
-    return value
-
-
 def _vector(values: object, name: str) -> np.ndarray:
     if isinstance(values, Tensor):
         values = values.detach().cpu().numpy()
@@ -178,9 +166,8 @@ def _vector(values: object, name: str) -> np.ndarray:
 def gaussian_1d(mean: float = 0.0, std: float = 1.0) -> Toy:
     r"""One-dimensional Gaussian :math:`p_{data} = \mathcal{N}(\text{mean}, \text{std}^2)` (the 1-D
     :math:`p_{data}` of Figure 1), as a one-component mixture with samples of shape ``(n, 1)``."""
-    if isinstance(mean, bool) or not isinstance(mean, (int, float)) or not math.isfinite(mean):
-        raise ValueError(f"mean must be a finite number, got {mean!r}")
-    std = _positive(std, "std")
+    mean = _args.finite_float(mean, "mean")
+    std = _args.positive_float(std, "std")
     return gaussian_mixture_1d([float(mean)], [std], name=f"gaussian_1d(mean={mean:g}, std={std:g})")
 
 
@@ -235,9 +222,9 @@ def ring_of_gaussians(n_modes: int = 8, radius: float = 1.0, std: float = 0.01) 
 
     Defaults (8 modes, radius 1, :math:`\sigma = 0.01`, i.e. variance :math:`10^{-4}`) follow PacGAN.
     """
-    n_modes = _positive_int(n_modes, "n_modes")
-    radius = _positive(radius, "radius")
-    std = _positive(std, "std")
+    n_modes = _args.positive_int(n_modes, "n_modes")
+    radius = _args.positive_float(radius, "radius")
+    std = _args.positive_float(std, "std")
     angles = torch.arange(n_modes, dtype=torch.float64) * (2.0 * math.pi / n_modes)
     means = (radius * torch.stack([torch.cos(angles), torch.sin(angles)], dim=1)).to(torch.get_default_dtype())
     dist = _mixture(means, torch.full_like(means, std), torch.full((n_modes,), 1.0 / n_modes))
@@ -255,12 +242,38 @@ def grid_of_gaussians(n_per_side: int = 5, spacing: float = 2.0, std: float = 0.
     The defaults (:math:`n = 5`, :math:`s = 2`, :math:`\sigma = 0.05`, i.e. variance 0.0025) give
     means :math:`\{-4, -2, 0, 2, 4\}^2` as in PacGAN.
     """
-    n_per_side = _positive_int(n_per_side, "n_per_side")
-    spacing = _positive(spacing, "spacing")
-    std = _positive(std, "std")
+    n_per_side = _args.positive_int(n_per_side, "n_per_side")
+    spacing = _args.positive_float(spacing, "spacing")
+    std = _args.positive_float(std, "std")
     coords = (torch.arange(n_per_side, dtype=torch.float64) - (n_per_side - 1) / 2.0) * spacing
     gx, gy = torch.meshgrid(coords, coords, indexing="ij")
     means = torch.stack([gx.reshape(-1), gy.reshape(-1)], dim=1).to(torch.get_default_dtype())
     k = n_per_side * n_per_side
     dist = _mixture(means, torch.full_like(means, std), torch.full((k,), 1.0 / k))
     return Toy(f"grid_of_gaussians(n_per_side={n_per_side}, spacing={spacing:g}, std={std:g})", dist, means, std)
+
+
+#: The toys of the book's chapters by name, with one line each (``--dataset`` of the command line).
+TOYS = {
+    "gaussian_1d": "N(4, 0.5^2) on the line",
+    "mixture_1d": "two 1-D Gaussians at -2 and 2 (std 0.5)",
+    "ring": "ring of 8 Gaussians, radius 1, std 0.01 (PacGAN)",
+    "grid": "grid of 25 Gaussians on {-4,-2,0,2,4}^2, std 0.05 (PacGAN)",
+}
+_MAKERS = {
+    "gaussian_1d": lambda: gaussian_1d(4.0, 0.5),
+    "mixture_1d": lambda: gaussian_mixture_1d([-2.0, 2.0], [0.5, 0.5], [0.5, 0.5]),
+    "ring": lambda: ring_of_gaussians(8, 1.0, 0.01),
+    "grid": lambda: grid_of_gaussians(5, 2.0, 0.05),
+}
+
+
+def get_toy(name: str) -> Toy:
+    """The :class:`Toy` called ``name`` in :data:`TOYS`.
+
+    Raises:
+        ValueError: unknown name (the message lists the valid ones).
+    """
+    if name not in _MAKERS:
+        raise ValueError(f"unknown toy {name!r}; valid: {', '.join(_MAKERS)}")
+    return _MAKERS[name]()

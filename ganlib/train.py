@@ -16,31 +16,36 @@ r"""The training loop: Algorithm 1 of Goodfellow et al. (2014), minGPT style.
             \quad\text{(or by the loss named in the config)}\\
     &\textbf{end for} \qquad\qquad \text{(Algorithm 1)}
 
-The losses come from :func:`ganlib.losses.get_loss` by name, so a newly registered loss plugs in
-without touching this file. The loop itself only trains and records; sample grids, GIFs and plots
-hang on callbacks (:meth:`Trainer.add_callback`) that call into :mod:`ganlib.viz`.
+The loop knows no loss by name: it asks the config's :class:`ganlib.losses.GANLoss` for
+:math:`D`'s objective (:meth:`~ganlib.losses.GANLoss.discriminator_objective`, which adds a
+penalty such as WGAN-GP's) and tells it after every :math:`D` update
+(:meth:`~ganlib.losses.GANLoss.after_discriminator_update`, WGAN's clipping). Optimisers come as
+:class:`ganlib.optim.OptimizerPair` s, built from the config by :func:`ganlib.optim.make_optimizers`
+unless given. The loop only trains and records; grids, GIFs and plots hang on callbacks
+(:meth:`Trainer.add_callback`) that call into :mod:`ganlib.viz`.
 
-Speed: the dataset is one tensor on the device and minibatches are drawn there from a dedicated
-:class:`torch.Generator`; per-step statistics are written into a device buffer and read on the
-host only every ``log_every`` steps (one synchronisation), where non-finite losses are detected.
+Speed: the dataset is one tensor on the device and minibatches are drawn there from the trainer's
+own :class:`torch.Generator` (:attr:`Trainer.rng`); per-step statistics are written into a device
+buffer and read on the host only every ``log_every`` steps (one synchronisation), where non-finite
+losses are detected.
 """
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import math
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 from torch import Tensor, nn
 
 from ganlib.checkpoint import get_rng_state, load_checkpoint, save_checkpoint, set_rng_state
+from ganlib.config import TrainConfig
+from ganlib.layers import mixes_samples
 from ganlib.losses import get_loss
-from ganlib.models import paper_optimizer
+from ganlib.optim import OptimizerPair, make_optimizers
 from ganlib.runtime import resolve_device, seed_everything
 
 __all__ = ["TrainConfig", "Trainer", "NonFiniteLossError", "HISTORY_COLUMNS", "EVENTS"]
@@ -52,8 +57,9 @@ __all__ = ["TrainConfig", "Trainer", "NonFiniteLossError", "HISTORY_COLUMNS", "E
 #: (:class:`ganlib.losses.GANLoss`) are recorded instead: value = the critic's W1 estimate
 #: mean f(x) - mean f(G(z)), d_real / d_fake = mean raw critic scores; d_loss includes any penalty.
 HISTORY_COLUMNS = ("step", "epoch", "d_loss", "g_loss", "value", "d_real", "d_fake", "lr_d", "lr_g")
-#: Callback events, each called as ``fn(trainer)``.
-EVENTS = ("on_train_start", "on_step_end", "on_log", "on_snapshot", "on_epoch_end", "on_checkpoint", "on_train_end")
+#: Callback events, each called as ``fn(trainer)``: before the first step of :meth:`Trainer.run`,
+#: after every step, after each host read of the statistics, after each snapshot, at each epoch's end.
+EVENTS = ("on_train_start", "on_step_end", "on_log", "on_snapshot", "on_epoch_end")
 _STATS = ("d_loss", "g_loss", "value", "d_real", "d_fake")
 
 
@@ -64,119 +70,46 @@ def _clear_grads(opt: torch.optim.Optimizer) -> None:
             p.grad = None
 
 
+def _checked_pair(given: Any, module: nn.Module, who: str) -> OptimizerPair:
+    """``given`` as an :class:`OptimizerPair` whose optimiser holds exactly ``module``'s parameters
+    and whose scheduler (if any) drives that optimiser."""
+    if not (isinstance(given, tuple) and len(given) == 2 and isinstance(given[0], torch.optim.Optimizer)):
+        raise TypeError(f"the optimizer pair for {who} must be (optimizer, scheduler or None), got {given!r}")
+    opt, sched = given
+    held = {id(p) for g in opt.param_groups for p in g["params"]}
+    if held != {id(p) for p in module.parameters()}:
+        raise ValueError(f"the optimizer for {who} must hold exactly {who}'s parameters")
+    if sched is not None and getattr(sched, "optimizer", opt) is not opt:
+        raise ValueError(f"the scheduler for {who} drives another optimizer than the one paired with it")
+    return OptimizerPair(opt, sched)
+
+
 class NonFiniteLossError(FloatingPointError):
     """A loss became NaN or inf; the message names the first bad step and the last good checkpoint."""
-
-
-@dataclass
-class TrainConfig:
-    """Training configuration; saved (as a plain dict) in every checkpoint.
-
-    Build with overrides through :meth:`from_dict` / :meth:`replace`, which reject unknown keys
-    with a :class:`ValueError` naming the key. A *step* is one outer iteration of Algorithm 1
-    (``k`` discriminator updates, then one generator update); an *epoch* is ``N // (batch_size*k)``
-    steps, i.e. one pass of the discriminator over the ``N`` training samples.
-    """
-
-    loss: str = "non_saturating"  #: generator/discriminator loss pair by name (ganlib.losses.LOSSES)
-    k: int = 1  #: discriminator updates per generator update (Algorithm 1's k; WGAN's n_critic, 5 there)
-    batch_size: int = 100  #: m in Algorithm 1
-    epochs: int = 1  #: training length in epochs (ignored when max_steps is set)
-    max_steps: Optional[int] = None  #: training length in steps (overrides epochs)
-    optimizer: str = "Adam"  #: "paper" (the paper's SGD schedule) or a torch.optim class name
-    lr_d: float = 2e-4  #: discriminator learning rate
-    lr_g: float = 2e-4  #: generator learning rate
-    optimizer_kwargs: Dict[str, Any] = field(default_factory=lambda: {"betas": (0.5, 0.999)})
-    device: str = "auto"  #: "auto" (CUDA, then MPS, then CPU), "cpu", "cuda", "cuda:N", "mps"
-    seed: int = 0  #: seeds python/numpy/torch and the trainer's own generator
-    log_every: int = 50  #: steps between host reads of the statistics (and NaN checks)
-    snapshot_every: int = 0  #: steps between fixed-noise snapshots; 0 = every epoch, <0 = never
-    n_snapshot: int = 64  #: size of the fixed noise batch
-    checkpoint_every: int = 0  #: steps between checkpoints (needs out_dir); 0 = every epoch, <0 = never
-    out_dir: Optional[str] = None  #: where checkpoint.pt is written
-    bf16: bool = False  #: bfloat16 autocast
-    compile: bool = False  #: torch.compile both networks
-    progress: bool = True  #: tqdm progress bar
-    fuse_d_batches: bool = True  #: one D forward on [x; G(z)] when D has no batch norm
-    #: G's update reuses the last D update's fakes G(z) (forward kept with its graph) instead of
-    #: drawing fresh noise: the loop of pytorch/examples' dcgan, one G forward fewer per step.
-    #: Off by default: Algorithm 1 draws new noise for G.
-    reuse_fakes: bool = False
-
-    @classmethod
-    def from_dict(cls, d: Optional[Dict[str, Any]] = None, **overrides: Any) -> "TrainConfig":
-        """Defaults updated by ``d`` and ``overrides``; unknown keys raise ValueError."""
-        return cls().replace(**{**(d or {}), **overrides})
-
-    def replace(self, **overrides: Any) -> "TrainConfig":
-        """A copy with ``overrides`` applied; an unknown key raises ValueError naming it."""
-        names = {f.name for f in dataclasses.fields(self)}
-        for key in overrides:
-            if key not in names:
-                raise ValueError(f"unknown config key {key!r}; valid keys: {', '.join(sorted(names))}")
-        return dataclasses.replace(self, **overrides)
-
-    def to_dict(self) -> Dict[str, Any]:
-        """Plain dict (safe for ``torch.load(weights_only=True)``)."""
-        return dataclasses.asdict(self)
-
-    def validate(self) -> None:
-        """Check values that need no data or models; raises ValueError with a message."""
-        if not isinstance(self.k, int) or self.k < 1:
-            raise ValueError(f"k (discriminator steps per generator step) must be an integer >= 1, got {self.k!r}")
-        if not isinstance(self.batch_size, int) or self.batch_size < 1:
-            raise ValueError(f"batch_size must be an integer >= 1, got {self.batch_size!r}")
-        for name in ("lr_d", "lr_g"):
-            v = getattr(self, name)
-            if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
-                raise ValueError(f"{name} must be a positive learning rate, got {v!r}")
-        if self.max_steps is None and (not isinstance(self.epochs, int) or self.epochs < 1):
-            raise ValueError(f"epochs must be an integer >= 1, got {self.epochs!r}")
-        if self.max_steps is not None and (not isinstance(self.max_steps, int) or self.max_steps < 0):
-            raise ValueError(f"max_steps must be None or an integer >= 0, got {self.max_steps!r}")
-        for name in ("reuse_fakes", "fuse_d_batches", "bf16", "compile", "progress"):
-            if not isinstance(getattr(self, name), bool):
-                raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
-        if not isinstance(self.log_every, int) or self.log_every < 1:
-            raise ValueError(f"log_every must be an integer >= 1, got {self.log_every!r}")
-        if self.n_snapshot < 1:
-            raise ValueError(f"n_snapshot must be >= 1, got {self.n_snapshot!r}")
-        if self.optimizer != "paper" and not isinstance(getattr(torch.optim, self.optimizer, None), type):
-            raise ValueError(f"unknown optimizer {self.optimizer!r}; use 'paper' or a torch.optim class name")
-        get_loss(self.loss)  # ValueError listing the valid names
-        resolve_device(self.device)  # ValueError for unknown / unavailable devices
 
 
 class Trainer:
     """Trains a generator/discriminator pair with Algorithm 1 (see the module docstring).
 
     Args:
-        config: a :class:`TrainConfig`.
+        config: a :class:`ganlib.config.TrainConfig`.
         generator: module with ``latent_dim`` and ``sample_noise(n, generator, device)``.
         discriminator: module returning logits ``(N,)``.
         data: training samples, a tensor ``(N, ...)`` or an object with ``.images``.
-        opt_d, opt_g: optional ready optimizers (any torch optimizer); built from the config if None.
-        sched_d, sched_g: optional schedulers stepped after every update of their player.
+        optimizers: ``(for D, for G)``, two :class:`ganlib.optim.OptimizerPair` (optimiser,
+            scheduler or ``None``); default :func:`ganlib.optim.make_optimizers` from the config.
         meta: extra plain data saved in checkpoints (e.g. how to rebuild the models).
 
     Seeds python/numpy/torch with ``config.seed`` and validates everything (config values, batch
-    size vs data, G's output vs D's input with one forward on 2 samples) before any step runs.
-    Attributes read by callbacks: ``step``, ``epoch``, ``history`` (dict of lists),
-    ``last_log`` (latest row), ``snapshots`` (list of ``(step, samples)``), ``fixed_noise``.
+    size vs data, optimizer pairs, G's output vs D's input with one forward on 2 samples) before
+    any step runs. Attributes read by callbacks: ``step``, ``epoch``, ``history`` (dict of lists),
+    ``last_log`` (latest row), ``snapshots`` (list of ``(step, samples)``), ``fixed_noise``,
+    ``rng`` (the :class:`torch.Generator` of minibatches and noise, not to be confused with ``G``).
+    After :meth:`run`: ``wall_time`` (seconds) and ``throughput`` (real images per second).
     """
 
-    def __init__(
-        self,
-        config: TrainConfig,
-        generator: nn.Module,
-        discriminator: nn.Module,
-        data: Union[Tensor, Any],
-        opt_d: Optional[torch.optim.Optimizer] = None,
-        opt_g: Optional[torch.optim.Optimizer] = None,
-        sched_d: Any = None,
-        sched_g: Any = None,
-        meta: Optional[Dict[str, Any]] = None,
-    ) -> None:
+    def __init__(self, config: TrainConfig, generator: nn.Module, discriminator: nn.Module, data: Union[Tensor, Any],
+                 optimizers: Optional[Sequence[Any]] = None, meta: Optional[Dict[str, Any]] = None) -> None:
         config.validate()
         self.config, self.meta = config, dict(meta or {})
         self.loss = get_loss(config.loss)
@@ -192,13 +125,14 @@ class Trainer:
         self._check_shapes()
         self.steps_per_epoch = max(1, len(self.data) // (config.batch_size * config.k))
         self.total_steps = config.max_steps if config.max_steps is not None else config.epochs * self.steps_per_epoch
-        if opt_d is None:
-            opt_d, sched_d = self._make_optimizer(self.D, config.lr_d, sched_d)
-        if opt_g is None:
-            opt_g, sched_g = self._make_optimizer(self.G, config.lr_g, sched_g)
-        self.opt_d, self.opt_g, self.sched_d, self.sched_g = opt_d, opt_g, sched_d, sched_g
-        self.gen = torch.Generator(device=self.device).manual_seed(config.seed)
-        self.fixed_noise = self.G.sample_noise(config.n_snapshot, generator=self.gen, device=self.device)
+        if optimizers is None:
+            optimizers = make_optimizers(config, self.G, self.D, self.total_steps, self.steps_per_epoch)
+        if not (isinstance(optimizers, (tuple, list)) and len(optimizers) == 2):
+            raise TypeError("optimizers must be a pair (for D, for G) of (optimizer, scheduler) pairs")
+        self.optim_d = _checked_pair(optimizers[0], self.D, "D")
+        self.optim_g = _checked_pair(optimizers[1], self.G, "G")
+        self.rng = torch.Generator(device=self.device).manual_seed(config.seed)
+        self.fixed_noise = self.G.sample_noise(config.n_snapshot, generator=self.rng, device=self.device)
         self.step, self._perm, self._pos = 0, None, 0
         self.history: Dict[str, List[float]] = {c: [] for c in HISTORY_COLUMNS}
         self.last_log: Dict[str, float] = {}
@@ -207,33 +141,22 @@ class Trainer:
         self._pending: List[Tuple[int, Any, Any]] = []  # (step, lr_d, lr_g) not yet read back
         self._buf = torch.zeros(config.log_every, len(_STATS), device=self.device)
         self._d_params = [p for p in self.D.parameters() if p.requires_grad]
-        has_bn = any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in self.D.modules())
-        self._fuse = config.fuse_d_batches and not has_bn
+        self._fuse = not mixes_samples(self.D)  # one D forward on [x; G(z)] unless D mixes samples
         self._kept_fakes: Optional[Tensor] = None  # G(z) of the last D update, when reuse_fakes
         self._g = torch.compile(self.G) if config.compile else self.G
         self._d = torch.compile(self.D) if config.compile else self.D
         self.last_checkpoint: Optional[Path] = None
-        self.throughput = float("nan")  # images / s of the last run() (D's real images)
-
-    # ---------------------------------------------------------------------------------- set-up
-    def _make_optimizer(self, module: nn.Module, lr: float, sched: Any):
-        params = module.parameters()
-        if self.config.optimizer == "paper":
-            return paper_optimizer(params, self.steps_per_epoch * self.config.k if module is self.D else self.steps_per_epoch, lr)
-        return getattr(torch.optim, self.config.optimizer)(params, lr=lr, **self.config.optimizer_kwargs), sched
+        self.wall_time, self.throughput = float("nan"), float("nan")
 
     @torch.no_grad()
     def _check_shapes(self) -> None:
         was = (self.G.training, self.D.training)
         self.G.eval(), self.D.eval()
         try:
-            g = torch.Generator(device=self.device).manual_seed(0)
-            fake = self.G(self.G.sample_noise(2, generator=g, device=self.device))
+            fake = self.G(self.G.sample_noise(2, generator=torch.Generator(self.device).manual_seed(0), device=self.device))
             if tuple(fake.shape[1:]) != tuple(self.data.shape[1:]):
-                raise ValueError(
-                    f"G's output shape {tuple(fake.shape[1:])} does not match the data's sample shape "
-                    f"{tuple(self.data.shape[1:])} (D's input)"
-                )
+                raise ValueError(f"G's output shape {tuple(fake.shape[1:])} does not match the data's sample shape "
+                                 f"{tuple(self.data.shape[1:])} (D's input)")
             try:
                 out = self.D(fake)
             except RuntimeError as e:
@@ -261,14 +184,12 @@ class Trainer:
 
     # ------------------------------------------------------------------------------ Algorithm 1
     def _autocast(self):
-        if not self.config.bf16:
-            return contextlib.nullcontext()
-        return torch.autocast(self.device.type, dtype=torch.bfloat16)
+        return torch.autocast(self.device.type, dtype=torch.bfloat16) if self.config.bf16 else contextlib.nullcontext()
 
     def _real_batch(self) -> Tensor:
         m = self.config.batch_size
         if self._perm is None or self._pos + m > len(self._perm):
-            self._perm, self._pos = torch.randperm(len(self.data), generator=self.gen, device=self.device), 0
+            self._perm, self._pos = torch.randperm(len(self.data), generator=self.rng, device=self.device), 0
         idx = self._perm[self._pos : self._pos + m]
         self._pos += m
         return self.data.index_select(0, idx)
@@ -278,30 +199,27 @@ class Trainer:
 
         ``keep_fakes``: build G(z) with its graph and keep it for the G update (``reuse_fakes``)."""
         x = self._real_batch()
-        z = self.G.sample_noise(len(x), generator=self.gen, device=self.device)
+        z = self.G.sample_noise(len(x), generator=self.rng, device=self.device)
         with self._autocast():
             with torch.set_grad_enabled(keep_fakes):
                 fake = self._g(z)
             if keep_fakes:
                 self._kept_fakes, fake = fake, fake.detach()
+            fake = fake.to(x.dtype)
             if self._fuse:
-                logits = self._d(torch.cat([x, fake.to(x.dtype)])).float()
+                logits = self._d(torch.cat([x, fake])).float()
                 real_l, fake_l = logits[: len(x)], logits[len(x) :]
             else:
                 real_l, fake_l = self._d(x).float(), self._d(fake).float()
-        d_loss = self.loss.discriminator(real_l, fake_l)
-        if self.loss.penalty is not None:  # e.g. WGAN-GP: needs D itself (uncompiled: double backward)
-            with self._autocast():
-                d_loss = d_loss + self.loss.penalty(self.D, x, fake.to(x.dtype), generator=self.gen).float()
-        _clear_grads(self.opt_d)
+            # uncompiled D for a penalty: it differentiates through D twice
+            d_loss = self.loss.discriminator_objective(self.D, x, fake, real_l, fake_l, generator=self.rng)
+        opt, sched = self.optim_d
+        _clear_grads(opt)
         d_loss.backward()
-        self.opt_d.step()
-        if self.loss.clip_value is not None:  # WGAN: clamp every D parameter to [-c, c]
-            with torch.no_grad():
-                for p in self._d_params:
-                    p.clamp_(-self.loss.clip_value, self.loss.clip_value)
-        if self.sched_d is not None:
-            self.sched_d.step()
+        opt.step()
+        self.loss.after_discriminator_update(self._d_params)
+        if sched is not None:
+            sched.step()
         with torch.no_grad():
             r, f = real_l.detach(), fake_l.detach()
             link = self.loss.link
@@ -311,39 +229,36 @@ class Trainer:
         """One generator update on fresh noise through the updated D; returns G's loss."""
         for p in self._d_params:  # D is fixed here: skip its weight gradients
             p.requires_grad_(False)
+        opt, sched = self.optim_g
         try:
             fake, self._kept_fakes = self._kept_fakes, None
             with self._autocast():
                 if fake is None:
-                    z = self.G.sample_noise(self.config.batch_size, generator=self.gen, device=self.device)
-                    fake = self._g(z)
-                fake_l = self._d(fake).float()
-            g_loss = self.loss.generator(fake_l)
-            _clear_grads(self.opt_g)
+                    fake = self._g(self.G.sample_noise(self.config.batch_size, generator=self.rng, device=self.device))
+                g_loss = self.loss.generator(self._d(fake).float())
+            _clear_grads(opt)
             g_loss.backward()
-            self.opt_g.step()
+            opt.step()
         finally:
             for p in self._d_params:
                 p.requires_grad_(True)
-        if self.sched_g is not None:
-            self.sched_g.step()
+        if sched is not None:
+            sched.step()
         return g_loss.detach()
 
     def train_step(self) -> None:
         r"""One iteration of Algorithm 1: ``k`` updates of :math:`D`, then one of :math:`G`.
 
         Each :math:`D` update draws a fresh minibatch :math:`x^{(1..m)}` and noise :math:`z^{(1..m)}`
-        and descends the registered discriminator loss; for the paper's losses that is
-        :math:`-\tfrac1m\sum_i [\log D(x^{(i)}) + \log(1 - D(G(z^{(i)})))]`, i.e. it ascends
-        :math:`\nabla_{\theta_d}` of Algorithm 1. The :math:`G` update then draws *new* noise and
-        goes through the *updated* :math:`D` (its weights frozen for that step), descending
-        :math:`\tfrac1m\sum_i \log(1 - D(G(z^{(i)})))` (``saturating``, Eq. 1) or
+        and descends the loss's :meth:`~ganlib.losses.GANLoss.discriminator_objective`; for the
+        paper's losses that is :math:`-\tfrac1m\sum_i [\log D(x^{(i)}) + \log(1 - D(G(z^{(i)})))]`,
+        i.e. it ascends :math:`\nabla_{\theta_d}` of Algorithm 1. The :math:`G` update then draws
+        *new* noise and goes through the *updated* :math:`D` (its weights frozen for that step),
+        descending :math:`\tfrac1m\sum_i \log(1 - D(G(z^{(i)})))` (``saturating``, Eq. 1) or
         :math:`-\tfrac1m\sum_i \log D(G(z^{(i)}))` (``non_saturating``, Section 3).
         Statistics (mean over the ``k`` D updates) are written to a device buffer: no host sync.
-        A loss with a ``penalty`` (WGAN-GP) adds ``penalty(D, x, G(z))`` to each D update's loss, and
-        one with a ``clip_value`` (WGAN) clamps D's parameters after each D update; ``k`` is then
-        WGAN's :math:`n_{critic}`. With ``reuse_fakes`` the G update skips the new draw and reuses
-        :math:`G(z^{(i)})` of the last D update (the textbook loop's shortcut, not Algorithm 1).
+        With ``reuse_fakes`` the G update skips the new draw and reuses :math:`G(z^{(i)})` of the
+        last D update (the textbook loop's shortcut, not Algorithm 1).
         """
         k, reuse = self.config.k, self.config.reuse_fakes
         d_stats = self._d_step(keep_fakes=reuse and k == 1)
@@ -354,7 +269,8 @@ class Trainer:
         g_loss = self._g_step()
         torch.cat([d_stats[:1], g_loss.view(1), d_stats[1:]], out=self._buf[len(self._pending)])  # _STATS order
         self.step += 1
-        self._pending.append((self.step, self.opt_d.param_groups[0]["lr"], self.opt_g.param_groups[0]["lr"]))
+        self._pending.append((self.step, self.optim_d.optimizer.param_groups[0]["lr"],
+                              self.optim_g.optimizer.param_groups[0]["lr"]))
 
     def flush(self) -> None:
         """Read the buffered statistics (one host sync), append them to ``history``, fire
@@ -368,9 +284,8 @@ class Trainer:
                 where = f"; last good checkpoint: {self.last_checkpoint}" if self.last_checkpoint else ""
                 bad = ", ".join(f"{n}={v}" for n, v in zip(_STATS, vals))
                 raise NonFiniteLossError(f"non-finite loss at step {step} ({bad}); training stopped{where}")
-            row = dict(zip(("step", "epoch"), (step, (step - 1) // self.steps_per_epoch + 1)))
-            row.update(zip(_STATS, vals))
-            row.update(lr_d=float(lr_d), lr_g=float(lr_g))
+            row = {"step": step, "epoch": (step - 1) // self.steps_per_epoch + 1, **dict(zip(_STATS, vals)),
+                   "lr_d": float(lr_d), "lr_g": float(lr_g)}
             for c in HISTORY_COLUMNS:
                 self.history[c].append(row[c])
         self.last_log = row
@@ -401,7 +316,8 @@ class Trainer:
 
         cfg = self.config
         end = self.total_steps if steps is None else self.step + steps
-        if self.step == 0 and cfg.snapshot_every >= 0 and not self.snapshots:
+        snapshots = cfg.snapshot_every >= 0
+        if self.step == 0 and snapshots and not self.snapshots:
             self.snapshot()
         self._fire("on_train_start")
         bar = tqdm(total=end, initial=self.step, disable=not cfg.progress, desc="train", unit="step")
@@ -417,67 +333,62 @@ class Trainer:
                     bar.set_postfix({k: f"{self.last_log[k]:.3f}" for k in ("d_loss", "g_loss", "d_real", "d_fake")}, refresh=False)
                 bar.update(1)
                 self._fire("on_step_end")
-                if cfg.snapshot_every >= 0 and self._due(cfg.snapshot_every, epoch_end):
+                if snapshots and self._due(cfg.snapshot_every, epoch_end):
                     self.snapshot()
                 if epoch_end:
                     self._fire("on_epoch_end")
                 if ckpt:
                     self.save_checkpoint(Path(cfg.out_dir) / "checkpoint.pt")
             self.flush()
-            if self.step == self.total_steps and cfg.snapshot_every >= 0 and (
-                    not self.snapshots or self.snapshots[-1][0] != self.step):
+            if self.step == self.total_steps and snapshots and (not self.snapshots or self.snapshots[-1][0] != self.step):
                 self.snapshot()  # the final state always ends the sample evolution
         finally:
             bar.close()
-        dt = time.perf_counter() - t0
-        self.throughput = (self.step - s0) * cfg.batch_size * cfg.k / dt if dt > 0 else float("nan")
-        self._fire("on_train_end")
+        self.wall_time = time.perf_counter() - t0
+        self.throughput = (self.step - s0) * cfg.batch_size * cfg.k / self.wall_time if self.wall_time > 0 else float("nan")
         return self.history
 
     # ----------------------------------------------------------------------------- checkpoints
     def state_dict(self) -> Dict[str, Any]:
-        """Everything needed to resume bit-identically, as ``weights_only``-safe plain data."""
-        self.flush()
-        sched = lambda s: s.state_dict() if s is not None else None  # noqa: E731
+        """Everything needed to resume bit-identically, as ``weights_only``-safe plain data.
+
+        No side effects: statistics not yet read back are saved as they are (``pending``)."""
+        pair = lambda p: {"optimizer": p.optimizer.state_dict(),  # noqa: E731
+                          "scheduler": p.scheduler.state_dict() if p.scheduler is not None else None}
         return {
-            "config": self.config.to_dict(),
-            "meta": self.meta,
-            "step": self.step,
-            "generator": self.G.state_dict(),
-            "discriminator": self.D.state_dict(),
-            "opt_d": self.opt_d.state_dict(),
-            "opt_g": self.opt_g.state_dict(),
-            "sched_d": sched(self.sched_d),
-            "sched_g": sched(self.sched_g),
-            "rng": get_rng_state(self.gen),
-            "perm": self._perm.cpu() if self._perm is not None else None,
-            "pos": self._pos,
+            "config": self.config.to_dict(), "meta": self.meta, "step": self.step,
+            "generator": self.G.state_dict(), "discriminator": self.D.state_dict(),
+            "optim_d": pair(self.optim_d), "optim_g": pair(self.optim_g),
+            "rng": get_rng_state(self.rng),
+            "perm": self._perm.cpu() if self._perm is not None else None, "pos": self._pos,
             "fixed_noise": self.fixed_noise.cpu(),
             "history": {k: list(v) for k, v in self.history.items()},
+            "pending": [list(p) for p in self._pending], "pending_stats": self._buf[: len(self._pending)].cpu(),
             "snapshots": [(s, x) for s, x in self.snapshots],
         }
 
     def load_state_dict(self, state: Dict[str, Any]) -> None:
-        """Restore from :meth:`state_dict` (models, optimizers, schedulers, step, RNGs, history)."""
+        """Restore from :meth:`state_dict` (models, optimizer pairs, step, RNGs, history)."""
         self.G.load_state_dict(state["generator"])
         self.D.load_state_dict(state["discriminator"])
-        self.opt_d.load_state_dict(state["opt_d"])
-        self.opt_g.load_state_dict(state["opt_g"])
-        for s, key in ((self.sched_d, "sched_d"), (self.sched_g, "sched_g")):
-            if s is not None and state.get(key) is not None:
-                s.load_state_dict(state[key])
+        for pair, key in ((self.optim_d, "optim_d"), (self.optim_g, "optim_g")):
+            pair.optimizer.load_state_dict(state[key]["optimizer"])
+            if pair.scheduler is not None and state[key]["scheduler"] is not None:
+                pair.scheduler.load_state_dict(state[key]["scheduler"])
         self.step, self._pos = int(state["step"]), int(state["pos"])
         self._perm = state["perm"].to(self.device) if state["perm"] is not None else None
         self.fixed_noise = state["fixed_noise"].to(self.device)
         self.history = {k: list(state["history"].get(k, [])) for k in HISTORY_COLUMNS}
+        self._pending = [(int(s), lr_d, lr_g) for s, lr_d, lr_g in state["pending"]]
+        self._buf[: len(self._pending)] = state["pending_stats"].to(self.device)
         self.snapshots = [(int(s), x.float().cpu()) for s, x in state["snapshots"]]
-        self._pending = []
-        set_rng_state(state["rng"], self.gen)
+        set_rng_state(state["rng"], self.rng)
 
     def save_checkpoint(self, path: Union[str, Path]) -> Path:
-        """Write :meth:`state_dict` atomically to ``path`` (after a NaN check) and fire ``on_checkpoint``."""
+        """Read back the pending statistics (:meth:`flush`, so a checkpoint never follows a NaN loss),
+        then write :meth:`state_dict` atomically to ``path``."""
+        self.flush()
         self.last_checkpoint = save_checkpoint(self.state_dict(), path)
-        self._fire("on_checkpoint")
         return self.last_checkpoint
 
     def load_checkpoint(self, path: Union[str, Path]) -> "Trainer":

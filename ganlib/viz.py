@@ -1,4 +1,4 @@
-"""Pictures: sample grids, the sample-evolution GIF, discriminator curves and loss plots.
+"""Pictures: sample grids, the sample-evolution GIF, the paper's Figures 1-3, and training curves.
 
 The training loop draws nothing; these functions are called from callbacks
 (:meth:`ganlib.train.Trainer.add_callback`), notebooks and the CLI. Matplotlib is imported only
@@ -12,18 +12,18 @@ from typing import Any, Dict, List, Sequence, Tuple, Union
 
 import numpy as np
 import torch
-from torch import Tensor, nn
+from torch import Tensor
+
+from ganlib.models import SQRT3
+from ganlib.theory import discriminator_curve, kde_pdf
 
 __all__ = [
     "to_images",
     "image_grid",
     "save_grid",
     "save_gif",
-    "discriminator_curve",
-    "DiscriminatorCurveRecorder",
     "GridWriter",
     "plot_history",
-    "plot_toy_1d",
     "Figure1Recorder",
     "plot_figure1_panel",
     "animate_figure1",
@@ -82,44 +82,6 @@ def save_gif(frames: Sequence[Union[Tensor, Tuple[int, Tensor]]], path: Union[st
     durations = [duration_ms] * (len(pics) - 1) + [duration_ms * 3]
     pics[0].save(path, save_all=True, append_images=pics[1:], duration=durations, loop=0)
     return path
-
-
-@torch.no_grad()
-def discriminator_curve(discriminator: nn.Module, xs: Union[np.ndarray, Tensor]) -> np.ndarray:
-    r""":math:`D(x) = \sigma(\text{logit}(x))` on a 1-D grid ``xs`` (eval mode), as a numpy array.
-
-    For a fixed :math:`G`, the optimal discriminator is
-    :math:`D^*_G(x) = \frac{p_{data}(x)}{p_{data}(x) + p_g(x)}` (Proposition 1); at the global
-    optimum :math:`p_g = p_{data}` it is :math:`\tfrac12` everywhere.
-    """
-    p = next(discriminator.parameters())
-    x = torch.as_tensor(np.asarray(xs, dtype=np.float32)).reshape(-1, 1).to(p.device)
-    was = discriminator.training
-    discriminator.eval()
-    try:
-        return torch.sigmoid(discriminator(x).float()).reshape(-1).cpu().numpy()
-    finally:
-        discriminator.train(was)
-
-
-class DiscriminatorCurveRecorder:
-    """Callback recording :func:`discriminator_curve` on ``xs`` and a histogram-ready sample of
-    :math:`G` every ``every`` steps (``trainer.add_callback("on_step_end", recorder)``).
-
-    Attributes:
-        records: list of dicts ``{"step", "d", "samples"}`` (numpy arrays).
-    """
-
-    def __init__(self, xs: np.ndarray, every: int = 100, n_samples: int = 2000) -> None:
-        self.xs, self.every, self.n_samples = np.asarray(xs), every, n_samples
-        self.records: List[Dict[str, Any]] = []
-
-    def __call__(self, trainer: Any) -> None:
-        """Record when ``trainer.step`` is a multiple of ``every``."""
-        if trainer.step % self.every:
-            return
-        samples = trainer.sample(n=self.n_samples).reshape(-1).numpy()
-        self.records.append({"step": trainer.step, "d": discriminator_curve(trainer.D, self.xs), "samples": samples})
 
 
 class GridWriter:
@@ -185,18 +147,6 @@ def plot_value_curves(runs: Dict[str, Tuple[Any, int, bool]], title: str = "", w
     fig.suptitle(title)
     fig.tight_layout()
     return fig
-
-
-def plot_toy_1d(ax: Any, xs: np.ndarray, data_pdf: np.ndarray, samples: np.ndarray, d_curve: np.ndarray,
-                bins: int = 60) -> Any:
-    """Figure-1-style panel: :math:`p_{data}` (black), a histogram of :math:`G` samples (green)
-    and :math:`D(x)` (blue dashed) on the grid ``xs``; returns ``ax``."""
-    ax.plot(xs, data_pdf, "k-", lw=1.5, label=r"$p_{data}$")
-    ax.hist(samples, bins=bins, range=(float(xs[0]), float(xs[-1])), density=True, color="g", alpha=0.4, label=r"$p_g$")
-    ax.plot(xs, d_curve, "b--", label=r"$D(x)$")
-    ax.set_ylim(0, max(1.05, float(np.max(data_pdf)) * 1.1))
-    ax.legend(loc="upper right", fontsize=8)
-    return ax
 
 
 def show_grid(ax: Any, grid: Tensor, title: str = "") -> Any:
@@ -280,10 +230,7 @@ def plot_class_histogram(ax: Any, counts: Union[Tensor, Sequence[int]], title: s
     return ax
 
 
-_SQRT3 = 3.0 ** 0.5  # the paper's uniform noise lives on [-sqrt(3), sqrt(3)] (unit variance)
-
-
-class Figure1Recorder(DiscriminatorCurveRecorder):
+class Figure1Recorder:
     r"""Callback recording what the paper's Figure 1 draws, every ``every`` steps: :math:`D(x)` on
     ``xs``, a sample of :math:`G` (for :math:`p_g`, the law of :math:`G(z)`, :math:`z \sim p_z`),
     and the mapping :math:`x = G(z)` on a fixed grid ``z`` of noise values
@@ -295,8 +242,9 @@ class Figure1Recorder(DiscriminatorCurveRecorder):
     """
 
     def __init__(self, xs: np.ndarray, z: np.ndarray, every: int = 100, n_samples: int = 2000) -> None:
-        super().__init__(xs, every=every, n_samples=n_samples)
+        self.xs, self.every, self.n_samples = np.asarray(xs), every, n_samples
         self.z = np.asarray(z, dtype=np.float32).reshape(-1)
+        self.records: List[Dict[str, Any]] = []
 
     def capture(self, trainer: Any) -> Dict[str, Any]:
         """Record the current state now (e.g. before training starts) and return the record."""
@@ -314,7 +262,7 @@ class Figure1Recorder(DiscriminatorCurveRecorder):
 
 def plot_figure1_panel(ax: Any, xs: np.ndarray, data_pdf: np.ndarray, g_pdf: np.ndarray, d_curve: np.ndarray,
                        z: np.ndarray, gz: np.ndarray, d_star: Any = None, title: str = "",
-                       z_range: Tuple[float, float] = (-_SQRT3, _SQRT3), legend: bool = True,
+                       z_range: Tuple[float, float] = (-SQRT3, SQRT3), legend: bool = True,
                        top: Any = None) -> Any:
     r"""One panel of the paper's Figure 1 on ``ax``: above, :math:`p_{data}` (black dots),
     :math:`p_g` (green, solid) and :math:`D(x)` (blue, dashed) on the grid ``xs``, with the optimal
@@ -363,7 +311,7 @@ def plot_figure1_panel(ax: Any, xs: np.ndarray, data_pdf: np.ndarray, g_pdf: np.
 
 def animate_figure1(records: Sequence[Dict[str, Any]], xs: np.ndarray, data_pdf: np.ndarray,
                     bandwidth: Any = "scott", interval: int = 150, figsize: Tuple[float, float] = (6.0, 3.6),
-                    z_range: Tuple[float, float] = (-_SQRT3, _SQRT3), dpi: int = 72) -> Any:
+                    z_range: Tuple[float, float] = (-SQRT3, SQRT3), dpi: int = 72) -> Any:
     r"""A :class:`matplotlib.animation.FuncAnimation` of :class:`Figure1Recorder` records, one
     :func:`plot_figure1_panel` per frame with :math:`p_g` estimated by
     :func:`ganlib.theory.kde_pdf` (``bandwidth``) from each record's samples,
@@ -375,8 +323,6 @@ def animate_figure1(records: Sequence[Dict[str, Any]], xs: np.ndarray, data_pdf:
     """
     import matplotlib.pyplot as plt
     from matplotlib.animation import FuncAnimation
-
-    from ganlib.theory import kde_pdf
 
     if not records:
         raise ValueError("animate_figure1 needs at least one record")

@@ -10,7 +10,8 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from ganlib.models import PaperDiscriminator, PaperGenerator
-from ganlib.train import TrainConfig, Trainer
+from ganlib.config import TrainConfig
+from ganlib.train import Trainer
 
 ROOT = Path(__file__).resolve().parents[1]
 spec = importlib.util.spec_from_file_location("bench_train", ROOT / "benchmarks" / "bench_train.py")

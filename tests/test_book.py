@@ -10,11 +10,18 @@ def test_book_builds_with_warnings_as_errors(built_book):
     assert (built_book / "index.html").is_file()
 
 
+def _toc_files(entries):
+    """Every file of a list of toc entries, sections (the API reference's module pages) included."""
+    for entry in entries:
+        yield entry["file"]
+        yield from _toc_files(entry.get("sections", []))
+
+
 def test_every_toc_chapter_is_rendered(built_book):
     import yaml
 
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    files = [toc["root"]] + [ch["file"] for part in toc["parts"] for ch in part["chapters"]]
+    files = [toc["root"]] + [f for part in toc["parts"] for f in _toc_files(part["chapters"])]
     for f in files:
         assert (built_book / f"{f}.html").is_file(), f"{f} is in _toc.yml but was not rendered"
 
@@ -28,3 +35,14 @@ def test_chapter_pages_show_figures_and_math(built_book):
 def test_bibliography_resolves_citations(built_book):
     page = (built_book / "book" / "bibliography.html").read_text()
     assert "Generative Adversarial Nets" in page
+
+
+def test_api_reference_is_generated_from_docstrings(built_book):
+    """autodoc really ran: the losses page documents value_function (its anchor, its parameters)
+    with the math of its docstring, rather than an empty page under the module's title."""
+    page = (built_book / "book" / "api" / "losses.html").read_text()
+    anchor = 'id="ganlib.losses.value_function"'
+    assert anchor in page, "book/api/losses.html does not document ganlib.losses.value_function"
+    entry = page.split(anchor, 1)[1].split('<dl class="py ', 1)[0]  # up to the next documented object
+    assert "d_real_logits" in entry and "Parameters" in entry, "value_function's Args: section is not rendered"
+    assert 'class="math' in entry and "V(G, D)" in entry, "value_function's math (Eq. 1) is not rendered"

@@ -69,9 +69,15 @@ TIMEOUT = 60.0
 
 
 def toc_pages() -> list[str]:
+    """Every page of _toc.yml: the root, the chapters and their sections (the API reference's modules)."""
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    files = [toc["root"]] + [ch["file"] for part in toc["parts"] for ch in part["chapters"]]
-    return [f"{f}.html" for f in files]
+
+    def files(entries):
+        for entry in entries:
+            yield entry["file"]
+            yield from files(entry.get("sections", []))
+
+    return [f"{f}.html" for f in [toc["root"]] + [f for part in toc["parts"] for f in files(part["chapters"])]]
 
 
 # --------------------------------------------------------------------------------------------------

@@ -12,7 +12,8 @@ import torch
 
 from ganlib.checkpoint import get_rng_state, load_checkpoint, save_checkpoint, set_rng_state
 from ganlib.models import MLPDiscriminator, MLPGenerator
-from ganlib.train import TrainConfig, Trainer
+from ganlib.config import TrainConfig
+from ganlib.train import Trainer
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -56,7 +57,7 @@ def test_trainer_checkpoint_contents_load_with_weights_only(tmp_path):
     tr = Trainer(cfg, MLPGenerator(2, 2), MLPDiscriminator(2), data, meta={"model": "mlp"})
     tr.run()
     state = torch.load(tmp_path / "checkpoint.pt", weights_only=True)
-    for key in ("generator", "discriminator", "opt_d", "opt_g", "sched_d", "sched_g", "step", "rng", "config"):
+    for key in ("generator", "discriminator", "optim_d", "optim_g", "step", "rng", "config", "pending"):
         assert key in state
     assert state["step"] == 3 and state["config"] == cfg.to_dict() and state["meta"] == {"model": "mlp"}
     assert set(state["rng"]) >= {"python", "numpy", "torch", "generator"}

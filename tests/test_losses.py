@@ -7,19 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from ganlib import losses
-from ganlib.losses import (
-    LOSSES,
-    DiscriminatorLoss,
-    GANLoss,
-    GeneratorLoss,
-    ValueFunction,
-    discriminator_loss,
-    generator_loss_non_saturating,
-    generator_loss_saturating,
-    get_loss,
-    register_loss,
-    value_function,
-)
+from ganlib.losses import LOSSES, DiscriminatorLoss, GANLoss, GeneratorLoss, ValueFunction, discriminator_loss, generator_loss_non_saturating, generator_loss_saturating, get_loss, register_loss, value_function
 
 
 def _logits(*shape, seed=0, scale=3.0, dtype=torch.float64):

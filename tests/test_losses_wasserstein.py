@@ -6,21 +6,8 @@ import pytest
 import torch
 from torch import nn
 
-from ganlib.losses import (
-    GP_WEIGHT,
-    WGAN_CLIP,
-    GANLoss,
-    critic_loss_hinge,
-    critic_loss_wasserstein,
-    discriminator_loss,
-    generator_loss_hinge,
-    generator_loss_non_saturating,
-    generator_loss_wasserstein,
-    get_loss,
-    gradient_penalty,
-    value_function,
-    wasserstein_estimate,
-)
+from ganlib.critics import GP_WEIGHT, WGAN_CLIP, critic_loss_hinge, critic_loss_wasserstein, generator_loss_hinge, generator_loss_wasserstein, gradient_penalty, wasserstein_estimate
+from ganlib.losses import GANLoss, discriminator_loss, generator_loss_non_saturating, get_loss, value_function
 
 
 def _linear_critic(w: torch.Tensor, b: float = 0.3) -> nn.Linear:

@@ -97,7 +97,8 @@ def test_returns_python_int_and_float():
 def test_recorder_scores_a_training_run_on_fixed_noise():
     from ganlib.metrics import ModeCoverageRecorder
     from ganlib.models import MLPDiscriminator, MLPGenerator
-    from ganlib.train import TrainConfig, Trainer
+    from ganlib.config import TrainConfig
+    from ganlib.train import Trainer
 
     ring = ring_of_gaussians()
     torch.manual_seed(0)

@@ -5,13 +5,8 @@ import torch
 from torch import nn
 from torch.nn.utils import parametrize
 
-from ganlib.models import (
-    DCGANDiscriminator,
-    MLPDiscriminator,
-    PaperDiscriminator,
-    apply_spectral_norm,
-    build_models,
-)
+from ganlib.layers import apply_spectral_norm
+from ganlib.models import DCGANDiscriminator, MLPDiscriminator, PaperDiscriminator, build_models
 
 
 @pytest.fixture(autouse=True)

@@ -5,8 +5,10 @@ import torch
 import torch.nn.functional as F
 
 from ganlib.losses import discriminator_loss
-from ganlib.models import MLPDiscriminator, MLPGenerator, PackedDiscriminator
-from ganlib.train import TrainConfig, Trainer
+from ganlib.layers import PackedDiscriminator
+from ganlib.models import MLPDiscriminator, MLPGenerator
+from ganlib.config import TrainConfig
+from ganlib.train import Trainer
 
 
 def _packed(pack, d=2, seed=0):

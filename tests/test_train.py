@@ -13,7 +13,8 @@ from ganlib.losses import LOSSES, GANLoss, discriminator_loss, generator_loss_no
 from ganlib.models import MLPDiscriminator, MLPGenerator, PaperDiscriminator, PaperGenerator
 from ganlib.runtime import describe_run, quick_mode, resolve_device, seed_everything
 from ganlib.toy import gaussian_1d
-from ganlib.train import HISTORY_COLUMNS, NonFiniteLossError, TrainConfig, Trainer
+from ganlib.config import TrainConfig
+from ganlib.train import HISTORY_COLUMNS, NonFiniteLossError, Trainer
 
 
 def small(**kw):
@@ -44,7 +45,7 @@ def test_config_overrides_reject_unknown_keys():
     "overrides, match",
     [
         ({"k": 0}, "k "),
-        ({"lr_d": 0.0}, "lr_d"),
+        ({"lr_d": -1.0}, "lr_d"),
         ({"lr_g": -1e-3}, "lr_g"),
         ({"batch_size": 65}, "larger than the dataset"),
         ({"loss": "nope"}, "unknown GAN loss 'nope'"),
@@ -121,8 +122,8 @@ def test_k_discriminator_steps_per_generator_step_and_any_optimizer():
 
     opt_d = torch.optim.RMSprop(D.parameters(), lr=1e-3)
     opt_g = torch.optim.SGD(G.parameters(), lr=1e-3)
-    tr = Trainer(small(k=3, max_steps=None, epochs=2), G, D, DATA, opt_d=opt_d, opt_g=opt_g,
-                 sched_d=Count("d"), sched_g=Count("g"))
+    tr = Trainer(small(k=3, max_steps=None, epochs=2), G, D, DATA,
+                 optimizers=((opt_d, Count("d")), (opt_g, Count("g"))))
     assert tr.steps_per_epoch == 64 // (16 * 3)
     tr.run()
     assert calls == {"d": 3 * tr.step, "g": tr.step} and tr.step == 2
@@ -257,7 +258,7 @@ def test_one_dimensional_gaussian_is_learned():
         decay = lambda t: max(0.0, 1 - t / steps)  # noqa: E731
         sd, sg = (torch.optim.lr_scheduler.LambdaLR(o, decay) for o in (opt_d, opt_g))
         tr = Trainer(TrainConfig(max_steps=steps, batch_size=256, progress=False, log_every=100, snapshot_every=-1),
-                     G, D, data, opt_d=opt_d, opt_g=opt_g, sched_d=sd, sched_g=sg)
+                     G, D, data, optimizers=((opt_d, sd), (opt_g, sg)))
         tr.run()
         x = tr.sample(n=20000)
         assert abs(x.mean().item() - 4.0) < 0.1 and abs(x.std().item() - 0.5) < 0.1

@@ -4,11 +4,11 @@ import pandas as pd
 import pytest
 import torch
 
-from ganlib.data import toy_data
-from ganlib.losses import LOSSES, GANLoss, critic_loss_wasserstein, generator_loss_wasserstein, wasserstein_estimate
+from ganlib.critics import critic_loss_wasserstein, generator_loss_wasserstein, wasserstein_estimate
+from ganlib.losses import LOSSES, GANLoss
 from ganlib.models import MLPDiscriminator, MLPGenerator
-from ganlib.toy import gaussian_1d
-from ganlib.train import TrainConfig, Trainer
+from ganlib.config import TrainConfig
+from ganlib.train import Trainer
 
 DATA = torch.randn(64, 2)
 
@@ -101,8 +101,8 @@ def test_n_critic_is_k_discriminator_updates_per_generator_update():
     G, D = toy_pair()
     tr = Trainer(small(loss="wgan-gp", k=5, max_steps=3), G, D, DATA)
     n = {"d": 0, "g": 0}
-    tr.opt_d.register_step_post_hook(lambda *a: n.__setitem__("d", n["d"] + 1))
-    tr.opt_g.register_step_post_hook(lambda *a: n.__setitem__("g", n["g"] + 1))
+    tr.optim_d.optimizer.register_step_post_hook(lambda *a: n.__setitem__("d", n["d"] + 1))
+    tr.optim_g.optimizer.register_step_post_hook(lambda *a: n.__setitem__("g", n["g"] + 1))
     tr.run()
     assert n == {"d": 15, "g": 3}
 

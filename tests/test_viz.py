@@ -10,11 +10,10 @@ import torch  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from ganlib.models import MLPDiscriminator, MLPGenerator  # noqa: E402
-from ganlib.train import TrainConfig, Trainer  # noqa: E402
-from ganlib.viz import (  # noqa: E402
-    DiscriminatorCurveRecorder, GridWriter, discriminator_curve, image_grid, plot_history, plot_toy_1d, save_gif,
-    save_grid, to_images,
-)
+from ganlib.config import TrainConfig  # noqa: E402
+from ganlib.train import Trainer  # noqa: E402
+from ganlib.theory import discriminator_curve  # noqa: E402
+from ganlib.viz import Figure1Recorder, GridWriter, image_grid, plot_history, save_gif, save_grid, to_images  # noqa: E402
 
 
 def test_grid_and_png(tmp_path):
@@ -44,14 +43,13 @@ def test_discriminator_curve_and_recorder_callback(tmp_path):
     d = discriminator_curve(D, xs)
     assert d.shape == (50,) and ((d > 0) & (d < 1)).all()
     tr = Trainer(TrainConfig(batch_size=16, max_steps=4, progress=False, snapshot_every=-1), G, D, torch.randn(64, 1))
-    rec = DiscriminatorCurveRecorder(xs, every=2, n_samples=100)
+    rec = Figure1Recorder(xs, np.linspace(-1, 1, 5), every=2, n_samples=100)
     tr.add_callback("on_step_end", rec)
     tr.run()
     assert [r["step"] for r in rec.records] == [2, 4] and rec.records[0]["samples"].shape == (100,)
+    np.testing.assert_array_equal(rec.records[-1]["d"], discriminator_curve(tr.D, xs))
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots()
-    plot_toy_1d(ax, xs, np.exp(-xs**2 / 2) / np.sqrt(2 * np.pi), rec.records[-1]["samples"], rec.records[-1]["d"])
     ax2 = plot_history(tr.history)
     assert len(ax2.lines) == 3
     plt.close("all")

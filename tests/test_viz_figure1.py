@@ -12,8 +12,10 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 
 from ganlib.models import MLPDiscriminator, MLPGenerator  # noqa: E402
-from ganlib.train import TrainConfig, Trainer  # noqa: E402
-from ganlib.viz import Figure1Recorder, animate_figure1, discriminator_curve, plot_figure1_panel  # noqa: E402
+from ganlib.config import TrainConfig  # noqa: E402
+from ganlib.train import Trainer  # noqa: E402
+from ganlib.theory import discriminator_curve  # noqa: E402
+from ganlib.viz import Figure1Recorder, animate_figure1, plot_figure1_panel  # noqa: E402
 
 XS = np.linspace(-3, 3, 61)
 Z = np.linspace(-math.sqrt(3), math.sqrt(3), 7)

@@ -17,42 +17,17 @@ stranded between modes show up as a low high-quality fraction.
 
 from __future__ import annotations
 
-import math
 from typing import Any, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 import torch
 from torch import Tensor
 
+from ganlib import _args
+
 __all__ = ["mode_counts", "mode_coverage", "ModeCoverageRecorder"]
 
 ArrayLike = Union[np.ndarray, Tensor]
-
-
-def _as_points(a: object, name: str) -> np.ndarray:
-    if isinstance(a, Tensor):
-        a = a.detach().cpu().double().numpy()
-    if np.iscomplexobj(a):
-        raise TypeError(f"{name} must be real-valued, got a complex array")
-    try:
-        arr = np.asarray(a, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"{name} must be an array of real numbers: {exc}") from None
-    if arr.ndim == 1:  # 1-D data: one coordinate per point
-        arr = arr.reshape(-1, 1)
-    if arr.ndim != 2 or arr.shape[0] == 0 or arr.shape[1] == 0:
-        raise ValueError(f"{name} must have shape (n, dim) (or (n,) for 1-D data) with n >= 1, got {arr.shape}")
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} contains non-finite values (NaN or inf)")
-    return arr
-
-
-def _positive(value: object, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name} must be a number, got {type(value).__name__}")
-    if not (math.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be positive and finite, got {value!r}")
-    return float(value)
 
 
 def mode_counts(samples: ArrayLike, means: ArrayLike, std: float, n_std: float = 3.0) -> np.ndarray:
@@ -80,11 +55,11 @@ def mode_counts(samples: ArrayLike, means: ArrayLike, std: float, n_std: float =
         TypeError / ValueError: non-numeric or non-finite input, empty arrays, mismatched
             dimensions, non-positive ``std`` or ``n_std``.
     """
-    x = _as_points(samples, "samples")
-    mu = _as_points(means, "means")
+    x = _args.points(samples, "samples")
+    mu = _args.points(means, "means")
     if x.shape[1] != mu.shape[1]:
         raise ValueError(f"dimension mismatch: samples have dim {x.shape[1]} but means have dim {mu.shape[1]}")
-    radius = _positive(std, "std") * _positive(n_std, "n_std")
+    radius = _args.positive_float(std, "std") * _args.positive_float(n_std, "n_std")
     counts = np.zeros(len(mu), dtype=np.int64)
     for start in range(0, len(x), 8192):  # bounded memory: (chunk, K) distances at a time
         chunk = x[start : start + 8192]
@@ -122,7 +97,7 @@ def mode_coverage(samples: ArrayLike, means: ArrayLike, std: float, n_std: float
         TypeError / ValueError: as :func:`mode_counts`.
     """
     counts = mode_counts(samples, means, std, n_std)
-    n = _as_points(samples, "samples").shape[0]
+    n = _args.points(samples, "samples").shape[0]
     return int(np.count_nonzero(counts)), float(counts.sum() / n)
 
 
@@ -149,8 +124,8 @@ class ModeCoverageRecorder:
 
     def __init__(self, means: ArrayLike, std: float, every: int, n: int = 2500, n_std: float = 3.0,
                  seed: int = 0, keep_samples: bool = True) -> None:
-        self.means = _as_points(means, "means")
-        self.std, self.n_std = _positive(std, "std"), _positive(n_std, "n_std")
+        self.means = _args.points(means, "means")
+        self.std, self.n_std = _args.positive_float(std, "std"), _args.positive_float(n_std, "n_std")
         if isinstance(every, bool) or not isinstance(every, int) or every < 1:
             raise ValueError(f"every must be an integer >= 1, got {every!r}")
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:

@@ -24,7 +24,7 @@ Everything here is chunked over both the points and the centres (a running
 from __future__ import annotations
 
 import math
-from typing import Iterator, Optional, Sequence, Tuple, Union
+from typing import Iterator, Sequence, Tuple, Union
 
 import numpy as np
 import torch

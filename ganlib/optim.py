@@ -1,0 +1,159 @@
+r"""Optimisers: the paper's SGD schedule, and the one place where a run's optimisers are built.
+
+Every player gets an :class:`OptimizerPair`, an optimiser and the scheduler (or ``None``) that is
+stepped after every update of that player. :func:`make_optimizers` builds both pairs from a
+:class:`ganlib.config.TrainConfig`, so that the config saved in a checkpoint says exactly what the
+run used:
+
+* ``optimizer="paper"``: the paper's SGD with momentum and its schedule
+  (:func:`paper_optimizer`, :class:`PaperSGDSchedule`);
+* any :mod:`torch.optim` class by name, with ``optimizer_kwargs``, and ``schedule="constant"``
+  (no scheduler) or ``"cosine"`` (:class:`CosineToFloor`: each learning rate decays along a half
+  cosine to ``lr_floor`` times its initial value over the run's updates of that player).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, NamedTuple, Optional, Tuple
+
+import torch
+from torch import nn
+
+__all__ = ["OptimizerPair", "make_optimizers", "CosineToFloor", "PaperSGDSchedule", "paper_optimizer", "SCHEDULES"]
+
+#: Learning-rate schedules of :func:`make_optimizers` for torch optimisers (``TrainConfig.schedule``).
+SCHEDULES = ("constant", "cosine")
+
+
+class OptimizerPair(NamedTuple):
+    """A player's optimiser and the scheduler stepped after each of its updates (or ``None``).
+
+    The scheduler, when given, must drive this optimiser (``scheduler.optimizer is optimizer``):
+    :class:`ganlib.train.Trainer` checks it, so a scheduler can never be silently dropped or attached
+    to an optimiser the caller did not pass.
+    """
+
+    optimizer: torch.optim.Optimizer
+    scheduler: Optional[Any] = None
+
+
+class CosineToFloor:
+    r"""Learning-rate factor of a half-cosine decay to a floor, for
+    :class:`torch.optim.lr_scheduler.LambdaLR`:
+
+    .. math:: \lambda(t) = f + (1 - f)\,\tfrac12\big(1 + \cos(\pi \min(t, T) / T)\big),
+
+    from 1 at update :math:`t = 0` to the floor :math:`f` at :math:`t = T` (and after). Letting the
+    learning rate settle at the end of a run averages the minibatch noise out of the last iterates.
+    A callable object rather than a lambda, so that ``LambdaLR.state_dict()`` saves it.
+
+    Example:
+        >>> from ganlib.optim import CosineToFloor
+        >>> f = CosineToFloor(updates=100, floor=0.05)
+        >>> round(f(0), 3), round(f(50), 3), round(f(100), 3), round(f(500), 3)
+        (1.0, 0.525, 0.05, 0.05)
+    """
+
+    def __init__(self, updates: int, floor: float) -> None:
+        self.updates, self.floor = max(1, int(updates)), float(floor)
+
+    def __call__(self, t: int) -> float:
+        n = self.updates
+        return self.floor + (1.0 - self.floor) * 0.5 * (1 + math.cos(math.pi * min(t, n) / n))
+
+
+def _torch_pair(config: Any, module: nn.Module, lr: float, updates: int) -> OptimizerPair:
+    opt = getattr(torch.optim, config.optimizer)(module.parameters(), lr=lr, **config.optimizer_kwargs)
+    if config.schedule == "cosine":
+        return OptimizerPair(opt, torch.optim.lr_scheduler.LambdaLR(opt, CosineToFloor(updates, config.lr_floor)))
+    return OptimizerPair(opt, None)
+
+
+def make_optimizers(config: Any, G: nn.Module, D: nn.Module, total_steps: int,
+                    steps_per_epoch: int) -> Tuple[OptimizerPair, OptimizerPair]:
+    r"""Both players' :class:`OptimizerPair` from a :class:`ganlib.config.TrainConfig`:
+    ``(for D, for G)``.
+
+    :math:`D` is updated :math:`k` times per step of Algorithm 1 and :math:`G` once, so over a run
+    of ``total_steps`` steps a schedule spans :math:`k \cdot` ``total_steps`` updates of :math:`D`
+    and ``total_steps`` of :math:`G`; the paper's momentum schedule counts epochs of
+    :math:`k \cdot` ``steps_per_epoch`` and ``steps_per_epoch`` updates. A learning rate of 0
+    freezes that player (its update changes nothing).
+    """
+    k = config.k
+    if config.optimizer == "paper":
+        return (OptimizerPair(*paper_optimizer(D.parameters(), steps_per_epoch * k, config.lr_d)),
+                OptimizerPair(*paper_optimizer(G.parameters(), steps_per_epoch, config.lr_g)))
+    return (_torch_pair(config, D, config.lr_d, total_steps * k),
+            _torch_pair(config, G, config.lr_g, total_steps))
+
+
+class PaperSGDSchedule:
+    r"""The paper's SGD schedule (``mnist.yaml``), stepped once per minibatch update.
+
+    .. math::
+
+        \eta_t = \max\!\Big(\frac{\eta_0}{1.000004^{\,t}},\; 10^{-6}\Big), \qquad
+        \mu_e = 0.5 + (0.7 - 0.5)\,\frac{\min(\max(e - 1, 0), 249)}{249}
+
+    where :math:`t` counts updates and :math:`e = 1 + \lfloor t / \text{steps\_per\_epoch} \rfloor`
+    is the (1-based) epoch: pylearn2's ``ExponentialDecay(1.000004, min_lr=1e-6)`` and
+    ``MomentumAdjustor(final_momentum=0.7, start=1, saturate=250)``.
+    Has ``step``, ``state_dict`` and ``load_state_dict`` like a torch LR scheduler.
+    """
+
+    def __init__(
+        self,
+        optimizer: torch.optim.Optimizer,
+        steps_per_epoch: int,
+        decay: float = 1.000004,
+        min_lr: float = 1e-6,
+        momentum: Tuple[float, float] = (0.5, 0.7),
+        epochs: Tuple[int, int] = (1, 250),
+    ) -> None:
+        self.optimizer = optimizer
+        self.steps_per_epoch = max(1, int(steps_per_epoch))
+        self.decay, self.min_lr = decay, min_lr
+        self.momentum, self.epochs = tuple(momentum), tuple(epochs)
+        self.base_lrs = [g["lr"] for g in optimizer.param_groups]
+        self.t = 0
+        self._apply()
+
+    def _apply(self) -> None:
+        e = 1 + self.t // self.steps_per_epoch
+        a, b = self.epochs
+        frac = min(max(e - a, 0), b - a) / max(b - a, 1)
+        mom = self.momentum[0] + (self.momentum[1] - self.momentum[0]) * frac
+        for g, lr0 in zip(self.optimizer.param_groups, self.base_lrs):
+            g["lr"] = max(lr0 * math.exp(-self.t * math.log(self.decay)), self.min_lr)
+            g["momentum"] = mom
+
+    def step(self) -> None:
+        """Advance one update: decay the learning rate, set the epoch's momentum."""
+        self.t += 1
+        self._apply()
+
+    def state_dict(self) -> dict:
+        """Plain-data state (safe for ``torch.load(weights_only=True)``)."""
+        return {"t": self.t, "base_lrs": list(self.base_lrs), "steps_per_epoch": self.steps_per_epoch}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore from :meth:`state_dict`."""
+        self.t = int(state["t"])
+        self.base_lrs = list(state["base_lrs"])
+        self.steps_per_epoch = int(state["steps_per_epoch"])
+        self._apply()
+
+
+def paper_optimizer(
+    params, steps_per_epoch: int, lr: float = 0.1
+) -> Tuple[torch.optim.SGD, PaperSGDSchedule]:
+    r"""The paper's optimiser preset: SGD, :math:`\eta_0 = 0.1` decayed by :math:`1/1.000004` per
+    update (floor :math:`10^{-6}`), momentum rising linearly 0.5 :math:`\to` 0.7 over epochs
+    1-250 (see :class:`PaperSGDSchedule`); batch 100 and :math:`k = 1` are set in the training
+    config. Returns ``(optimizer, scheduler)``."""
+    params = list(params)
+    fused = bool(params) and params[0].device.type in ("cpu", "cuda")  # one kernel per tensor, same maths
+    opt = torch.optim.SGD(params, lr=lr, momentum=0.5, fused=fused or None)
+    return opt, PaperSGDSchedule(opt, steps_per_epoch)
