@@ -66,6 +66,12 @@ def value_function(d_real_logits: Tensor, d_fake_logits: Tensor) -> Tensor:
 
     Returns:
         0-dim tensor, :math:`\hat V(G, D) \le 0`.
+
+    Example:
+        >>> import torch
+        >>> from ganlib.losses import value_function
+        >>> round(value_function(torch.zeros(3), torch.zeros(5)).item(), 4)  # D = 1/2 on both: -log 4
+        -1.3863
     """
     _args.logit_pair(d_real_logits, d_fake_logits)
     return F.logsigmoid(d_real_logits).mean() + F.logsigmoid(-d_fake_logits).mean()
@@ -93,6 +99,13 @@ def discriminator_loss(d_real_logits: Tensor, d_fake_logits: Tensor) -> Tensor:
 
     Returns:
         0-dim tensor, :math:`-\hat V(G, D) \ge 0`.
+
+    Example:
+        >>> import torch
+        >>> from ganlib.losses import discriminator_loss, value_function
+        >>> real, fake = torch.tensor([2.0, 1.0]), torch.tensor([-1.0, 0.5])
+        >>> round(discriminator_loss(real, fake).item(), 4), round(-value_function(real, fake).item(), 4)
+        (0.8638, 0.8638)
     """
     return -value_function(d_real_logits, d_fake_logits)
 
@@ -115,6 +128,14 @@ def generator_loss_saturating(d_fake_logits: Tensor) -> Tensor:
 
     Returns:
         0-dim tensor, :math:`\le 0`.
+
+    Example:
+        >>> import torch
+        >>> from ganlib.losses import generator_loss_saturating
+        >>> logits = torch.tensor([-10.0, 0.0], requires_grad=True)  # D(G(z)) = 4.5e-05 and 1/2
+        >>> generator_loss_saturating(logits).backward()
+        >>> logits.grad  # -D(G(z)) / m: almost nothing from the confidently rejected fake
+        tensor([-2.2699e-05, -2.5000e-01])
     """
     _args.logits(d_fake_logits, "d_fake_logits")
     return -F.softplus(d_fake_logits).mean()
@@ -140,6 +161,14 @@ def generator_loss_non_saturating(d_fake_logits: Tensor) -> Tensor:
 
     Returns:
         0-dim tensor, :math:`\ge 0`.
+
+    Example:
+        >>> import torch
+        >>> from ganlib.losses import generator_loss_non_saturating
+        >>> logits = torch.tensor([-10.0, 0.0], requires_grad=True)  # D(G(z)) = 4.5e-05 and 1/2
+        >>> generator_loss_non_saturating(logits).backward()
+        >>> logits.grad  # -(1 - D(G(z))) / m: the rejected fake pulls hardest
+        tensor([-0.5000, -0.2500])
     """
     _args.logits(d_fake_logits, "d_fake_logits")
     return F.softplus(-d_fake_logits).mean()
@@ -179,6 +208,15 @@ def generator_logit_gradient(d_fake: Tensor, kind: str) -> Tensor:
         TypeError: ``d_fake`` not a floating-point tensor, ``kind`` not a str.
         ValueError: ``d_fake`` outside :math:`[0, 1]` or NaN, unknown ``kind`` (the message lists
             the valid names).
+
+    Example:
+        >>> import torch
+        >>> from ganlib.losses import generator_logit_gradient
+        >>> d_fake = torch.tensor([0.001, 0.5, 0.999])  # D(G(z)): rejected, undecided, accepted
+        >>> generator_logit_gradient(d_fake, "saturating")  # vanishes as D(G(z)) -> 0
+        tensor([-0.0010, -0.5000, -0.9990])
+        >>> generator_logit_gradient(d_fake, "non_saturating")  # near -1 there
+        tensor([-0.9990, -0.5000, -0.0010])
     """
     if not isinstance(d_fake, Tensor):
         raise TypeError(f"d_fake must be a torch.Tensor of D(G(z)) values, got {type(d_fake).__name__}")
@@ -317,6 +355,16 @@ def register_loss(loss: GANLoss) -> GANLoss:
 
     Returns:
         ``loss``, so this can be used inline.
+
+    Example:
+        >>> from ganlib.losses import LOSSES, GANLoss, discriminator_loss, generator_loss_non_saturating, register_loss
+        >>> before = sorted(LOSSES)
+        >>> toy = register_loss(GANLoss("toy", discriminator_loss, generator_loss_non_saturating, "a throw-away copy"))
+        >>> LOSSES["toy"] is toy
+        True
+        >>> del LOSSES["toy"]  # remove it again: the registry is as it was
+        >>> sorted(LOSSES) == before
+        True
     """
     if not isinstance(loss, GANLoss):
         raise TypeError(f"register_loss expects a GANLoss, got {type(loss).__name__}")
@@ -335,6 +383,13 @@ def get_loss(name: str) -> GANLoss:
     Raises:
         TypeError: if ``name`` is not a str.
         ValueError: if no loss has that name; the message lists the valid names.
+
+    Example:
+        >>> from ganlib.losses import generator_loss_non_saturating, get_loss
+        >>> get_loss("non_saturating").description
+        'Section 3 heuristic: D minimises -V(G,D), G minimises -E_z[log D(G(z))]'
+        >>> get_loss("non_saturating").generator is generator_loss_non_saturating
+        True
     """
     if not isinstance(name, str):
         raise TypeError(f"loss name must be a str, got {type(name).__name__}")

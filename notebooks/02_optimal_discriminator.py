@@ -51,7 +51,7 @@ import numpy as np
 import torch
 from scipy.integrate import simpson
 
-from ganlib import checks, theory, toy
+from ganlib import experiments, propositions, theory, toy
 from ganlib.runtime import describe_run, quick_mode, seed_everything
 
 seed_everything(0)
@@ -138,7 +138,7 @@ print(f"brute-force arg max agrees with a/(a+b) to the y-grid spacing (< 1e-5): 
 #    has two dips, one under each mode;
 # 3. $p_g = p_\text{data}$: Proposition 1 predicts $D^*_G \equiv \tfrac12$.
 #
-# For each, `ganlib.checks.fit_discriminator` trains `ganlib.models.MLPDiscriminator` (two hidden
+# For each, `ganlib.experiments.fit_discriminator` trains `ganlib.models.MLPDiscriminator` (two hidden
 # layers of 64 units) by Algorithm 1's discriminator step alone: fresh minibatches of real and
 # generated points, Adam on `ganlib.losses.discriminator_loss` $= -\hat V$. The network knows
 # nothing about densities; it only sees samples.
@@ -147,7 +147,7 @@ print(f"brute-force arg max agrees with a/(a+b) to the y-grid spacing (< 1e-5): 
 # sample constrains $D$ there (Eq. 3 weighs $D(x)$ by $p_\text{data}(x)$ and $p_g(x)$). We therefore
 # measure the error on the central region carrying 99 % of the mixture
 # $\tfrac12(p_\text{data} + p_g)$, between its 0.5 % and 99.5 % quantiles
-# (`ganlib.checks.central_region`):
+# (`ganlib.propositions.central_region`):
 #
 # $$
 # \operatorname{err}(D) = \max_{x \in R_{0.99}} \big| D(x) - D^*_G(x) \big| ,
@@ -174,15 +174,15 @@ pdf_data = p_data.pdf(x)
 results = {}
 for name, p_g in generators.items():
     t0 = time.perf_counter()
-    net = checks.fit_discriminator(p_data, p_g, steps=steps, batch_size=batch_size, generator=gen)
+    net = experiments.fit_discriminator(p_data, p_g, steps=steps, batch_size=batch_size, generator=gen)
     pdf_g = p_g.pdf(x)
-    logits = checks.discriminator_curve(net, x, logits=True)
+    logits = theory.discriminator_curve(net, x, logits=True)
     results[name] = {
         "pdf_g": pdf_g,
-        "d": checks.discriminator_curve(net, x),
+        "d": theory.discriminator_curve(net, x),
         "d_star": theory.optimal_discriminator(pdf_data, pdf_g),
-        "region": checks.central_region(pdf_data, pdf_g, x),
-        "err": checks.discriminator_error(checks.discriminator_curve(net, x), pdf_data, pdf_g, x, mass=0.99),
+        "region": propositions.central_region(pdf_data, pdf_g, x),
+        "err": propositions.discriminator_error(theory.discriminator_curve(net, x), pdf_data, pdf_g, x, mass=0.99),
         "v": theory.value_function_logits(logits, pdf_data, pdf_g, x),
         "c": theory.virtual_criterion(pdf_data, pdf_g, x),
     }
@@ -367,7 +367,7 @@ print(f"D*_lambda = p_data / (p_data + {lam:g} p_g) matches the brute-force maxi
 mu = 1.5
 d_star_equal_var = theory.optimal_discriminator(pdf_data, toy.gaussian_1d(mu, 1.0).pdf(x))
 logistic = 1.0 / (1.0 + np.exp(-(-mu * x + mu**2 / 2)))
-inside = checks.central_region(pdf_data, toy.gaussian_1d(mu, 1.0).pdf(x), x)
+inside = propositions.central_region(pdf_data, toy.gaussian_1d(mu, 1.0).pdf(x), x)
 assert np.abs(logistic - d_star_equal_var)[inside].max() < 1e-5
 print("D*_G = sigma(-mu x + mu^2 / 2) for p_g = N(mu, 1): PASS")
 

@@ -57,7 +57,7 @@ import numpy as np
 import torch
 from scipy.integrate import simpson
 
-from ganlib import checks, losses, theory, toy
+from ganlib import losses, propositions, theory, toy
 from ganlib.runtime import describe_run, seed_everything
 
 seed_everything(0)
@@ -121,7 +121,7 @@ print(f"Eq. 6  -log 4 + 2 JSD(p_data||p_g)          = {-math.log(4):.6f} + 2 * {
 # %% [markdown]
 # ## The check over a family of generators
 #
-# One generator could agree by luck. `ganlib.checks.theorem1_deviation` runs the three
+# One generator could agree by luck. `ganlib.propositions.theorem1_deviation` runs the three
 # computations for every member of a family and returns the largest disagreement. The family:
 # 17 shifts $p_g = \mathcal N(\mu, 1)$, $\mu \in [-4, 4]$, and 9 rescalings
 # $p_g = \mathcal N(0, s^2)$, $s \in [0.4, 3]$, against $p_\text{data} = \mathcal N(0, 1)$ (26
@@ -133,7 +133,7 @@ shifts = np.linspace(-4.0, 4.0, 17)
 scales = np.array([0.4, 0.5, 0.7, 0.85, 1.0, 1.25, 1.5, 2.0, 3.0])
 family = {f"N({m:g}, 1)": toy.gaussian_1d(float(m), 1.0).pdf(x) for m in shifts}
 family.update({f"N(0, {s:g}^2)": toy.gaussian_1d(0.0, float(s)).pdf(x) for s in scales})
-max_dev, table = checks.theorem1_deviation(p_data, family, x)
+max_dev, table = propositions.theorem1_deviation(p_data, family, x)
 assert len(family) >= 20 and max_dev < 1e-6
 print(f"{len(family)} generators: max |C(G) - (-log 4 + 2 JSD)| (and vs Eq. 5) < 1e-6: {max_dev < 1e-6}")
 at_min = table[np.abs(table["C(G)"] + math.log(4)) < 1e-6]["p_g"].tolist()
@@ -224,7 +224,7 @@ print("PASS: the game's value at the optimum is -log 4; +log 4 is the discrimina
 # $p_g$ along that derivative, with $D$ re-optimised each time, is gradient descent on a convex
 # function with a unique minimiser, and converges to it.
 #
-# **Running it.** `ganlib.checks.proposition2_descent` runs exactly this idealised algorithm on a
+# **Running it.** `ganlib.propositions.proposition2_descent` runs exactly this idealised algorithm on a
 # grid: at every step it recomputes $D^*_G$ and moves $p_g$ against the derivative
 # $g(x) = \log(1 - D^*_G(x))$. To keep $p_g$ a density the step is multiplicative,
 # $p_g \leftarrow p_g\, e^{-\eta g} / Z = p_g^{1-\eta} (p_\text{data} + p_g)^{\eta} / Z$ (mirror
@@ -236,7 +236,7 @@ print("PASS: the game's value at the optimum is -log 4; +log 4 is the discrimina
 p_bimodal = toy.gaussian_mixture_1d([-2.0, 2.0], [0.5, 0.5]).pdf(x)
 p_start = toy.gaussian_1d(4.0, 0.7).pdf(x)
 n_steps = 40
-p_final, history = checks.proposition2_descent(p_bimodal, p_start, x, steps=n_steps, lr=0.5)
+p_final, history = propositions.proposition2_descent(p_bimodal, p_start, x, steps=n_steps, lr=0.5)
 assert np.all(np.diff(history["C(G)"]) < 0) and history["JSD"].iloc[-1] < 1e-6
 print(f"C(G) decreases at every one of the {n_steps} steps: True")
 print(f"JSD(p_data || p_g) after {n_steps} steps < 1e-6: {history['JSD'].iloc[-1] < 1e-6}")
@@ -245,7 +245,7 @@ print(f"JSD(p_data || p_g) after {n_steps} steps < 1e-6: {history['JSD'].iloc[-1
 fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(11, 3.8))
 ax0.plot(x, p_bimodal, "k", lw=2, label=r"$p_\mathrm{data}$")
 for t, color in zip([0, 1, 3, 8, n_steps], plt.cm.viridis(np.linspace(0.0, 0.85, 5))):
-    p_t = p_start if t == 0 else checks.proposition2_descent(p_bimodal, p_start, x, steps=t, lr=0.5)[0]
+    p_t = p_start if t == 0 else propositions.proposition2_descent(p_bimodal, p_start, x, steps=t, lr=0.5)[0]
     ax0.plot(x, p_t, color=color, lw=1.2, label=f"$p_g$ after {t} steps")
 ax0.set_xlim(-5, 6.5)
 ax0.set_xlabel("$x$")
@@ -375,7 +375,7 @@ print(f"best Gaussian p_g: mu = {best_mu:.1f}, s = {best_s:.2f}, C(G) = {best_c:
 
 # %% tags=["hide-input"]
 t = 6
-p_t, hist_t = checks.proposition2_descent(p_bimodal, p_start, x, steps=t, lr=1.0)
+p_t, hist_t = propositions.proposition2_descent(p_bimodal, p_start, x, steps=t, lr=1.0)
 assert np.abs(p_t - (p_bimodal + 2.0**-t * (p_start - p_bimodal))).max() < 1e-9
 assert np.all(np.diff(hist_t["JSD"]) < 0)
 print(f"after {t} unit steps p_g = p_data + 2^-{t} (p_g0 - p_data), and the JSD fell at every step: PASS")

@@ -52,7 +52,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ganlib import checks, losses, theory, toy
+from ganlib import experiments, losses, theory, toy
 from ganlib.runtime import describe_run, quick_mode, seed_everything
 
 seed_everything(0)
@@ -149,7 +149,7 @@ plt.show()
 #
 # ## The race: same seed, poor start, two losses
 #
-# Now the dynamics. `ganlib.checks.race_generator_losses` trains a 1-D GAN with the training
+# Now the dynamics. `ganlib.experiments.race_generator_losses` trains a 1-D GAN with the training
 # engine `ganlib.train.Trainer` (Algorithm 1, $k = 1$), once per generator loss, with everything
 # else identical:
 #
@@ -164,13 +164,13 @@ plt.show()
 #   of 256; the same seed for both runs.
 #
 # We record the mean of $p_g$ after every step and count the steps until it has covered half the
-# distance to the data's mean ($|a - 0| \le 3$; `ganlib.checks.steps_to_halfway`).
+# distance to the data's mean ($|a - 0| \le 3$; `ganlib.experiments.steps_to_halfway`).
 
 # %% tags=["nbval-ignore-output"]
 steps = 300 if quick_mode() else 3000
 p_data = toy.gaussian_1d(0.0, 1.0)
 t0 = time.perf_counter()
-history, summary = checks.race_generator_losses(p_data, start_mean=-6.0, start_std=0.5, steps=steps, seed=0)
+history, summary = experiments.race_generator_losses(p_data, start_mean=-6.0, start_std=0.5, steps=steps, seed=0)
 print(f"{steps} steps per loss, {time.perf_counter() - t0:.1f} s")
 start_d = history[history["step"] == 1].set_index("loss")["d_fake"]
 print(f"D(G(z)) at the start: {start_d['saturating']:.1e} (the same in both runs)")
@@ -304,7 +304,7 @@ print(f"ratio = exp(logit); at D(G(z)) = 1e-4 the saturating gradient is {weaker
 # :::
 
 # %% tags=["hide-input"]
-_, adam_summary = checks.race_generator_losses(
+_, adam_summary = experiments.race_generator_losses(
     p_data, start_mean=-6.0, start_std=0.5, steps=1000, optimizer="Adam",
     optimizer_kwargs={"betas": (0.5, 0.999)}, lr=0.01, seed=0,
 )

@@ -51,7 +51,6 @@ if "google.colab" in sys.modules:
 # %% tags=["nbval-ignore-output"]
 import copy
 import math
-import time
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -59,11 +58,13 @@ import pandas as pd
 import torch
 from IPython.display import HTML, display
 
-from ganlib import checks, theory, viz
-from ganlib.data import toy_data, toy_distribution
+from ganlib import experiments, propositions, theory, viz
+from ganlib.config import TrainConfig
+from ganlib.data import toy_data
 from ganlib.models import MLPDiscriminator, MLPGenerator
 from ganlib.runtime import describe_run, quick_mode, seed_everything
-from ganlib.train import TrainConfig, Trainer
+from ganlib.toy import get_toy
+from ganlib.train import Trainer
 
 torch.set_num_threads(1)  # small networks: one thread is as fast as two, and leaves a core free
 seed_everything(0)
@@ -96,7 +97,7 @@ run_info = describe_run(data_source="toy: N(4, 0.5^2) on the line (ganlib.data.t
 # sample of $G$ (for $p_g$), and maps a fixed uniform grid of 40 noise values through $G$.
 
 # %% tags=["nbval-ignore-output"]
-p_data = toy_distribution("gaussian_1d")
+p_data = get_toy("gaussian_1d")
 data = toy_data("gaussian_1d", n=20_000, seed=0)
 MU, SIGMA = 4.0, 0.5
 xs = np.linspace(1.5, 6.5, 501)  # the plotted x range
@@ -110,10 +111,9 @@ K_MAIN = 3  # discriminator steps per generator step
 print(f"{data.describe()}; {STEPS} steps of Algorithm 1; panel (a) at step {SNAP_A}")
 
 
-def make_players(seed: int, centred: bool = True):
-    """G and D of this chapter, initialised from ``seed``; ``centred``: G's output bias starts at the
-    data mean."""
-    torch.manual_seed(seed)
+def players(centred: bool = True):
+    """G and D of this chapter (``experiments.train_pair`` seeds before calling this); ``centred``:
+    G's output bias starts at the data mean."""
     G, D = MLPGenerator(1, 1, (32, 32), noise="uniform"), MLPDiscriminator(1, (64, 64))
     if centred:
         with torch.no_grad():
@@ -121,20 +121,14 @@ def make_players(seed: int, centred: bool = True):
     return G, D
 
 
-def make_trainer(G, D, steps: int, seed: int = 0, k: int = 1, loss: str = "non_saturating",
-                 lr_d: float = 2e-3, lr_g: float = 5e-4, opt_d=None, opt_g=None, decay: bool = True) -> Trainer:
-    """A Trainer for this chapter: Adam, and (``decay``) a cosine decay of both learning rates to 5 %."""
-    cfg = TrainConfig(loss=loss, k=k, batch_size=256, max_steps=steps, lr_d=lr_d, lr_g=lr_g, device="cpu",
-                      seed=seed, progress=False, snapshot_every=-1, log_every=100,
-                      optimizer_kwargs={"betas": (0.5, 0.999)})
-    opt_d = opt_d or torch.optim.Adam(D.parameters(), lr=lr_d, betas=(0.5, 0.999))
-    opt_g = opt_g or torch.optim.Adam(G.parameters(), lr=lr_g, betas=(0.5, 0.999))
-    sched_d = sched_g = None
-    if decay:  # a D scheduler steps once per D update (k per step), a G scheduler once per step
-        cosine = lambda n: lambda t: 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(t, n) / n))  # noqa: E731
-        sched_d = torch.optim.lr_scheduler.LambdaLR(opt_d, cosine(steps * k))
-        sched_g = torch.optim.lr_scheduler.LambdaLR(opt_g, cosine(steps))
-    return Trainer(cfg, G, D, data, opt_d=opt_d, opt_g=opt_g, sched_d=sched_d, sched_g=sched_g)
+def config(steps: int, k: int = 1, loss: str = "non_saturating", lr_d: float = 2e-3, lr_g: float = 5e-4,
+           decay: bool = True) -> TrainConfig:
+    """This chapter's runs: Adam, batch 256, seed 0 and (``decay``) a cosine decay of both learning
+    rates to 5 % over the run (D's over its k x steps updates). A learning rate of 0 freezes a player."""
+    return TrainConfig(loss=loss, k=k, batch_size=256, max_steps=steps, lr_d=lr_d, lr_g=lr_g, device="cpu",
+                       seed=0, progress=False, snapshot_every=-1, log_every=100,
+                       optimizer_kwargs={"betas": (0.5, 0.999)},
+                       schedule="cosine" if decay else "constant", lr_floor=0.05)
 
 
 # %% [markdown]
@@ -144,10 +138,7 @@ def make_trainer(G, D, steps: int, seed: int = 0, k: int = 1, loss: str = "non_s
 # `SNAP_A`: panels (b) and (c) start from there.
 
 # %% tags=["nbval-ignore-output"]
-G, D = make_players(seed=0)
-trainer = make_trainer(G, D, STEPS, k=K_MAIN)
 recorder = viz.Figure1Recorder(xs, z_grid, every=STEPS // 50, n_samples=4000)
-recorder.capture(trainer)  # step 0: the untrained players
 saved = {}
 
 
@@ -157,13 +148,12 @@ def keep_players(tr: Trainer) -> None:
         saved["G"], saved["D"] = copy.deepcopy(tr.G), copy.deepcopy(tr.D)
 
 
-trainer.add_callback("on_step_end", recorder)
-trainer.add_callback("on_step_end", keep_players)
-t0 = time.perf_counter()
-history = pd.DataFrame(trainer.run())
-train_seconds = time.perf_counter() - t0
+trainer = experiments.train_pair(config(STEPS, k=K_MAIN), players, data,
+                                 callbacks={"on_train_start": recorder.capture,  # step 0: the untrained players
+                                            "on_step_end": [recorder, keep_players]})
+history = pd.DataFrame(trainer.history)
 final = recorder.records[-1]
-print(f"trained {trainer.step} steps in {train_seconds:.1f} s; {len(recorder.records)} records")
+print(f"trained {trainer.step} steps in {trainer.wall_time:.1f} s; {len(recorder.records)} records")
 print(f"final p_g: mean {final['samples'].mean():.3f}, std {final['samples'].std():.3f} "
       f"(p_data: mean {MU}, std {SIGMA})")
 
@@ -189,15 +179,11 @@ print(f"final p_g: mean {final['samples'].mean():.3f}, std {final['samples'].std
 
 # %% tags=["nbval-ignore-output"]
 K_B, STEPS_C = 1000, 5
-zero_lr = lambda module: torch.optim.SGD(module.parameters(), lr=0.0)  # noqa: E731  (a frozen player)
-
 G_a, D_a = saved["G"], saved["D"]
 G_b, D_b = copy.deepcopy(G_a), copy.deepcopy(D_a)
-inner = make_trainer(G_b, D_b, steps=1, k=K_B, opt_g=zero_lr(G_b))
-inner.run()
+experiments.train_pair(config(1, k=K_B, lr_g=0.0), (G_b, D_b), data)  # G frozen: learning rate 0
 G_c, D_c = copy.deepcopy(G_b), copy.deepcopy(D_b)
-outer = make_trainer(G_c, D_c, steps=STEPS_C, opt_d=zero_lr(D_c), decay=False)
-outer.run()
+experiments.train_pair(config(STEPS_C, lr_d=0.0, decay=False), (G_c, D_c), data)  # D frozen
 
 
 def state(G_, D_, n: int = 20_000) -> dict:
@@ -206,17 +192,17 @@ def state(G_, D_, n: int = 20_000) -> dict:
     with torch.no_grad():
         samples = G_(G_.sample_noise(n, generator=gen)).reshape(-1).numpy()
         gz = G_(torch.from_numpy(z_grid).float().reshape(-1, 1)).reshape(-1).numpy()
-    return {"samples": samples, "gz": gz, "d": checks.discriminator_curve(D_, xs),
-            "d_wide": checks.discriminator_curve(D_, x_wide),
-            "logit_wide": checks.discriminator_curve(D_, x_wide, logits=True), "g_pdf": theory.kde_pdf(samples, xs),
+    return {"samples": samples, "gz": gz, "d": theory.discriminator_curve(D_, xs),
+            "d_wide": theory.discriminator_curve(D_, x_wide),
+            "logit_wide": theory.discriminator_curve(D_, x_wide, logits=True), "g_pdf": theory.kde_pdf(samples, xs),
             "g_pdf_wide": theory.kde_pdf(samples, x_wide)}
 
 
 panels = {"a": state(G_a, D_a), "b": state(G_b, D_b), "c": state(G_c, D_c), "d": state(trainer.G, trainer.D)}
 assert np.array_equal(panels["a"]["gz"], panels["b"]["gz"]), "G must be frozen in panel (b)"
 d_star_b = theory.optimal_discriminator(data_pdf, panels["b"]["g_pdf"])
-err_a = checks.discriminator_error(panels["a"]["d_wide"], data_pdf_wide, panels["a"]["g_pdf_wide"], x_wide, mass=0.95)
-err_b = checks.discriminator_error(panels["b"]["d_wide"], data_pdf_wide, panels["b"]["g_pdf_wide"], x_wide, mass=0.95)
+err_a = propositions.discriminator_error(panels["a"]["d_wide"], data_pdf_wide, panels["a"]["g_pdf_wide"], x_wide, mass=0.95)
+err_b = propositions.discriminator_error(panels["b"]["d_wide"], data_pdf_wide, panels["b"]["g_pdf_wide"], x_wide, mass=0.95)
 for key in "abcd":
     s = panels[key]["samples"]
     print(f"panel ({key}): p_g mean {s.mean():.3f}, std {s.std():.3f}")
@@ -320,16 +306,13 @@ K_STEPS = 300 if quick_mode() else 3000
 rows, k_runs = [], {}
 for loss in ("non_saturating", "saturating"):
     for k in (1, 5):
-        G_k, D_k = make_players(seed=0, centred=False)
-        tr = make_trainer(G_k, D_k, K_STEPS, k=k, loss=loss)
-        t0 = time.perf_counter()
-        hist = pd.DataFrame(tr.run())
-        seconds = time.perf_counter() - t0
+        tr = experiments.train_pair(config(K_STEPS, k=k, loss=loss), lambda: players(centred=False), data)
+        hist = pd.DataFrame(tr.history)
         st = state(tr.G, tr.D)
         s = st["samples"]
         rows.append({"loss": loss, "k": k, "|Δmean|": abs(s.mean() - MU), "std ratio": s.std() / SIGMA,
                      "JSD(p_data, p̂_g)": theory.jensen_shannon(data_pdf_wide, st["g_pdf_wide"], x_wide),
-                     "final mean D(x)": hist["d_real"].iloc[-1], "seconds": seconds})
+                     "final mean D(x)": hist["d_real"].iloc[-1], "seconds": tr.wall_time})
         k_runs[(loss, k)] = (hist, st)
 k_table = pd.DataFrame(rows).set_index(["loss", "k"])
 k_table.round(3)

@@ -46,7 +46,6 @@ if "google.colab" in sys.modules:
         print("No GPU found (Runtime > Change runtime type > GPU); the chapter also runs on the CPU.")
 
 # %% tags=["nbval-ignore-output"]
-import copy
 import math
 import time
 
@@ -55,12 +54,14 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ganlib import checks, theory, toy, viz
+from ganlib import experiments, theory, toy, viz
+from ganlib.config import TrainConfig
 from ganlib.data import toy_data
-from ganlib.metrics import ModeCoverageRecorder, mode_counts, mode_coverage
-from ganlib.models import MLPDiscriminator, MLPGenerator, PackedDiscriminator
+from ganlib.layers import PackedDiscriminator
+from ganlib.metrics import ModeCoverageRecorder, mode_coverage
+from ganlib.models import MLPDiscriminator, MLPGenerator
 from ganlib.runtime import describe_run, quick_mode, seed_everything
-from ganlib.train import TrainConfig, Trainer
+from ganlib.train import Trainer
 
 torch.set_num_threads(1)  # small networks: one thread is as fast as two
 seed_everything(0)
@@ -88,29 +89,25 @@ z_grid = np.linspace(-math.sqrt(3), math.sqrt(3), 40)
 SEEDS_1D = [0, 2] if quick_mode() else [0, 1, 2, 3]
 STEPS_1D = 3000  # the same in both modes: a 1-D run takes seconds
 DATA_IQR = 2 * 0.6745 * 0.25  # interquartile range of one mode, N(m, 0.25^2)
-zero_lr = lambda module: torch.optim.SGD(module.parameters(), lr=0.0)  # noqa: E731  (a frozen player)
 
 
-def fresh_1d(seed: int):
-    """(G, D) for the 1-D runs, initialised from ``seed``."""
-    torch.manual_seed(seed)
+def players_1d():
+    """(G, D) for the 1-D runs (``experiments.train_pair`` seeds before calling this)."""
     return MLPGenerator(1, 1, (32, 32), noise="uniform"), MLPDiscriminator(1, (64, 64))
 
 
-def train_1d(G, D, steps: int, seed: int, k: int = 1, opt_d=None, opt_g=None) -> Trainer:
-    """Algorithm 1 on the bimodal toy (a player given an optimiser with learning rate 0 is frozen)."""
-    cfg = TrainConfig(k=k, batch_size=256, max_steps=steps, lr_d=1e-3, lr_g=1e-3, device="cpu", seed=seed,
+def train_1d(players, steps: int, seed: int, k: int = 1, lr_d: float = 1e-3, lr_g: float = 1e-3) -> Trainer:
+    """Algorithm 1 on the bimodal toy with Adam (a learning rate of 0 freezes that player)."""
+    cfg = TrainConfig(k=k, batch_size=256, max_steps=steps, lr_d=lr_d, lr_g=lr_g, device="cpu", seed=seed,
                       progress=False, snapshot_every=-1)
-    tr = Trainer(cfg, G, D, data_1d, opt_d=opt_d, opt_g=opt_g)
-    tr.run()
-    return tr
+    return experiments.train_pair(cfg, players, data_1d)
 
 
 def panel_state(tr: Trainer, n: int = 2500) -> dict:
     """What a Figure-1 panel needs: samples (fixed noise), G on the z grid, D on xs."""
     samples = tr.sample(z=tr.G.sample_noise(n, generator=torch.Generator().manual_seed(1))).reshape(-1).numpy()
     gz = tr.sample(z=torch.from_numpy(z_grid).float().reshape(-1, 1)).reshape(-1).numpy()
-    return {"samples": samples, "gz": gz, "d": checks.discriminator_curve(tr.D, xs),
+    return {"samples": samples, "gz": gz, "d": theory.discriminator_curve(tr.D, xs),
             "g_pdf": theory.kde_pdf(samples, xs, bandwidth=0.05)}
 
 
@@ -128,7 +125,7 @@ def describe_modes(samples: np.ndarray) -> dict:
 
 
 # %% tags=["nbval-ignore-output"]
-states_1d = {seed: panel_state(train_1d(*fresh_1d(seed), STEPS_1D, seed)) for seed in SEEDS_1D}
+states_1d = {seed: panel_state(train_1d(players_1d, STEPS_1D, seed)) for seed in SEEDS_1D}
 pd.DataFrame({seed: describe_modes(st["samples"]) for seed, st in states_1d.items()}).T.rename_axis("seed").round(2)
 
 # %%
@@ -163,10 +160,9 @@ plt.show()
 SEEDS_MECH = [0, 1, 2, 3]  # the same in both modes: a few seconds
 mech = {}
 for seed in SEEDS_MECH:
-    G_m, D_m = fresh_1d(seed)
-    train_1d(G_m, D_m, steps=1, k=300, seed=seed, opt_g=zero_lr(G_m))  # D alone
-    d_frozen = checks.discriminator_curve(D_m, xs)
-    mech[seed] = panel_state(train_1d(G_m, D_m, steps=1000, seed=seed, opt_d=zero_lr(D_m)))  # G alone
+    alone = train_1d(players_1d, steps=1, k=300, seed=seed, lr_g=0.0)  # D alone: G's learning rate is 0
+    d_frozen = theory.discriminator_curve(alone.D, xs)
+    mech[seed] = panel_state(train_1d((alone.G, alone.D), steps=1000, seed=seed, lr_d=0.0))  # G alone
     assert np.array_equal(mech[seed]["d"], d_frozen), "D must stay frozen while G trains"
 
 fig, axes = plt.subplots(1, 4, figsize=(16, 3.6), sharey=True)
@@ -224,7 +220,7 @@ for t in (ring, grid):
 #
 # **The remedy: packing** {cite:p}`lin2018pacgan`. PacGAN2 changes only the discriminator: it
 # judges *pairs* of samples, both real or both generated, concatenated into one input of
-# dimension 4 (`ganlib.models.PackedDiscriminator` around the same MLP with input size 4). A
+# dimension 4 (`ganlib.layers.PackedDiscriminator` around the same MLP with input size 4). A
 # generator that puts all its samples on a few modes produces pairs that are visibly less
 # diverse than real pairs, and the packed discriminator can exploit that; the equilibrium is
 # still $p_g = p_\text{data}$.
@@ -243,33 +239,24 @@ TOYS_2D = {"ring": ring, "grid": grid}
 METHODS = ("GAN", "PacGAN2", "GAN, BN in G")
 
 
-def players_2d(method: str, seed: int):
-    """(G, D) for a method, initialised from seed."""
-    torch.manual_seed(seed)
+def players_2d(method: str):
+    """(G, D) for a method (``experiments.train_pair`` seeds before calling this)."""
     G = MLPGenerator(2, 2, (128, 128, 128), batch_norm=method == "GAN, BN in G")
     if method == "PacGAN2":
         return G, PackedDiscriminator(MLPDiscriminator(4, (128, 128)), pack=2)
     return G, MLPDiscriminator(2, (128, 128))
 
 
-def train_2d(name: str, method: str, seed: int) -> ModeCoverageRecorder:
-    """One run of Algorithm 1 on a 2-D toy; returns the mode-coverage recorder."""
+def train_2d(name: str, method: str, seed: int) -> tuple:
+    """One run of Algorithm 1 on a 2-D toy; returns the mode-coverage recorder and the trainer."""
     steps = STEPS_2D[name]
-    G, D = players_2d(method, seed)
     cfg = TrainConfig(batch_size=256, max_steps=steps, lr_d=1e-3, lr_g=1e-3, device="cpu", seed=seed,
-                      progress=False, snapshot_every=-1, log_every=200)
-    opt_d = torch.optim.Adam(D.parameters(), lr=1e-3, betas=(0.5, 0.999))
-    opt_g = torch.optim.Adam(G.parameters(), lr=1e-3, betas=(0.5, 0.999))
-    cosine = lambda t: 0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * min(t, steps) / steps))  # noqa: E731
-    tr = Trainer(cfg, G, D, toy_data(name, n=100_000, seed=0), opt_d=opt_d, opt_g=opt_g,
-                 sched_d=torch.optim.lr_scheduler.LambdaLR(opt_d, cosine),
-                 sched_g=torch.optim.lr_scheduler.LambdaLR(opt_g, cosine))
+                      progress=False, snapshot_every=-1, log_every=200, schedule="cosine", lr_floor=0.01)
     t = TOYS_2D[name]
     rec = ModeCoverageRecorder(t.means, t.std, every=steps // 8, n=2500, seed=1234, keep_samples=seed == 0)
-    rec.capture(tr)
-    tr.add_callback("on_step_end", rec)
-    tr.run()
-    return rec
+    tr = experiments.train_pair(cfg, lambda: players_2d(method), toy_data(name, n=100_000, seed=0),
+                                callbacks={"on_train_start": rec.capture, "on_step_end": rec})
+    return rec, tr
 
 
 # %% tags=["nbval-ignore-output"]
@@ -277,12 +264,11 @@ records, rows = {}, []
 for name in TOYS_2D:
     for method in METHODS:
         for seed in SEEDS_2D:
-            t0 = time.perf_counter()
-            rec = train_2d(name, method, seed)
+            rec, tr = train_2d(name, method, seed)
             records[(name, method, seed)] = rec
             last = rec.records[-1]
             rows.append({"toy": name, "method": method, "seed": seed, "modes": last["modes"],
-                         "high quality %": 100 * last["hq"], "seconds": time.perf_counter() - t0})
+                         "high quality %": 100 * last["hq"], "seconds": tr.wall_time})
             print(f"{name:4s} {method:13s} seed {seed}: {last['modes']:2d} modes, {100 * last['hq']:5.1f} % high "
                   f"quality ({rows[-1]['seconds']:.0f} s)")
 runs = pd.DataFrame(rows)

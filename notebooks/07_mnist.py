@@ -63,11 +63,11 @@ import pandas as pd
 import torch
 from IPython.display import Image, Markdown, display
 
-from ganlib import metrics, viz
+from ganlib import experiments, metrics, viz
+from ganlib.config import TrainConfig
 from ganlib.data import load_mnist
 from ganlib.models import build_models
 from ganlib.runtime import describe_run, quick_mode, resolve_device, seed_everything
-from ganlib.train import TrainConfig, Trainer
 
 notebook_start = time.perf_counter()
 # Two threads for the real run; one in quick mode, which stays fast on a busy machine (two OpenMP
@@ -160,18 +160,18 @@ pixel_means = train.images.mean(0)
 runs = {}
 
 
+def players(model, data):
+    """A function building the named pair for ``data`` (called by ``train_pair`` after seeding)."""
+    return lambda: build_models(model, tuple(data.shape[1:]), pixel_means=pixel_means if model == "paper" else None)
+
+
 def train_run(name, config, model="paper"):
-    """Train one model with ganlib.train and time it (time.perf_counter)."""
+    """Train one model with ganlib.experiments.train_pair; the initial weights depend on the seed only."""
     data = train.images if model == "paper" else train.images.view(-1, 1, 28, 28)
-    seed_everything(config.seed)  # the initial weights depend on the seed only, not on earlier cells
-    G, D = build_models(model, tuple(data.shape[1:]), pixel_means=pixel_means if model == "paper" else None)
-    trainer = Trainer(config, G, D, data)
-    t0 = time.perf_counter()
-    trainer.run()
-    wall = time.perf_counter() - t0
-    runs[name] = dict(trainer=trainer, wall=wall, model=model)
-    print(f"{name}: {trainer.epoch} epochs = {trainer.step} steps in {wall:.0f} s "
-          f"({trainer.step * config.batch_size / wall:.0f} real images/s) on {trainer.device.type}; "
+    trainer = experiments.train_pair(config, players(model, data), data)
+    runs[name] = dict(trainer=trainer, wall=trainer.wall_time, model=model)
+    print(f"{name}: {trainer.epoch} epochs = {trainer.step} steps in {trainer.wall_time:.0f} s "
+          f"({trainer.throughput:.0f} real images/s) on {trainer.device.type}; "
           f"at the end D(x) = {trainer.last_log['d_real']:.2f}, D(G(z)) = {trainer.last_log['d_fake']:.2f}")
     return trainer
 
@@ -360,8 +360,7 @@ def images_per_second(config, model, steps=30):
     """Training speed (real images/s) of a fresh copy of a model, timed over `steps` steps after a
     short warm-up; the copy is thrown away."""
     data = train.images if model == "paper" else train.images.view(-1, 1, 28, 28)
-    G, D = build_models(model, tuple(data.shape[1:]), pixel_means=pixel_means if model == "paper" else None)
-    trainer = Trainer(config.replace(snapshot_every=-1), G, D, data)
+    trainer = experiments.train_pair(config.replace(snapshot_every=-1), players(model, data), data, run=False)
     trainer.run(steps=3)
     trainer.run(steps=steps)
     return trainer.throughput

@@ -55,7 +55,6 @@ if "google.colab" in sys.modules:
 
 # %% tags=["nbval-ignore-output"]
 import math
-import time
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -63,12 +62,14 @@ import pandas as pd
 import torch
 from scipy import stats
 
-from ganlib import losses, theory
-from ganlib.data import load_mnist, toy_data, toy_distribution
+from ganlib import experiments, losses, theory
+from ganlib.data import load_mnist, toy_data
+from ganlib.toy import get_toy
 from ganlib.metrics import ClassifierFeatures, class_histogram, fid_score, load_or_train_classifier, missing_classes, mode_coverage
 from ganlib.models import MLPDiscriminator, MLPGenerator, PaperDiscriminator, PaperGenerator
 from ganlib.runtime import describe_run, quick_mode, seed_everything
-from ganlib.train import TrainConfig, Trainer
+from ganlib.config import TrainConfig
+from ganlib.train import Trainer
 from ganlib.viz import image_grid, plot_value_curves, show_grid
 
 seed_everything(0)
@@ -250,18 +251,14 @@ MNIST_D_UPDATES = 20 if quick_mode() else 1500
 TOY_BATCH, MNIST_BATCH = 128, 64
 
 
-def train(method: str, G: torch.nn.Module, D: torch.nn.Module, data: torch.Tensor, d_updates: int, seed: int,
-          batch_size: int) -> Trainer:
-    """Train G and D with a method of METHODS for `d_updates` discriminator updates; returns the trainer."""
+def train(method: str, players, data: torch.Tensor, d_updates: int, seed: int, batch_size: int) -> Trainer:
+    """Train a pair (``players()`` builds it after seeding) with a method of METHODS for `d_updates`
+    discriminator updates; returns the trainer (its ``wall_time`` is the training time)."""
     m = METHODS[method]
     cfg = TrainConfig(loss=m["loss"], k=m["k"], max_steps=d_updates // m["k"], batch_size=batch_size,
                       lr_d=m["lr"], lr_g=m["lr"], optimizer_kwargs={"betas": m["betas"]}, seed=seed,
                       device="cpu", progress=False, log_every=100, snapshot_every=-1)
-    trainer = Trainer(cfg, G, D, data)
-    t0 = time.perf_counter()
-    trainer.run()
-    trainer.wall_s = time.perf_counter() - t0
-    return trainer
+    return experiments.train_pair(cfg, players, data)
 
 
 print(f"seeds {SEEDS}; 2-D: {TOY_D_UPDATES} D updates per run; MNIST: {MNIST_D_UPDATES} D updates per run")
@@ -278,22 +275,21 @@ print(f"seeds {SEEDS}; 2-D: {TOY_D_UPDATES} D updates per run; MNIST: {MNIST_D_U
 # *covered* if it has at least one high-quality sample.
 
 # %% tags=["nbval-ignore-output"]
-TOYS = {name: toy_distribution(name) for name in ("ring", "grid")}
+TOYS = {name: get_toy(name) for name in ("ring", "grid")}
 toy_sets = {name: toy_data(name, n=100_000, seed=0).images for name in TOYS}
 toy_rows, toy_runs = [], {}
 for name, t in TOYS.items():
     for method, m in METHODS.items():
         for seed in SEEDS:
-            torch.manual_seed(seed)
-            G = MLPGenerator(2, 2, (128, 128, 128))
-            D = MLPDiscriminator(2, (128, 128), spectral_norm=m["spectral_norm"])
-            tr = train(method, G, D, toy_sets[name], TOY_D_UPDATES, seed, TOY_BATCH)
-            x = tr.sample(G.sample_noise(2500, generator=torch.Generator().manual_seed(1000 + seed)))
+            players = lambda: (MLPGenerator(2, 2, (128, 128, 128)),  # noqa: E731
+                               MLPDiscriminator(2, (128, 128), spectral_norm=m["spectral_norm"]))
+            tr = train(method, players, toy_sets[name], TOY_D_UPDATES, seed, TOY_BATCH)
+            x = tr.sample(tr.G.sample_noise(2500, generator=torch.Generator().manual_seed(1000 + seed)))
             modes, hq = mode_coverage(x, t.means, t.std)
-            toy_rows.append(dict(data=name, method=method, seed=seed, modes=modes, hq=100 * hq, wall_s=tr.wall_s))
+            toy_rows.append(dict(data=name, method=method, seed=seed, modes=modes, hq=100 * hq, wall_s=tr.wall_time))
             if seed == SEEDS[0]:
                 toy_runs[name, method] = (pd.DataFrame(tr.history), x)
-            print(f"{name:4s} {method:8s} seed {seed}: {modes:2d}/{len(t.means)} modes, {100 * hq:5.1f} % high quality, {tr.wall_s:5.1f} s")
+            print(f"{name:4s} {method:8s} seed {seed}: {modes:2d}/{len(t.means)} modes, {100 * hq:5.1f} % high quality, {tr.wall_time:5.1f} s")
 toy_df = pd.DataFrame(toy_rows)
 
 # %%
@@ -366,18 +362,17 @@ pixel_means = mnist.images.mean(0)
 mnist_rows, mnist_runs = [], {}
 for method, m in METHODS.items():
     for seed in SEEDS:
-        torch.manual_seed(seed)
-        G = PaperGenerator(hidden=512, pixel_means=pixel_means)
-        D = PaperDiscriminator(units=128, pieces=3, spectral_norm=m["spectral_norm"])
-        tr = train(method, G, D, mnist.images, MNIST_D_UPDATES, seed, MNIST_BATCH)
-        samples = tr.sample(G.sample_noise(n_fake, generator=torch.Generator().manual_seed(1000 + seed)))
+        players = lambda: (PaperGenerator(hidden=512, pixel_means=pixel_means),  # noqa: E731
+                           PaperDiscriminator(units=128, pieces=3, spectral_norm=m["spectral_norm"]))
+        tr = train(method, players, mnist.images, MNIST_D_UPDATES, seed, MNIST_BATCH)
+        samples = tr.sample(tr.G.sample_noise(n_fake, generator=torch.Generator().manual_seed(1000 + seed)))
         fid = fid_score(features, mnist_test.images, samples)
         hist = class_histogram(classifier, samples)
         classes = 10 - len(missing_classes(hist))
-        mnist_rows.append(dict(method=method, seed=seed, fid=fid, classes=classes, wall_s=tr.wall_s))
+        mnist_rows.append(dict(method=method, seed=seed, fid=fid, classes=classes, wall_s=tr.wall_time))
         if seed == SEEDS[0]:
             mnist_runs[method] = (pd.DataFrame(tr.history), samples, hist)
-        print(f"{method:8s} seed {seed}: FID {fid:7.2f}, {classes:2d}/10 classes, histogram {hist.tolist()}, {tr.wall_s:5.1f} s")
+        print(f"{method:8s} seed {seed}: FID {fid:7.2f}, {classes:2d}/10 classes, histogram {hist.tolist()}, {tr.wall_time:5.1f} s")
 mnist_df = pd.DataFrame(mnist_rows)
 
 # %%
