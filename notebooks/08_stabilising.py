@@ -62,7 +62,7 @@ import pandas as pd
 import torch
 from scipy import stats
 
-from ganlib import experiments, losses, theory
+from ganlib import critics, experiments, theory
 from ganlib.data import load_mnist, toy_data
 from ganlib.toy import get_toy
 from ganlib.metrics import ClassifierFeatures, class_histogram, fid_score, load_or_train_classifier, missing_classes, mode_coverage
@@ -168,8 +168,8 @@ plt.show()
 # $$
 #
 # The discriminator becomes a **critic** $f$ with a real-valued output (no sigmoid: the "logit" is
-# the score). `ganlib.losses` registers three new loss pairs, used by the same trainer through
-# `TrainConfig(loss=...)`:
+# the score). `ganlib.critics` defines three new loss pairs, registered in `ganlib.losses` beside the
+# paper's and used by the same trainer through `TrainConfig(loss=...)`:
 #
 # | name | critic / discriminator minimises | generator minimises | Lipschitz control |
 # |---|---|---|---|
@@ -191,7 +191,7 @@ for norm in (1.0, 0.5, 2.0):
     with torch.no_grad():
         critic.weight.copy_(torch.tensor([[1.0, -2.0, 0.5, 0.0, 1.5]]))
         critic.weight.mul_(norm / critic.weight.norm())
-    gp = losses.gradient_penalty(critic, real_pts, fake_pts).item()
+    gp = critics.gradient_penalty(critic, real_pts, fake_pts).item()
     print(f"||w|| = {norm}: penalty {gp:.6f}, (||w|| - 1)^2 = {(norm - 1) ** 2:.6f}")
     assert abs(gp - (norm - 1) ** 2) < 1e-5
 print("PASS: gradient_penalty equals (||w|| - 1)^2 for a linear critic")
@@ -477,7 +477,7 @@ print("C(G) = 0 (the maximum, -log 4 + 2 log 2) at every disjoint shift: PASS")
 # :::
 
 # %% tags=["hide-input"]
-c = losses.WGAN_CLIP
+c = critics.WGAN_CLIP
 torch.manual_seed(0)
 critic = MLPDiscriminator(2, (64, 64))
 with torch.no_grad():
