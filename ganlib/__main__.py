@@ -25,7 +25,7 @@ from ganlib.checkpoint import load_checkpoint
 from ganlib.config import TrainConfig
 from ganlib.data import load_mnist, toy_data
 from ganlib.experiments import train_pair
-from ganlib.losses import LOSSES
+from ganlib.registry import LOSSES
 from ganlib.models import MODELS, build_models
 from ganlib.optim import SCHEDULES
 from ganlib.runtime import quick_mode

@@ -128,6 +128,13 @@ def density(p: object, name: str, x: np.ndarray) -> np.ndarray:
     return p
 
 
+def densities_on_grid(x: object, **named: object) -> tuple:
+    """The checked grid ``x`` and each named density checked on it (:func:`grid`, :func:`density`):
+    ``x, p, q = densities_on_grid(x, p=p, q=q)``."""
+    x = grid(x)
+    return (x, *(density(p, name, x) for name, p in named.items()))
+
+
 def same_shape(a: np.ndarray, name: str, x: np.ndarray, what: str = "grid x") -> np.ndarray:
     """``a`` unchanged if it has the shape of ``x``."""
     if a.shape != x.shape:

@@ -16,7 +16,7 @@ from typing import Any, Dict, Optional
 
 import torch
 
-from ganlib.losses import get_loss
+from ganlib.registry import get_loss
 from ganlib.optim import SCHEDULES
 from ganlib.runtime import resolve_device
 
@@ -33,7 +33,7 @@ class TrainConfig:
     steps, i.e. one pass of the discriminator over the ``N`` training samples.
     """
 
-    loss: str = "non_saturating"  #: generator/discriminator loss pair by name (ganlib.losses.LOSSES)
+    loss: str = "non_saturating"  #: generator/discriminator loss pair by name (ganlib.registry.LOSSES)
     k: int = 1  #: discriminator updates per generator update (Algorithm 1's k; WGAN's n_critic, 5 there)
     batch_size: int = 100  #: m in Algorithm 1
     epochs: int = 1  #: training length in epochs (ignored when max_steps is set)
@@ -42,11 +42,11 @@ class TrainConfig:
     lr_d: float = 2e-4  #: discriminator learning rate (0 freezes D)
     lr_g: float = 2e-4  #: generator learning rate (0 freezes G)
     optimizer_kwargs: Dict[str, Any] = field(default_factory=lambda: {"betas": (0.5, 0.999)})
-    #: learning-rate schedule of a torch optimizer (ganlib.optim.SCHEDULES): "constant", or "cosine"
+    #: learning-rate schedule of a torch optimizer (:data:`ganlib.optim.SCHEDULES`), ``"constant"`` or ``"cosine"``
     #: (half-cosine decay to lr_floor x the initial rate over the run); "paper" has its own schedule
     schedule: str = "constant"
     lr_floor: float = 0.05  #: final learning-rate factor of the "cosine" schedule, in [0, 1]
-    device: str = "auto"  #: "auto" (CUDA, then MPS, then CPU), "cpu", "cuda", "cuda:N", "mps"
+    device: str = "auto"  #: ``"auto"`` (CUDA, then MPS, then CPU), ``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``"mps"``
     seed: int = 0  #: seeds python/numpy/torch and the trainer's own generator
     log_every: int = 50  #: steps between host reads of the statistics (and NaN checks)
     snapshot_every: int = 0  #: steps between fixed-noise snapshots; 0 = every epoch, <0 = never

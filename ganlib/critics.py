@@ -12,7 +12,7 @@ sigmoid (:mod:`ganlib.losses`). The losses here read it as a raw score :math:`f(
 * hinge (Miyato et al., 2018; Lim & Ye, 2017): :func:`critic_loss_hinge`,
   :func:`generator_loss_hinge`.
 
-They are registered by name in :data:`ganlib.losses.LOSSES` (``"wasserstein"``, ``"wgan-gp"``,
+They are registered by name in :data:`ganlib.registry.LOSSES` (``"wasserstein"``, ``"wgan-gp"``,
 ``"hinge"``), so the training loop uses them like the paper's losses. All take the critic's raw
 outputs, named ``*_logits`` as in :mod:`ganlib.losses`.
 """
@@ -64,7 +64,8 @@ def critic_loss_wasserstein(d_real_logits: Tensor, d_fake_logits: Tensor) -> Ten
 
         \mathcal{L}_f = \frac1n \sum_j f\big(G(z^{(j)})\big) - \frac1m \sum_i f\big(x^{(i)}\big).
 
-    Unlike :func:`discriminator_loss` no sigmoid is applied: :math:`f` is a score, not a probability.
+    Unlike :func:`ganlib.losses.discriminator_loss` no sigmoid is applied: :math:`f` is a score, not a
+    probability.
 
     Args:
         d_real_logits: critic outputs on real samples.
@@ -72,6 +73,13 @@ def critic_loss_wasserstein(d_real_logits: Tensor, d_fake_logits: Tensor) -> Ten
 
     Returns:
         0-dim tensor, :math:`-\widehat{W}` (minus the critic's estimate of :math:`W_1`).
+
+    Example:
+        >>> import torch
+        >>> from ganlib.critics import critic_loss_wasserstein
+        >>> real, fake = torch.tensor([1.0, 3.0]), torch.tensor([-1.0, 0.0, 1.0])  # mean scores 2 and 0
+        >>> critic_loss_wasserstein(real, fake)  # E[f(G(z))] - E[f(x)], no sigmoid
+        tensor(-2.)
     """
     _args.logit_pair(d_real_logits, d_fake_logits)
     return d_fake_logits.mean() - d_real_logits.mean()
@@ -90,6 +98,14 @@ def generator_loss_wasserstein(d_fake_logits: Tensor) -> Tensor:
 
     Args:
         d_fake_logits: critic outputs on generated samples.
+
+    Example:
+        >>> import torch
+        >>> from ganlib.critics import generator_loss_wasserstein
+        >>> scores = torch.tensor([-100.0, 0.0, 5.0, 100.0], requires_grad=True)
+        >>> generator_loss_wasserstein(scores).backward()
+        >>> scores.grad  # -1/n for every sample, however confidently the critic scores it
+        tensor([-0.2500, -0.2500, -0.2500, -0.2500])
     """
     _args.logits(d_fake_logits, "d_fake_logits")
     return -d_fake_logits.mean()
@@ -108,6 +124,14 @@ def critic_loss_hinge(d_real_logits: Tensor, d_fake_logits: Tensor) -> Tensor:
 
     Returns:
         0-dim tensor, :math:`\ge 0`.
+
+    Example:
+        >>> import torch
+        >>> from ganlib.critics import critic_loss_hinge
+        >>> critic_loss_hinge(torch.tensor([1.5, 3.0]), torch.tensor([-2.0, -1.0]))  # beyond the margins
+        tensor(0.)
+        >>> critic_loss_hinge(torch.tensor([0.0]), torch.tensor([0.0]))  # undecided: (1 - 0) + (1 + 0)
+        tensor(2.)
     """
     _args.logit_pair(d_real_logits, d_fake_logits)
     return F.relu(1.0 - d_real_logits).mean() + F.relu(1.0 + d_fake_logits).mean()
@@ -121,6 +145,12 @@ def generator_loss_hinge(d_fake_logits: Tensor) -> Tensor:
         \mathcal{L}_G = -\frac1n \sum_j D\big(G(z^{(j)})\big),
 
     the same expression as :func:`generator_loss_wasserstein`.
+
+    Example:
+        >>> import torch
+        >>> from ganlib.critics import generator_loss_hinge
+        >>> generator_loss_hinge(torch.tensor([1.0, 3.0]))  # -E[D(G(z))]: no margin on G's side
+        tensor(-2.)
     """
     return generator_loss_wasserstein(d_fake_logits)
 
@@ -137,6 +167,15 @@ def wasserstein_estimate(d_real_logits: Tensor, d_fake_logits: Tensor) -> Tensor
     noise); its decrease during training is WGAN's "meaningful loss curve". The training loop
     records it in the ``value`` column for the critic losses (``wasserstein``, ``wgan-gp``,
     ``hinge``) instead of :math:`\hat V` of Eq. 1, which assumes probabilities.
+
+    Example:
+        >>> import torch
+        >>> from ganlib.critics import wasserstein_estimate
+        >>> g = torch.Generator().manual_seed(0)
+        >>> real, fake = torch.randn(10_000, generator=g) + 2.0, torch.randn(10_000, generator=g)  # shift 2
+        >>> critic = lambda x: x  # 1-Lipschitz, and optimal for a shift: W_1 = 2
+        >>> round(wasserstein_estimate(critic(real), critic(fake)).item(), 2)
+        2.0
     """
     return -critic_loss_wasserstein(d_real_logits, d_fake_logits)
 
@@ -176,6 +215,14 @@ def gradient_penalty(
     Raises:
         TypeError: ``critic`` not callable, ``real``/``fake`` not floating-point tensors.
         ValueError: shape or device mismatch, empty batch, critic output not one score per sample.
+
+    Example:
+        >>> import torch
+        >>> from ganlib.critics import gradient_penalty
+        >>> critic = lambda x: x @ torch.tensor([1.2, 1.6])  # linear, gradient w with ||w||_2 = 2
+        >>> real, fake, g = torch.ones(8, 2), torch.zeros(8, 2), torch.Generator().manual_seed(0)
+        >>> round(gradient_penalty(critic, real, fake, generator=g).item(), 4)  # (2 - 1)^2 at every x_hat
+        1.0
     """
     if not callable(critic):
         raise TypeError(f"critic must be callable (a module or function), got {type(critic).__name__}")
@@ -201,10 +248,16 @@ def gradient_penalty(
 
 
 def weighted_gradient_penalty(critic, real: Tensor, fake: Tensor, generator: Optional[torch.Generator] = None) -> Tensor:
-    r""":math:`\lambda \cdot` :func:`gradient_penalty` with :math:`\lambda` = :data:`GP_WEIGHT` (10)."""
+    r""":math:`\lambda \cdot` :func:`gradient_penalty` with :math:`\lambda` = :data:`GP_WEIGHT` (10).
+
+    Example:
+        >>> import torch
+        >>> from ganlib.critics import weighted_gradient_penalty
+        >>> critic = lambda x: x @ torch.tensor([1.2, 1.6])  # ||w||_2 = 2: unweighted penalty 1
+        >>> round(weighted_gradient_penalty(critic, torch.ones(8, 2), torch.zeros(8, 2)).item(), 4)
+        10.0
+    """
     return GP_WEIGHT * gradient_penalty(critic, real, fake, generator=generator)
-
-
 
 
 @torch.no_grad()

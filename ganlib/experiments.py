@@ -25,7 +25,8 @@ from torch import nn
 
 from ganlib import _args
 from ganlib.config import TrainConfig
-from ganlib.losses import discriminator_loss, get_loss
+from ganlib.losses import discriminator_loss
+from ganlib.registry import get_loss
 from ganlib.models import MLPDiscriminator, MLPGenerator
 from ganlib.runtime import resolve_device, seed_everything
 from ganlib.toy import Toy, gaussian_1d
@@ -144,7 +145,7 @@ def fit_discriminator(
         :math:`D(x) = \sigma(\text{logit})` (see :func:`ganlib.theory.discriminator_curve`).
 
     Raises:
-        TypeError / ValueError: non-Toy or non-1-D distributions, non-positive budgets.
+        TypeError or ValueError: non-Toy or non-1-D distributions, non-positive budgets.
     """
     _check_toy_1d(p_data, "p_data")
     _check_toy_1d(p_g, "p_g")
@@ -264,7 +265,7 @@ def race_generator_losses(
         p_data: 1-D data distribution; ``n_data`` samples of it form the training set.
         start_mean, start_std: initial :math:`a` and :math:`b > 0` of :math:`G(z) = a + bz`.
         steps: Algorithm 1 iterations per loss.
-        losses: generator-loss names registered in :data:`ganlib.losses.LOSSES`.
+        losses: generator-loss names registered in :data:`ganlib.registry.LOSSES`.
         pretrain_steps: discriminator-only steps before the race (0: a fresh :math:`D`).
         batch_size: :math:`m`.
         lr: learning rate of both players.
@@ -283,7 +284,7 @@ def race_generator_losses(
         integer, ``<NA>`` if never), ``final_mean`` and ``target`` (the mean of :math:`p_{data}`).
 
     Raises:
-        TypeError / ValueError: bad distribution, budgets or loss names.
+        TypeError or ValueError: bad distribution, budgets or loss names.
     """
     _check_toy_1d(p_data, "p_data")
     steps = _args.positive_int(steps, "steps")

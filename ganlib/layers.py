@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils import parametrizations
 
-__all__ = ["Maxout", "FastDropout", "apply_spectral_norm", "PackedDiscriminator", "mixes_samples"]
+__all__ = ["Maxout", "FastDropout", "apply_spectral_norm", "PackedDiscriminator", "mixes_samples", "BATCH_STATISTICS"]
 
 #: Layers whose training-mode output for one sample depends on the rest of its batch.
 BATCH_STATISTICS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.SyncBatchNorm)
@@ -177,11 +177,11 @@ class PackedDiscriminator(nn.Module):
 
     Args:
         base: discriminator taking ``(N / pack, pack * d)`` and returning logits ``(N / pack,)``,
-            e.g. :class:`MLPDiscriminator` with ``in_dim = pack * d``.
+            e.g. :class:`ganlib.models.MLPDiscriminator` with ``in_dim = pack * d``.
         pack: samples per pack :math:`m \ge 1` (``pack = 1`` is the ordinary discriminator).
 
     Raises:
-        TypeError / ValueError: ``base`` not a module, ``pack`` not a positive int; in
+        TypeError or ValueError: ``base`` not a module, ``pack`` not a positive int; in
             :meth:`forward`, a batch size that is not a multiple of ``pack``.
     """
 

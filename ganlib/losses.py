@@ -13,22 +13,18 @@ Expectations are estimated by batch means (Monte Carlo), as in Algorithm 1. The 
 batches may have different sizes. No function here synchronises with the host (no ``.item()``,
 no branch on tensor values), so they are safe on the training hot path on a GPU.
 
-Losses are looked up by name in :data:`LOSSES` (see :func:`get_loss`, :func:`register_loss`).
-Beside the paper's two, the registry holds the critics of :mod:`ganlib.critics` (WGAN, WGAN-GP,
-hinge): a :class:`GANLoss` carries everything a loss needs from the training loop (a penalty on
-:math:`D`, a step after each :math:`D` update), so the loop knows no loss by name.
+The training loop finds these losses by name in the registry, :mod:`ganlib.registry`
+(``"saturating"``, ``"non_saturating"``), beside the critics of :mod:`ganlib.critics`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable, Dict, Iterable, Optional
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ganlib import _args, critics
+from ganlib import _args
 
 __all__ = [
     "value_function",
@@ -36,10 +32,6 @@ __all__ = [
     "generator_loss_saturating",
     "generator_loss_non_saturating",
     "generator_logit_gradient",
-    "GANLoss",
-    "LOSSES",
-    "register_loss",
-    "get_loss",
     "ValueFunction",
     "DiscriminatorLoss",
     "GeneratorLoss",
@@ -234,205 +226,6 @@ def generator_logit_gradient(d_fake: Tensor, kind: str) -> Tensor:
 
 
 # --------------------------------------------------------------------------------------------------
-# Registry
-# --------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class GANLoss:
-    r"""A named pair of GAN losses: one for :math:`D` and one for :math:`G`.
-
-    For the losses of the paper, ``discriminator`` is :func:`discriminator_loss`, i.e.
-    :math:`-V(G, D)` of Eq. 1, and ``generator`` is either the minimax term
-    :math:`\mathbb{E}_z[\log(1 - D(G(z)))]` (Eq. 1) or the non-saturating
-    :math:`-\mathbb{E}_z[\log D(G(z))]` (Section 3). Both callables take logits and return a
-    0-dim tensor to be *minimised*.
-
-    Attributes:
-        name: key in :data:`LOSSES`.
-        discriminator: ``(d_real_logits, d_fake_logits) -> loss`` minimised by :math:`D`.
-        generator: ``d_fake_logits -> loss`` minimised by :math:`G`.
-        description: one line for tables and ``--help``.
-        penalty: optional extra term of :math:`D`'s loss that needs :math:`D` itself, called by the
-            training loop as ``penalty(D, real, fake, generator=torch_generator)`` and added to
-            ``discriminator(...)`` (already weighted, e.g. :math:`\lambda \cdot`
-            :func:`ganlib.critics.gradient_penalty` for WGAN-GP), added by
-            :meth:`discriminator_objective`. ``None``: no extra term.
-        clip_value: optional :math:`c > 0`: after every :math:`D` update,
-            :meth:`after_discriminator_update` clamps each of :math:`D`'s parameters to
-            :math:`[-c, c]` (WGAN's weight clipping). ``None``: no clipping.
-        value: ``(d_real_logits, d_fake_logits) -> 0-dim tensor`` recorded in the ``value`` column
-            of the training history: :func:`value_function` (:math:`\hat V`, Eq. 1) by default,
-            :func:`ganlib.critics.wasserstein_estimate` (the critic's estimate of :math:`W_1`) for critic losses.
-        link: maps :math:`D`'s raw outputs to the ``d_real`` / ``d_fake`` history columns (their
-            batch means): :func:`torch.sigmoid` (probabilities :math:`D(x)`) by default, the
-            identity (raw critic scores) for critic losses, whose outputs are not probabilities.
-    """
-
-    name: str
-    discriminator: Callable[[Tensor, Tensor], Tensor]
-    generator: Callable[[Tensor], Tensor]
-    description: str
-    penalty: Optional[Callable[..., Tensor]] = None
-    clip_value: Optional[float] = None
-    value: Callable[[Tensor, Tensor], Tensor] = value_function
-    link: Callable[[Tensor], Tensor] = torch.sigmoid
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.name, str) or not self.name:
-            raise TypeError(f"GANLoss.name must be a non-empty str, got {self.name!r}")
-        if not callable(self.discriminator):
-            raise TypeError(f"GANLoss.discriminator must be callable, got {type(self.discriminator).__name__}")
-        if not callable(self.generator):
-            raise TypeError(f"GANLoss.generator must be callable, got {type(self.generator).__name__}")
-        if not isinstance(self.description, str):
-            raise TypeError(f"GANLoss.description must be a str, got {type(self.description).__name__}")
-        if self.penalty is not None and not callable(self.penalty):
-            raise TypeError(f"GANLoss.penalty must be callable or None, got {type(self.penalty).__name__}")
-        if self.clip_value is not None and (
-            isinstance(self.clip_value, bool)
-            or not isinstance(self.clip_value, (int, float))
-            or not (self.clip_value > 0 and self.clip_value < float("inf"))
-        ):
-            raise ValueError(f"GANLoss.clip_value must be None or a positive finite number, got {self.clip_value!r}")
-        if not callable(self.value) or not callable(self.link):
-            raise TypeError("GANLoss.value and GANLoss.link must be callable")
-
-    def discriminator_objective(self, D: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor,
-                                d_real_logits: Tensor, d_fake_logits: Tensor,
-                                generator: Optional[torch.Generator] = None) -> Tensor:
-        r"""What :math:`D` minimises in one update of Algorithm 1: :attr:`discriminator` on the
-        logits, plus :attr:`penalty` on :math:`D` itself when the loss has one.
-
-        .. math:: \mathcal L_D = \operatorname{discriminator}(l^{real}, l^{fake})
-                  \;\big[+\; \operatorname{penalty}(D, x, G(z))\big]
-
-        For the paper's losses this is :math:`-\hat V(G, D)` (Eq. 1); for WGAN-GP it adds
-        :math:`\lambda\,\mathbb E[(\lVert\nabla_{\hat x} D(\hat x)\rVert_2 - 1)^2]`. The training
-        loop calls it for every loss (inside its autocast region); ``generator`` draws the
-        penalty's random numbers.
-        """
-        loss = self.discriminator(d_real_logits, d_fake_logits)
-        if self.penalty is None:
-            return loss
-        return loss + self.penalty(D, real, fake, generator=generator).float()
-
-    def after_discriminator_update(self, d_params: Iterable[Tensor]) -> None:
-        r"""Called by the training loop after every update of :math:`D`, for every loss: WGAN's
-        weight clipping (:func:`ganlib.critics.clip_weights` to :math:`[-c, c]`) when
-        :attr:`clip_value` is set, nothing otherwise."""
-        if self.clip_value is not None:
-            critics.clip_weights(d_params, self.clip_value)
-
-
-#: Registered losses by name. Add new ones with :func:`register_loss`.
-LOSSES: Dict[str, GANLoss] = {
-    "saturating": GANLoss(
-        name="saturating",
-        discriminator=discriminator_loss,
-        generator=generator_loss_saturating,
-        description="Eq. 1 minimax game: D minimises -V(G,D), G minimises E_z[log(1 - D(G(z)))]",
-    ),
-    "non_saturating": GANLoss(
-        name="non_saturating",
-        discriminator=discriminator_loss,
-        generator=generator_loss_non_saturating,
-        description="Section 3 heuristic: D minimises -V(G,D), G minimises -E_z[log D(G(z))]",
-    ),
-}
-
-
-def register_loss(loss: GANLoss) -> GANLoss:
-    r"""Add ``loss`` to :data:`LOSSES` under ``loss.name``.
-
-    The registered pair must follow the convention of the paper's losses: ``loss.discriminator``
-    is minimised by :math:`D` (for Eq. 1 it is :math:`-V(G, D)`) and ``loss.generator`` is
-    minimised by :math:`G`.
-
-    Raises:
-        TypeError: if ``loss`` is not a :class:`GANLoss`.
-        ValueError: if a loss with that name is already registered.
-
-    Returns:
-        ``loss``, so this can be used inline.
-
-    Example:
-        >>> from ganlib.losses import LOSSES, GANLoss, discriminator_loss, generator_loss_non_saturating, register_loss
-        >>> before = sorted(LOSSES)
-        >>> toy = register_loss(GANLoss("toy", discriminator_loss, generator_loss_non_saturating, "a throw-away copy"))
-        >>> LOSSES["toy"] is toy
-        True
-        >>> del LOSSES["toy"]  # remove it again: the registry is as it was
-        >>> sorted(LOSSES) == before
-        True
-    """
-    if not isinstance(loss, GANLoss):
-        raise TypeError(f"register_loss expects a GANLoss, got {type(loss).__name__}")
-    if loss.name in LOSSES:
-        raise ValueError(f"a GAN loss named {loss.name!r} is already registered; known losses: {sorted(LOSSES)}")
-    LOSSES[loss.name] = loss
-    return loss
-
-
-def get_loss(name: str) -> GANLoss:
-    r"""Return the registered :class:`GANLoss` called ``name``.
-
-    ``"saturating"`` is the minimax game of Eq. 1; ``"non_saturating"`` replaces the generator's
-    objective by :math:`\max_G \mathbb{E}_z[\log D(G(z))]` (Section 3).
-
-    Raises:
-        TypeError: if ``name`` is not a str.
-        ValueError: if no loss has that name; the message lists the valid names.
-
-    Example:
-        >>> from ganlib.losses import generator_loss_non_saturating, get_loss
-        >>> get_loss("non_saturating").description
-        'Section 3 heuristic: D minimises -V(G,D), G minimises -E_z[log D(G(z))]'
-        >>> get_loss("non_saturating").generator is generator_loss_non_saturating
-        True
-    """
-    if not isinstance(name, str):
-        raise TypeError(f"loss name must be a str, got {type(name).__name__}")
-    try:
-        return LOSSES[name]
-    except KeyError:
-        raise ValueError(f"unknown GAN loss {name!r}; valid names: {', '.join(sorted(LOSSES))}") from None
-
-
-def _identity(t: Tensor) -> Tensor:
-    """Raw critic scores for the ``d_real`` / ``d_fake`` history columns."""
-    return t
-
-
-register_loss(GANLoss(
-    name="wasserstein",
-    discriminator=critics.critic_loss_wasserstein,
-    generator=critics.generator_loss_wasserstein,
-    description="WGAN (Arjovsky et al. 2017): critic minimises E[f(G(z))] - E[f(x)], weights clipped to +-0.01; G minimises -E[f(G(z))]",
-    clip_value=critics.WGAN_CLIP,
-    value=critics.wasserstein_estimate,
-    link=_identity,
-))
-register_loss(GANLoss(
-    name="wgan-gp",
-    discriminator=critics.critic_loss_wasserstein,
-    generator=critics.generator_loss_wasserstein,
-    description="WGAN-GP (Gulrajani et al. 2017): WGAN critic loss + 10 * E[(||grad f(x_hat)|| - 1)^2], no clipping",
-    penalty=critics.weighted_gradient_penalty,
-    value=critics.wasserstein_estimate,
-    link=_identity,
-))
-register_loss(GANLoss(
-    name="hinge",
-    discriminator=critics.critic_loss_hinge,
-    generator=critics.generator_loss_hinge,
-    description="hinge (Miyato et al. 2018): D minimises E[relu(1 - D(x))] + E[relu(1 + D(G(z)))]; G minimises -E[D(G(z))]",
-    value=critics.wasserstein_estimate,
-    link=_identity,
-))
-
-
-# --------------------------------------------------------------------------------------------------
 # nn.Module wrappers
 # --------------------------------------------------------------------------------------------------
 
@@ -458,11 +251,11 @@ class DiscriminatorLoss(nn.Module):
 
 
 class GeneratorLoss(nn.Module):
-    r"""Module form of a registered generator loss, minimised by :math:`G`.
+    r"""Module form of the paper's two generator losses, minimised by :math:`G`.
 
-    ``kind="saturating"``: :math:`\mathbb{E}_z[\log(1 - D(G(z)))]` (Eq. 1);
-    ``kind="non_saturating"`` (default): :math:`-\mathbb{E}_z[\log D(G(z))]` (Section 3).
-    Any name in :data:`LOSSES` is accepted.
+    ``kind="saturating"``: :math:`\mathbb{E}_z[\log(1 - D(G(z)))]` (Eq. 1,
+    :func:`generator_loss_saturating`); ``kind="non_saturating"`` (default):
+    :math:`-\mathbb{E}_z[\log D(G(z))]` (Section 3, :func:`generator_loss_non_saturating`).
 
     Raises:
         ValueError: for an unknown ``kind`` (the message lists the valid names).
@@ -470,11 +263,13 @@ class GeneratorLoss(nn.Module):
 
     def __init__(self, kind: str = "non_saturating") -> None:
         super().__init__()
-        self.kind = kind
-        self._loss = get_loss(kind)
+        kinds = {"saturating": generator_loss_saturating, "non_saturating": generator_loss_non_saturating}
+        if kind not in kinds:
+            raise ValueError(f"unknown generator loss {kind!r}; valid kinds: {', '.join(kinds)}")
+        self.kind, self._loss = kind, kinds[kind]
 
     def forward(self, d_fake_logits: Tensor) -> Tensor:
-        return self._loss.generator(d_fake_logits)
+        return self._loss(d_fake_logits)
 
     def extra_repr(self) -> str:
         return f"kind={self.kind!r}"

@@ -80,6 +80,18 @@ def make_optimizers(config: Any, G: nn.Module, D: nn.Module, total_steps: int,
     and ``total_steps`` of :math:`G`; the paper's momentum schedule counts epochs of
     :math:`k \cdot` ``steps_per_epoch`` and ``steps_per_epoch`` updates. A learning rate of 0
     freezes that player (its update changes nothing).
+
+    Example:
+        >>> import torch
+        >>> from ganlib.config import TrainConfig
+        >>> from ganlib.optim import make_optimizers
+        >>> G, D = torch.nn.Linear(2, 2), torch.nn.Linear(2, 1)
+        >>> config = TrainConfig(schedule="cosine", k=5)  # k = 5 updates of D per step
+        >>> for_d, for_g = make_optimizers(config, G, D, total_steps=100, steps_per_epoch=10)
+        >>> type(for_d.optimizer).__name__, type(for_g.optimizer).__name__, type(for_d.scheduler).__name__
+        ('Adam', 'Adam', 'LambdaLR')
+        >>> for_d.scheduler.lr_lambdas[0].updates, for_g.scheduler.lr_lambdas[0].updates  # k * 100 and 100
+        (500, 100)
     """
     k = config.k
     if config.optimizer == "paper":
@@ -152,7 +164,18 @@ def paper_optimizer(
     r"""The paper's optimiser preset: SGD, :math:`\eta_0 = 0.1` decayed by :math:`1/1.000004` per
     update (floor :math:`10^{-6}`), momentum rising linearly 0.5 :math:`\to` 0.7 over epochs
     1-250 (see :class:`PaperSGDSchedule`); batch 100 and :math:`k = 1` are set in the training
-    config. Returns ``(optimizer, scheduler)``."""
+    config. Returns ``(optimizer, scheduler)``.
+
+    Example:
+        >>> import torch
+        >>> from ganlib.optim import paper_optimizer
+        >>> opt, schedule = paper_optimizer(torch.nn.Linear(2, 1).parameters(), steps_per_epoch=10)
+        >>> type(opt).__name__, opt.param_groups[0]["lr"], opt.param_groups[0]["momentum"]
+        ('SGD', 0.1, 0.5)
+        >>> for _ in range(10): schedule.step()  # one epoch: lr / 1.000004^10, momentum towards 0.7
+        >>> round(opt.param_groups[0]["lr"], 6), round(opt.param_groups[0]["momentum"], 6)
+        (0.099996, 0.500803)
+    """
     params = list(params)
     fused = bool(params) and params[0].device.type in ("cpu", "cuda")  # one kernel per tensor, same maths
     opt = torch.optim.SGD(params, lr=lr, momentum=0.5, fused=fused or None)

@@ -55,9 +55,7 @@ def central_region(p_data: np.ndarray, p_g: np.ndarray, x: np.ndarray, mass: flo
             ``mass`` outside (0, 1).
     """
     mass = _args.open_fraction(mass, "mass")
-    x = _args.grid(x)
-    p_data = _args.density(p_data, "p_data", x)
-    p_g = _args.density(p_g, "p_g", x)
+    x, p_data, p_g = _args.densities_on_grid(x, p_data=p_data, p_g=p_g)
     cdf = cumulative_trapezoid(0.5 * (p_data + p_g), x=x, initial=0.0)
     cdf /= cdf[-1]
     tail = 0.5 * (1.0 - mass)
@@ -217,9 +215,8 @@ def proposition2_descent(
     lr = _args.positive_float(lr, "lr")
     if lr > 1.0:
         raise ValueError(f"lr (the step size eta) must be in (0, 1], got {lr!r}")
-    x = _args.grid(x)
-    p_data = _args.density(p_data, "p_data", x)
-    q = _args.density(p_g, "p_g", x).copy()
+    x, p_data, q = _args.densities_on_grid(x, p_data=p_data, p_g=p_g)
+    q = q.copy()
     rows = []
     for t in range(steps + 1):
         rows.append({"step": t, "C(G)": theory.virtual_criterion(p_data, q, x),

@@ -7,12 +7,11 @@ Logarithms use :func:`scipy.special.xlogy` / :func:`scipy.special.xlog1py`, so t
 
 The closed forms assume normalised densities, so every function that takes a grid raises a
 :class:`ValueError` when a density's integral on the grid differs from 1 by more than
-:data:`NORMALISATION_TOL` (the fix is to widen or refine the grid).
+``NORMALISATION_TOL`` (:math:`10^{-3}`; the fix is to widen or refine the grid).
 
-Densities are not written here: use :func:`scipy.stats.norm.pdf`, :mod:`torch.distributions`
-or :meth:`ganlib.toy.Toy.pdf`. The one estimator is :func:`kde_pdf`, a Gaussian kernel density
-estimate of :math:`p_g` from generator samples (a GAN's :math:`p_g` is only defined implicitly, as
-the law of :math:`G(z)`), so that a trained generator can be fed to the closed forms.
+Densities come from :func:`scipy.stats.norm.pdf` or :meth:`ganlib.toy.Toy.pdf`. A trained network
+reaches the grid through two bridges: :func:`kde_pdf` estimates :math:`p_g`, the law of
+:math:`G(z)`, from samples, and :func:`discriminator_curve` evaluates :math:`D` on the grid.
 """
 
 from __future__ import annotations
@@ -29,6 +28,7 @@ from ganlib._args import NORMALISATION_TOL  # re-exported: the tolerance of ever
 
 __all__ = [
     "NORMALISATION_TOL",
+    "KDE_BANDWIDTHS",
     "optimal_discriminator",
     "kl_divergence",
     "jensen_shannon",
@@ -40,9 +40,7 @@ __all__ = [
     "discriminator_curve",
 ]
 
-# --------------------------------------------------------------------------------------------------
-# Proposition 1, Theorem 1
-# --------------------------------------------------------------------------------------------------
+# Proposition 1, Theorem 1 ------------------------------------------------------------------------
 
 
 def optimal_discriminator(p_data: np.ndarray, p_g: np.ndarray) -> np.ndarray:
@@ -67,6 +65,12 @@ def optimal_discriminator(p_data: np.ndarray, p_g: np.ndarray) -> np.ndarray:
 
     Raises:
         ValueError: shape mismatch, non-finite or negative density values.
+
+    Example:
+        >>> import numpy as np
+        >>> from ganlib.theory import optimal_discriminator
+        >>> optimal_discriminator(np.array([0.2, 0.3, 0.0]), np.array([0.2, 0.1, 0.0]))  # equal, 3:1, both 0
+        array([0.5 , 0.75, 0.5 ])
     """
     p_data = _args.nonnegative(p_data, "p_data")
     p_g = _args.nonnegative(p_g, "p_g")
@@ -96,10 +100,17 @@ def kl_divergence(p: np.ndarray, q: np.ndarray, x: np.ndarray) -> float:
 
     Raises:
         ValueError: bad grid, shape mismatch, negative/non-finite or unnormalised densities.
+
+    Example:
+        >>> import numpy as np
+        >>> from scipy.stats import norm
+        >>> from ganlib.theory import kl_divergence
+        >>> x = np.linspace(-10, 10, 2001)
+        >>> p, q = norm.pdf(x), norm.pdf(x, loc=1)
+        >>> round(kl_divergence(p, p, x), 4), round(kl_divergence(p, q, x), 4)  # 0, and (1 - 0)^2 / 2
+        (0.0, 0.5)
     """
-    x = _args.grid(x)
-    p = _args.density(p, "p", x)
-    q = _args.density(q, "q", x)
+    x, p, q = _args.densities_on_grid(x, p=p, q=q)
     return _kl_integral(p, q, x)
 
 
@@ -129,10 +140,17 @@ def jensen_shannon(p: np.ndarray, q: np.ndarray, x: np.ndarray) -> float:
 
     Raises:
         ValueError: bad grid, shape mismatch, negative/non-finite or unnormalised densities.
+
+    Example:
+        >>> import numpy as np
+        >>> from scipy.stats import norm
+        >>> from ganlib.theory import jensen_shannon
+        >>> x = np.linspace(-10, 10, 2001)
+        >>> p, q = norm.pdf(x, -4, 0.5), norm.pdf(x, 4, 0.5)  # two bumps that do not overlap
+        >>> round(jensen_shannon(p, q, x), 4), round(jensen_shannon(p, p, x), 4)  # log 2, and 0
+        (0.6931, 0.0)
     """
-    x = _args.grid(x)
-    p = _args.density(p, "p", x)
-    q = _args.density(q, "q", x)
+    x, p, q = _args.densities_on_grid(x, p=p, q=q)
     # KL(p || M) = 1/2 KL(2p || p+q) (KL integrals scale linearly): avoids M = (p+q)/2 underflowing
     # to 0 where p is subnormal, which would make KL(p || M) infinite.
     total = p + q
@@ -159,10 +177,18 @@ def value_function(d: np.ndarray, p_data: np.ndarray, p_g: np.ndarray, x: np.nda
     Raises:
         ValueError: ``d`` outside :math:`[0,1]` or non-finite, bad grid, shape mismatch,
             negative/non-finite or unnormalised densities.
+
+    Example:
+        >>> import numpy as np
+        >>> from scipy.stats import norm
+        >>> from ganlib.theory import optimal_discriminator, value_function
+        >>> x = np.linspace(-10, 10, 2001)
+        >>> p_data, p_g = norm.pdf(x), norm.pdf(x, loc=1)
+        >>> d_star, d_half = optimal_discriminator(p_data, p_g), np.full_like(x, 0.5)
+        >>> round(value_function(d_star, p_data, p_g, x), 4), round(value_function(d_half, p_data, p_g, x), 4)
+        (-1.1635, -1.3863)
     """
-    x = _args.grid(x)
-    p_data = _args.density(p_data, "p_data", x)
-    p_g = _args.density(p_g, "p_g", x)
+    x, p_data, p_g = _args.densities_on_grid(x, p_data=p_data, p_g=p_g)
     d = _args.same_shape(_args.float_array(d, "discriminator d"), "discriminator d", x)
     d = _args.unit_interval(d, "discriminator d")
     if np.any((p_data > 0) & (d == 0)) or np.any((p_g > 0) & (d == 1)):
@@ -187,10 +213,18 @@ def value_function_logits(logit: np.ndarray, p_data: np.ndarray, p_g: np.ndarray
 
     Raises:
         ValueError: non-finite logit, bad grid, shape mismatch, negative/non-finite or unnormalised densities.
+
+    Example:
+        >>> import numpy as np
+        >>> from scipy.stats import norm
+        >>> from ganlib.theory import value_function, value_function_logits
+        >>> x = np.linspace(-10, 10, 2001)
+        >>> p_data, p_g, logit = norm.pdf(x), norm.pdf(x, loc=1), 40.0 * x  # a steep logistic D
+        >>> d = 1 / (1 + np.exp(-logit))  # exactly 1.0 for x >= 0.92, where p_g > 0
+        >>> value_function(d, p_data, p_g, x), round(value_function_logits(logit, p_data, p_g, x), 4)
+        (-inf, -59.3167)
     """
-    x = _args.grid(x)
-    p_data = _args.density(p_data, "p_data", x)
-    p_g = _args.density(p_g, "p_g", x)
+    x, p_data, p_g = _args.densities_on_grid(x, p_data=p_data, p_g=p_g)
     logit = _args.finite(_args.same_shape(_args.float_array(logit, "logit"), "logit", x), "logit")
     integrand = -(p_data * np.logaddexp(0.0, -logit) + p_g * np.logaddexp(0.0, logit))
     return float(simpson(integrand, x=x))
@@ -213,10 +247,19 @@ def virtual_criterion(p_data: np.ndarray, p_g: np.ndarray, x: np.ndarray) -> flo
 
     Raises:
         ValueError: bad grid, shape mismatch, negative/non-finite or unnormalised densities.
+
+    Example:
+        >>> import math, numpy as np
+        >>> from scipy.stats import norm
+        >>> from ganlib.theory import jensen_shannon, virtual_criterion
+        >>> x = np.linspace(-10, 10, 2001)
+        >>> p, q = norm.pdf(x), norm.pdf(x, loc=1)
+        >>> round(virtual_criterion(p, p, x), 4)  # the global minimum -log 4, at p_g = p_data
+        -1.3863
+        >>> round(virtual_criterion(p, q, x), 4), round(-math.log(4) + 2 * jensen_shannon(p, q, x), 4)
+        (-1.1635, -1.1635)
     """
-    x = _args.grid(x)
-    p_data = _args.density(p_data, "p_data", x)
-    p_g = _args.density(p_g, "p_g", x)
+    x, p_data, p_g = _args.densities_on_grid(x, p_data=p_data, p_g=p_g)
     total = p_data + p_g
     integrand = xlogy(p_data, p_data) + xlogy(p_g, p_g) - xlogy(total, total)
     return float(simpson(integrand, x=x))
@@ -238,10 +281,17 @@ def wasserstein_1(p: np.ndarray, q: np.ndarray, x: np.ndarray) -> float:
 
     Raises:
         ValueError: bad grid, shape mismatch, negative/non-finite or unnormalised densities.
+
+    Example:
+        >>> import numpy as np
+        >>> from scipy.stats import norm
+        >>> from ganlib.theory import wasserstein_1
+        >>> x = np.linspace(-10, 10, 2001)
+        >>> p = norm.pdf(x)
+        >>> [round(wasserstein_1(p, norm.pdf(x, loc=shift), x), 4) for shift in (2, 4)]  # W_1 = |shift|
+        [2.0, 4.0]
     """
-    x = _args.grid(x)
-    p = _args.density(p, "p", x)
-    q = _args.density(q, "q", x)
+    x, p, q = _args.densities_on_grid(x, p=p, q=q)
     cdf_p = cumulative_trapezoid(p, x=x, initial=0.0)
     cdf_q = cumulative_trapezoid(q, x=x, initial=0.0)
     cdf_p /= cdf_p[-1]
@@ -249,9 +299,7 @@ def wasserstein_1(p: np.ndarray, q: np.ndarray, x: np.ndarray) -> float:
     return float(trapezoid(np.abs(cdf_p - cdf_q), x=x))
 
 
-# --------------------------------------------------------------------------------------------------
-# Estimating p_g from samples
-# --------------------------------------------------------------------------------------------------
+# Estimating p_g from samples ---------------------------------------------------------------------
 
 #: Bandwidth rules accepted by :func:`kde_pdf` (the rules of :class:`scipy.stats.gaussian_kde`).
 KDE_BANDWIDTHS = ("scott", "silverman")
@@ -282,38 +330,35 @@ def kde_pdf(samples: object, x: object, bandwidth: object = "scott") -> np.ndarr
         float64 array of :math:`\hat p(x)`, same shape as ``x``.
 
     Raises:
-        TypeError / ValueError: non-numeric, non-finite or wrongly shaped input; an unknown rule or
+        TypeError or ValueError: non-numeric, non-finite or wrongly shaped input; an unknown rule or
             non-positive bandwidth; a rule applied to samples with zero spread (e.g. a generator
             that collapsed to one point), where :math:`\hat\sigma = 0`: pass a number instead.
+
+    Example:
+        >>> import numpy as np, torch
+        >>> from scipy.integrate import simpson
+        >>> from ganlib.theory import kde_pdf
+        >>> x = np.linspace(-10, 10, 2001)
+        >>> samples = torch.randn(500, generator=torch.Generator().manual_seed(0))  # e.g. G(z) for 500 z
+        >>> round(float(simpson(kde_pdf(samples, x), x=x)), 4)  # a density: integrates to 1
+        1.0
     """
-    if hasattr(samples, "detach"):  # a torch tensor
-        samples = samples.detach().cpu().double().numpy()
     s = _args.float_array(samples, "samples")
-    if s.ndim == 2 and s.shape[1] == 1:
-        s = s.reshape(-1)
+    s = s.reshape(-1) if s.ndim == 2 and s.shape[1] == 1 else s
     if s.ndim != 1 or s.size == 0:
         raise ValueError(f"samples must be 1-D, shape (n,) or (n, 1) with n >= 1, got {s.shape}")
-    if not np.all(np.isfinite(s)):
-        raise ValueError("samples contain non-finite values (NaN or inf)")
-    pts = _args.float_array(x, "x")
+    s, pts, n = _args.finite(s, "samples"), _args.float_array(x, "x"), s.size
     if pts.ndim != 1 or not np.all(np.isfinite(pts)):
         raise ValueError(f"x must be a finite 1-D array, got shape {pts.shape}")
-    n = s.size
     if isinstance(bandwidth, str):
         if bandwidth not in KDE_BANDWIDTHS:
             raise ValueError(f"unknown bandwidth rule {bandwidth!r}; use one of {KDE_BANDWIDTHS} or a positive number")
-        sigma = float(np.std(s, ddof=1)) if n > 1 else 0.0
-        factor = n ** -0.2 if bandwidth == "scott" else (0.75 * n) ** -0.2
-        h = sigma * factor
+        h = (float(np.std(s, ddof=1)) if n > 1 else 0.0) * (n ** -0.2 if bandwidth == "scott" else (0.75 * n) ** -0.2)
         if not h > 0:
-            raise ValueError(
-                f"the {bandwidth!r} rule gives bandwidth 0: the {n} samples have no spread "
-                "(a collapsed generator?); pass a positive number as bandwidth"
-            )
+            raise ValueError(f"the {bandwidth!r} rule gives bandwidth 0: the {n} samples have no spread "
+                             "(a collapsed generator?); pass a positive number as bandwidth")
     elif isinstance(bandwidth, (int, float, np.integer, np.floating)) and not isinstance(bandwidth, bool):
-        h = float(bandwidth)
-        if not (np.isfinite(h) and h > 0):
-            raise ValueError(f"bandwidth must be positive and finite, got {bandwidth!r}")
+        h = _args.positive_float(bandwidth, "bandwidth")
     else:
         raise TypeError(f"bandwidth must be 'scott', 'silverman' or a number, got {type(bandwidth).__name__}")
     out = np.empty(pts.shape, dtype=np.float64)
@@ -325,9 +370,7 @@ def kde_pdf(samples: object, x: object, bandwidth: object = "scott") -> np.ndarr
     return out
 
 
-# --------------------------------------------------------------------------------------------------
-# From a network to the grid
-# --------------------------------------------------------------------------------------------------
+# From a network to the grid ----------------------------------------------------------------------
 
 
 def discriminator_curve(d_net: Any, x: object, *, logits: bool = False) -> np.ndarray:

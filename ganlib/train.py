@@ -16,10 +16,10 @@ r"""The training loop: Algorithm 1 of Goodfellow et al. (2014), minGPT style.
             \quad\text{(or by the loss named in the config)}\\
     &\textbf{end for} \qquad\qquad \text{(Algorithm 1)}
 
-The loop knows no loss by name: it asks the config's :class:`ganlib.losses.GANLoss` for
-:math:`D`'s objective (:meth:`~ganlib.losses.GANLoss.discriminator_objective`, which adds a
+The loop knows no loss by name: it asks the config's :class:`ganlib.registry.GANLoss` for
+:math:`D`'s objective (:meth:`~ganlib.registry.GANLoss.discriminator_objective`, which adds a
 penalty such as WGAN-GP's) and tells it after every :math:`D` update
-(:meth:`~ganlib.losses.GANLoss.after_discriminator_update`, WGAN's clipping). Optimisers come as
+(:meth:`~ganlib.registry.GANLoss.after_discriminator_update`, WGAN's clipping). Optimisers come as
 :class:`ganlib.optim.OptimizerPair` s, built from the config by :func:`ganlib.optim.make_optimizers`
 unless given. The loop only trains and records; grids, GIFs and plots hang on callbacks
 (:meth:`Trainer.add_callback`) that call into :mod:`ganlib.viz`.
@@ -44,7 +44,7 @@ from torch import Tensor, nn
 from ganlib.checkpoint import get_rng_state, load_checkpoint, save_checkpoint, set_rng_state
 from ganlib.config import TrainConfig
 from ganlib.layers import mixes_samples
-from ganlib.losses import get_loss
+from ganlib.registry import get_loss
 from ganlib.optim import OptimizerPair, make_optimizers
 from ganlib.runtime import resolve_device, seed_everything
 
@@ -54,7 +54,7 @@ __all__ = ["TrainConfig", "Trainer", "NonFiniteLossError", "HISTORY_COLUMNS", "E
 #: step (1-based), epoch (1-based epoch the step belongs to), d_loss, g_loss, value (batch estimate
 #: of V(G, D), Eq. 1), d_real (mean D(x)), d_fake (mean D(G(z))), lr_d, lr_g.
 #: For critic losses (``wasserstein``, ``wgan-gp``, ``hinge``) the loss's own ``value`` and ``link``
-#: (:class:`ganlib.losses.GANLoss`) are recorded instead: value = the critic's W1 estimate
+#: (:class:`ganlib.registry.GANLoss`) are recorded instead: value = the critic's W1 estimate
 #: mean f(x) - mean f(G(z)), d_real / d_fake = mean raw critic scores; d_loss includes any penalty.
 HISTORY_COLUMNS = ("step", "epoch", "d_loss", "g_loss", "value", "d_real", "d_fake", "lr_d", "lr_g")
 #: Callback events, each called as ``fn(trainer)``: before the first step of :meth:`Trainer.run`,
@@ -102,10 +102,17 @@ class Trainer:
 
     Seeds python/numpy/torch with ``config.seed`` and validates everything (config values, batch
     size vs data, optimizer pairs, G's output vs D's input with one forward on 2 samples) before
-    any step runs. Attributes read by callbacks: ``step``, ``epoch``, ``history`` (dict of lists),
-    ``last_log`` (latest row), ``snapshots`` (list of ``(step, samples)``), ``fixed_noise``,
-    ``rng`` (the :class:`torch.Generator` of minibatches and noise, not to be confused with ``G``).
-    After :meth:`run`: ``wall_time`` (seconds) and ``throughput`` (real images per second).
+    any step runs. Callbacks read the attributes below and :attr:`epoch`.
+
+    Attributes:
+        step: number of completed steps.
+        history: dict of lists, one per column of :data:`HISTORY_COLUMNS`.
+        last_log: the latest row of statistics.
+        snapshots: list of ``(step, samples)``.
+        fixed_noise: the noise of the snapshot grids.
+        rng: the :class:`torch.Generator` of minibatches and noise (not to be confused with ``G``).
+        wall_time: after :meth:`run`, its duration in seconds.
+        throughput: after :meth:`run`, real images per second.
     """
 
     def __init__(self, config: TrainConfig, generator: nn.Module, discriminator: nn.Module, data: Union[Tensor, Any],
@@ -250,7 +257,7 @@ class Trainer:
         r"""One iteration of Algorithm 1: ``k`` updates of :math:`D`, then one of :math:`G`.
 
         Each :math:`D` update draws a fresh minibatch :math:`x^{(1..m)}` and noise :math:`z^{(1..m)}`
-        and descends the loss's :meth:`~ganlib.losses.GANLoss.discriminator_objective`; for the
+        and descends the loss's :meth:`~ganlib.registry.GANLoss.discriminator_objective`; for the
         paper's losses that is :math:`-\tfrac1m\sum_i [\log D(x^{(i)}) + \log(1 - D(G(z^{(i)})))]`,
         i.e. it ascends :math:`\nabla_{\theta_d}` of Algorithm 1. The :math:`G` update then draws
         *new* noise and goes through the *updated* :math:`D` (its weights frozen for that step),

@@ -52,7 +52,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ganlib import experiments, losses, theory, toy
+from ganlib import experiments, losses, registry, theory, toy
 from ganlib.runtime import describe_run, quick_mode, seed_everything
 
 seed_everything(0)
@@ -109,7 +109,7 @@ logits = torch.linspace(-20.0, 20.0, 401, dtype=torch.float64)
 worst = 0.0
 for kind in ["saturating", "non_saturating"]:
     ell = logits.clone().requires_grad_()
-    losses.get_loss(kind).generator(ell).backward()  # batch mean: each logit gets (1/n) dL/dl
+    registry.get_loss(kind).generator(ell).backward()  # batch mean: each logit gets (1/n) dL/dl
     autograd = ell.grad * len(ell)
     closed = losses.generator_logit_gradient(torch.sigmoid(logits), kind)
     worst = max(worst, (autograd - closed).abs().max().item())

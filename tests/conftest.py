@@ -1,4 +1,4 @@
-"""Shared fixtures: the project root and the book built once per test session."""
+"""Shared fixtures: the project root, one CPU thread for tiny networks, and the book built once per test session."""
 from __future__ import annotations
 
 import os
@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+import torch
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -14,6 +15,15 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="session")
 def root() -> pathlib.Path:
     return ROOT
+
+
+@pytest.fixture
+def one_thread():
+    """Tiny networks and matrices: one intra-op thread is fastest, and immune to a busy second core."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
 
 
 @pytest.fixture(scope="session")

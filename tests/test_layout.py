@@ -9,10 +9,10 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 PKG = ROOT / "ganlib"
 #: Modules below the training loop: none of them may import what sits above it.
-BELOW_THE_LOOP = ("losses", "critics", "theory", "propositions", "toy", "layers", "models", "metrics", "optim",
+BELOW_THE_LOOP = ("losses", "registry", "critics", "theory", "propositions", "toy", "layers", "models", "metrics", "optim",
                   "config", "checkpoint", "runtime", "data", "_args")
 ABOVE_THE_LOOP = {"ganlib.train", "ganlib.experiments", "ganlib.viz", "ganlib.__main__"}
-MAX_LINES = 430  # "about 400"
+MAX_LINES = 430  # "about 400", runnable examples included
 
 
 def module_files(pkg: pathlib.Path = PKG) -> dict[str, pathlib.Path]:
@@ -91,7 +91,7 @@ def test_one_home_per_concept():
     assert twice == {"value_function": ["ganlib.losses", "ganlib.theory"]}
 
 
-@pytest.mark.parametrize("module", ["losses", "critics", "theory", "optim"])
+@pytest.mark.parametrize("module", ["losses", "registry", "critics", "theory", "optim"])
 def test_public_functions_carry_a_runnable_example(module):
     import importlib
 

@@ -6,8 +6,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from ganlib import losses
-from ganlib.losses import LOSSES, DiscriminatorLoss, GANLoss, GeneratorLoss, ValueFunction, discriminator_loss, generator_loss_non_saturating, generator_loss_saturating, get_loss, register_loss, value_function
+from ganlib import losses, registry
+from ganlib.losses import DiscriminatorLoss, GeneratorLoss, ValueFunction, discriminator_loss, generator_loss_non_saturating, generator_loss_saturating, value_function
+from ganlib.registry import LOSSES, GANLoss, get_loss, register_loss
 
 
 def _logits(*shape, seed=0, scale=3.0, dtype=torch.float64):
@@ -156,7 +157,7 @@ def test_register_loss_adds_and_rejects_duplicate():
             register_loss(GANLoss("test_only_ns_copy", discriminator_loss, generator_loss_saturating, "dup"))
         assert get_loss("test_only_ns_copy") is new  # the duplicate did not overwrite
     finally:
-        losses.LOSSES.pop("test_only_ns_copy", None)
+        registry.LOSSES.pop("test_only_ns_copy", None)
     with pytest.raises(ValueError, match="already registered"):
         register_loss(GANLoss("saturating", discriminator_loss, generator_loss_saturating, "dup"))
     with pytest.raises(TypeError, match="GANLoss"):

@@ -81,13 +81,7 @@ def toy_digits(n_per_class=30, seed=0):
     return x, y
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny networks: one thread is faster, and immune to a busy second core."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 TINY = ClassifierConfig(width=4, num_features=16, steps=60, batch_size=32, lr=3e-3, shift=0)

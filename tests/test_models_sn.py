@@ -9,13 +9,7 @@ from ganlib.layers import apply_spectral_norm
 from ganlib.models import DCGANDiscriminator, MLPDiscriminator, PaperDiscriminator, build_models
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny matrices: one thread is fastest and immune to a busy shared CPU."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _weighted_layers(module):

@@ -9,7 +9,8 @@ import torch
 from torch import nn
 
 from ganlib.data import toy_data
-from ganlib.losses import LOSSES, GANLoss, discriminator_loss, generator_loss_non_saturating
+from ganlib.losses import discriminator_loss, generator_loss_non_saturating
+from ganlib.registry import LOSSES, GANLoss
 from ganlib.models import MLPDiscriminator, MLPGenerator, PaperDiscriminator, PaperGenerator
 from ganlib.runtime import describe_run, quick_mode, resolve_device, seed_everything
 from ganlib.toy import gaussian_1d

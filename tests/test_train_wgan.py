@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from ganlib.critics import critic_loss_wasserstein, generator_loss_wasserstein, wasserstein_estimate
-from ganlib.losses import LOSSES, GANLoss
+from ganlib.registry import LOSSES, GANLoss
 from ganlib.models import MLPDiscriminator, MLPGenerator
 from ganlib.config import TrainConfig
 from ganlib.train import Trainer
@@ -13,13 +13,7 @@ from ganlib.train import Trainer
 DATA = torch.randn(64, 2)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny networks: one thread is fastest and immune to a busy shared CPU."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def small(**kw):

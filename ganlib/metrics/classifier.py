@@ -199,7 +199,7 @@ def train_classifier(images: Tensor, labels: Tensor, config: ClassifierConfig = 
 
 def classifier_cache_key(images: Tensor, labels: Tensor, config: ClassifierConfig = ClassifierConfig()) -> str:
     """SHA-256 (hex) of the training data's bytes, the architecture and hyper-parameters
-    (``config``, :data:`CLASSIFIER_VERSION`, the module's ``repr``) and ``torch.__version__``."""
+    (``config``, ``CLASSIFIER_VERSION``, the module's ``repr``) and ``torch.__version__``."""
     x, y = _check_data(images, labels)
     h = hashlib.sha256()
     h.update(np.ascontiguousarray(x.detach().cpu().to(torch.float32).numpy()).tobytes())

@@ -52,7 +52,7 @@ def mode_counts(samples: ArrayLike, means: ArrayLike, std: float, n_std: float =
         int64 array of shape ``(K,)``; its sum is the number of high-quality samples.
 
     Raises:
-        TypeError / ValueError: non-numeric or non-finite input, empty arrays, mismatched
+        TypeError or ValueError: non-numeric or non-finite input, empty arrays, mismatched
             dimensions, non-positive ``std`` or ``n_std``.
     """
     x = _args.points(samples, "samples")
@@ -94,7 +94,7 @@ def mode_coverage(samples: ArrayLike, means: ArrayLike, std: float, n_std: float
         ``(modes_covered, high_quality_fraction)``: an ``int`` in ``0..K`` and a ``float`` in [0, 1].
 
     Raises:
-        TypeError / ValueError: as :func:`mode_counts`.
+        TypeError or ValueError: as :func:`mode_counts`.
     """
     counts = mode_counts(samples, means, std, n_std)
     n = _args.points(samples, "samples").shape[0]

@@ -38,7 +38,7 @@ __all__ = [
     "nearest_neighbours",
 ]
 
-#: The paper's grid of kernel widths: ``numpy.logspace(-1, 0, 10)`` (0.1 to 1).
+#: The paper's grid of kernel widths, ``numpy.logspace(-1, 0, 10)`` (0.1 to 1).
 PAPER_SIGMAS = tuple(float(s) for s in np.logspace(-1, 0, 10))
 
 
