@@ -19,7 +19,8 @@ outputs, named ``*_logits`` as in :mod:`ganlib.losses`.
 
 from __future__ import annotations
 
-from typing import Callable, Iterable, Optional
+import math
+from typing import Callable, Iterable, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -185,6 +186,9 @@ def gradient_penalty(
     real: Tensor,
     fake: Tensor,
     generator: Optional[torch.Generator] = None,
+    *,
+    rand: Optional[Callable[[Tuple[int, ...]], Tensor]] = None,
+    batch_dims: int = 1,
 ) -> Tensor:
     r"""WGAN-GP's two-sided gradient penalty (Gulrajani et al., 2017), **before** the weight :math:`\lambda`.
 
@@ -208,9 +212,14 @@ def gradient_penalty(
         real: real samples ``(N, ...)``.
         fake: generated samples, same shape (detached or not: only :math:`\hat x` is differentiated).
         generator: optional :class:`torch.Generator` for :math:`\epsilon` (reproducibility).
+        rand: instead of ``generator``, a function ``shape -> tensor`` of :math:`U[0, 1]` draws for
+            :math:`\epsilon` (the ensemble's: one row per member, from the member's generator).
+        batch_dims: leading dimensions that index samples: 1, or 2 for S independent critics
+            with samples ``(S, N, ...)`` (:mod:`ganlib.ensemble`), which gives one penalty per member.
 
     Returns:
-        0-dim tensor :math:`\frac1N \sum_i (\|\nabla D(\hat x_i)\|_2 - 1)^2 \ge 0`.
+        0-dim tensor :math:`\frac1N \sum_i (\|\nabla D(\hat x_i)\|_2 - 1)^2 \ge 0` (shape
+        ``(S,)`` with ``batch_dims=2``: each member's mean over its own samples).
 
     Raises:
         TypeError: ``critic`` not callable, ``real``/``fake`` not floating-point tensors.
@@ -233,22 +242,25 @@ def gradient_penalty(
         raise ValueError(f"real and fake must have the same shape to be interpolated, got {tuple(real.shape)} and {tuple(fake.shape)}")
     if real.device != fake.device:
         raise ValueError(f"real is on {real.device} but fake is on {fake.device}: put both on the same device")
-    if real.dim() < 1 or real.shape[0] == 0:
+    if real.dim() < batch_dims or 0 in real.shape[:batch_dims]:
         raise ValueError(f"need a non-empty batch (N, ...), got shape {tuple(real.shape)}")
-    n = real.shape[0]
-    eps = torch.rand((n,) + (1,) * (real.dim() - 1), generator=generator, device=real.device, dtype=real.dtype)
+    shape = tuple(real.shape[:batch_dims]) + (1,) * (real.dim() - batch_dims)
+    n = math.prod(real.shape[:batch_dims])
+    eps = rand(shape) if rand is not None else torch.rand(shape, generator=generator, device=real.device, dtype=real.dtype)
     x_hat = (eps * real.detach() + (1.0 - eps) * fake.detach()).requires_grad_(True)
     with torch.enable_grad():
         out = critic(x_hat)
         if out.numel() != n:
             raise ValueError(f"critic must return one score per sample ({n}), got shape {tuple(out.shape)}")
         (grad,) = torch.autograd.grad(out.sum(), x_hat, create_graph=True)
-    norm = grad.reshape(n, -1).norm(2, dim=1)
-    return ((norm - 1.0) ** 2).mean()
+    norm = grad.flatten(batch_dims).norm(2, dim=-1)
+    return ((norm - 1.0) ** 2).mean(-1)
 
 
-def weighted_gradient_penalty(critic, real: Tensor, fake: Tensor, generator: Optional[torch.Generator] = None) -> Tensor:
-    r""":math:`\lambda \cdot` :func:`gradient_penalty` with :math:`\lambda` = :data:`GP_WEIGHT` (10).
+def weighted_gradient_penalty(critic, real: Tensor, fake: Tensor, generator: Optional[torch.Generator] = None,
+                              **kwargs) -> Tensor:
+    r""":math:`\lambda \cdot` :func:`gradient_penalty` with :math:`\lambda` = :data:`GP_WEIGHT` (10); keyword
+    arguments (``rand``, ``batch_dims``) go to :func:`gradient_penalty`.
 
     Example:
         >>> import torch
@@ -257,7 +269,7 @@ def weighted_gradient_penalty(critic, real: Tensor, fake: Tensor, generator: Opt
         >>> round(weighted_gradient_penalty(critic, torch.ones(8, 2), torch.zeros(8, 2)).item(), 4)
         10.0
     """
-    return GP_WEIGHT * gradient_penalty(critic, real, fake, generator=generator)
+    return GP_WEIGHT * gradient_penalty(critic, real, fake, generator=generator, **kwargs)
 
 
 @torch.no_grad()

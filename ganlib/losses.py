@@ -20,7 +20,6 @@ The training loop finds these losses by name in the registry, :mod:`ganlib.regis
 from __future__ import annotations
 
 
-import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 

@@ -20,7 +20,8 @@ from typing import Any, NamedTuple, Optional, Tuple
 import torch
 from torch import nn
 
-__all__ = ["OptimizerPair", "make_optimizers", "CosineToFloor", "PaperSGDSchedule", "paper_optimizer", "SCHEDULES"]
+__all__ = ["OptimizerPair", "make_optimizers", "clear_grads", "CosineToFloor", "PaperSGDSchedule", "paper_optimizer",
+           "SCHEDULES"]
 
 #: Learning-rate schedules of :func:`make_optimizers` for torch optimisers (``TrainConfig.schedule``).
 SCHEDULES = ("constant", "cosine")
@@ -36,6 +37,24 @@ class OptimizerPair(NamedTuple):
 
     optimizer: torch.optim.Optimizer
     scheduler: Optional[Any] = None
+
+
+def clear_grads(optimizer: torch.optim.Optimizer) -> None:
+    """``optimizer.zero_grad(set_to_none=True)`` without its profiler bookkeeping (tens of
+    microseconds a call, which the training loops pay twice a step).
+
+    Example:
+        >>> import torch
+        >>> from ganlib.optim import clear_grads
+        >>> w = torch.nn.Parameter(torch.ones(2))
+        >>> (3 * w).sum().backward()
+        >>> clear_grads(torch.optim.SGD([w], lr=0.1))
+        >>> w.grad is None
+        True
+    """
+    for group in optimizer.param_groups:
+        for p in group["params"]:
+            p.grad = None
 
 
 class CosineToFloor:

@@ -43,7 +43,8 @@ class GANLoss:
         generator: ``d_fake_logits -> loss`` minimised by :math:`G`.
         description: one line for tables and ``--help``.
         penalty: optional extra term of :math:`D`'s loss that needs :math:`D` itself, called by the
-            training loop as ``penalty(D, real, fake, generator=torch_generator)`` and added to
+            training loop as ``penalty(D, real, fake, generator=torch_generator)`` (by the ensemble as
+            ``penalty(D, real, fake, rand=..., batch_dims=2)``) and added to
             ``discriminator(...)`` (already weighted, e.g. :math:`\lambda \cdot`
             :func:`ganlib.critics.gradient_penalty` for WGAN-GP), added by
             :meth:`discriminator_objective`. ``None``: no extra term.
@@ -97,6 +98,20 @@ class GANLoss:
         if self.penalty is None:
             return loss
         return loss + self.penalty(D, real, fake, generator=generator).float()
+
+    def member_objectives(self, D: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor, d_real_logits: Tensor,
+                          d_fake_logits: Tensor, rand: Callable[..., Tensor]) -> Tensor:
+        r""":meth:`discriminator_objective` for S independent games at once (:mod:`ganlib.ensemble`):
+        every argument has a leading member axis, and the result is the S objectives, shape ``(S,)``.
+
+        :attr:`discriminator` is mapped over the members with :func:`torch.vmap`, so each member's
+        loss is a mean over its own batch; a penalty is called with ``rand`` (a function
+        ``shape -> tensor`` of uniform draws, one row per member) and ``batch_dims=2``.
+        """
+        loss = torch.vmap(self.discriminator)(d_real_logits, d_fake_logits)
+        if self.penalty is None:
+            return loss
+        return loss + self.penalty(D, real, fake, rand=rand, batch_dims=2).float()
 
     def after_discriminator_update(self, d_params: Iterable[Tensor]) -> None:
         r"""Called by the training loop after every update of :math:`D`, for every loss: WGAN's

@@ -45,7 +45,7 @@ from ganlib.checkpoint import get_rng_state, load_checkpoint, save_checkpoint, s
 from ganlib.config import TrainConfig
 from ganlib.layers import mixes_samples
 from ganlib.registry import get_loss
-from ganlib.optim import OptimizerPair, make_optimizers
+from ganlib.optim import OptimizerPair, clear_grads, make_optimizers
 from ganlib.runtime import resolve_device, seed_everything
 
 __all__ = ["TrainConfig", "Trainer", "NonFiniteLossError", "HISTORY_COLUMNS", "EVENTS"]
@@ -61,13 +61,6 @@ HISTORY_COLUMNS = ("step", "epoch", "d_loss", "g_loss", "value", "d_real", "d_fa
 #: after every step, after each host read of the statistics, after each snapshot, at each epoch's end.
 EVENTS = ("on_train_start", "on_step_end", "on_log", "on_snapshot", "on_epoch_end")
 _STATS = ("d_loss", "g_loss", "value", "d_real", "d_fake")
-
-
-def _clear_grads(opt: torch.optim.Optimizer) -> None:
-    """``opt.zero_grad(set_to_none=True)`` without its profiler bookkeeping (tens of microseconds a call)."""
-    for group in opt.param_groups:
-        for p in group["params"]:
-            p.grad = None
 
 
 def _checked_pair(given: Any, module: nn.Module, who: str) -> OptimizerPair:
@@ -221,7 +214,7 @@ class Trainer:
             # uncompiled D for a penalty: it differentiates through D twice
             d_loss = self.loss.discriminator_objective(self.D, x, fake, real_l, fake_l, generator=self.rng)
         opt, sched = self.optim_d
-        _clear_grads(opt)
+        clear_grads(opt)
         d_loss.backward()
         opt.step()
         self.loss.after_discriminator_update(self._d_params)
@@ -243,7 +236,7 @@ class Trainer:
                 if fake is None:
                     fake = self._g(self.G.sample_noise(self.config.batch_size, generator=self.rng, device=self.device))
                 g_loss = self.loss.generator(self._d(fake).float())
-            _clear_grads(opt)
+            clear_grads(opt)
             g_loss.backward()
             opt.step()
         finally:

@@ -135,12 +135,22 @@ class ModeCoverageRecorder:
         self._z: Optional[Tensor] = None
 
     def capture(self, trainer: Any) -> Dict[str, Any]:
-        """Score the generator now (e.g. at step 0, before training) and return the record."""
+        """Score the generator now (e.g. at step 0, before training) and return the record.
+
+        For an ensemble (:class:`ganlib.ensemble.EnsembleTrainer`, ``trainer.S`` members) every
+        member maps the same noise batch, and ``modes``, ``hq`` (and ``samples``) are per member:
+        lists of length S (and an ``(S, n, dim)`` array)."""
         if self._z is None:
             gen = torch.Generator().manual_seed(self.seed)
             self._z = trainer.G.sample_noise(self.n, generator=gen, device="cpu")
-        x = trainer.sample(z=self._z).reshape(self.n, -1)
-        modes, hq = mode_coverage(x, self.means, self.std, self.n_std)
+        members = getattr(trainer, "S", None)
+        if members is None:
+            x = trainer.sample(z=self._z).reshape(self.n, -1)
+            modes, hq = mode_coverage(x, self.means, self.std, self.n_std)
+        else:
+            x = trainer.sample(z=self._z.expand(members, -1, -1)).reshape(members, self.n, -1)
+            scores = [mode_coverage(x[s], self.means, self.std, self.n_std) for s in range(members)]
+            modes, hq = [m for m, _ in scores], [h for _, h in scores]
         rec: Dict[str, Any] = {"step": int(trainer.step), "modes": modes, "hq": hq}
         if self.keep_samples:
             rec["samples"] = x.numpy()
