@@ -214,17 +214,17 @@ show_run("paper SGD, lr 0.1", "Run 1: the paper's networks and optimiser (SGD, l
 # **What Run 1 shows** (in the stored run: CPU, the 4,000-digit training split). The paper's
 # recipe does *not* collapse here: every digit is present (none under 1 % of the samples),
 # although the strokes are noisy, with scattered bright pixels, and 1s are over-represented.
-# The discriminator stays ahead without running away: $D(x)$ ends near 0.75 and $D(G(z))$ near
-# 0.2. The seeds of this book saw this recipe collapse on the same subset; with `ganlib`'s
-# implementation and this seed it does not. It is close, though:
+# The discriminator stays ahead without running away: $D(x)$ ends at 0.79 and $D(G(z))$ at
+# 0.24. In short trial runs on the same 5,000-digit subset, made while writing this chapter, this
+# recipe collapsed; in the full run on this page it does not. It is close, though:
 #
 # ## Run 2: half the learning rate, and the Helvetica scenario
 #
 # The paper warns that $G$ must not run ahead of $D$, "in order to avoid 'the Helvetica scenario'
-# in which $G$ collapses too many values of $z$ to the same value of $x$" (Section 6). The
-# seeds of this book, on this subset with a short budget, saw that collapse with the paper's
-# recipe. Here is the same recipe with one change, the initial learning rate 0.05 instead of 0.1,
-# for both players:
+# in which $G$ collapses too many values of $z$ to the same value of $x$" (Section 6). Short
+# trial runs on this subset, made while writing the chapter, showed that collapse with the
+# paper's recipe. Here is the same recipe with one change, the initial learning rate 0.05 instead
+# of 0.1, for both players:
 
 # %% tags=["nbval-ignore-output"]
 run2 = train_run("paper SGD, lr 0.05", paper_config.replace(lr_d=0.05, lr_g=0.05))
@@ -234,10 +234,13 @@ show_run("paper SGD, lr 0.05", "Run 2: the same recipe with learning rate 0.05")
 
 # %% [markdown]
 # **What Run 2 shows.** The discriminator wins outright: $D(x) \to 1$ and $D(G(z)) \to 0$ (the
-# curves), and the generator ends with **every sample the same thin stroke**, whatever $z$ (the
-# classifier files 99 % of them under "2"); nine digits are missing. That is the Helvetica scenario, live, and the
-# class histogram is the evidence the eye would miss on a larger grid. The mechanism is visible in
-# the curves: once $D$ rejects every sample with confidence, the gradient of
+# curves), and the generator ends with **almost every sample the same image**, whatever $z$: a
+# few isolated bright pixels on black, no digit at all (a handful of samples add a small blob).
+# The classifier, which must name a digit for any input, files 91.5 % of them under "5" and the
+# other 8.5 % under "4"; eight digits are missing. That is the Helvetica scenario, live. Here the
+# grid shows it at a glance; the class histogram puts it in numbers, and would also catch a
+# collapse onto one well-drawn digit, which the eye can miss on a larger grid. The mechanism is
+# visible in the curves: once $D$ rejects every sample with confidence, the gradient of
 # $-\log D(G(z))$ moves every $z$ towards the few images $D$ currently rates most "real", and
 # nothing pulls the samples apart again. Here the collapse comes from a discriminator that is
 # too strong, not from a generator trained too long; why 0.05 lets $D$ win when 0.1 does not (the
@@ -265,10 +268,10 @@ fixed = train_run("Adam, lr_G = 4 lr_D", fix_config)
 show_run("Adam, lr_G = 4 lr_D", "Run 3: the paper's networks, Adam with lr_G = 4e-4, lr_D = 1e-4")
 
 # %% [markdown]
-# **What Run 3 shows.** All ten digits, no class above 14 % of the samples (Run 1: 29 % "1"s),
-# and a discriminator held in the game ($D(x)$ near 0.65, $D(G(z))$ near 0.4 at the end). The
-# strokes are still noisy, like Run 1's, and 4s are rare (3 %); the table at the end compares
-# the runs in numbers. Run 3 is the
+# **What Run 3 shows.** All ten digits, the largest class (the 1s) at 15.1 % of the samples
+# (Run 1: 33.4 % "1"s) and the smallest (the 8s) at 6.2 %, and a discriminator held in the game
+# ($D(x) = 0.64$, $D(G(z)) = 0.44$ at the end). The strokes are still noisy, like Run 1's; the
+# table at the end compares the runs in numbers. Run 3 is the
 # model of the paper's two figures below.
 #
 # The evolution of Run 3's fixed noise batch over the whole run (one frame per epoch, from the
@@ -382,9 +385,10 @@ show_run("DCGAN", "Run 4: DCGAN (Adam 2e-4, beta1 = 0.5), same wall-clock budget
 # smooth strokes and none of the scattered pixels of the fully-connected generators (a
 # convolution shares its weights across positions, so it cannot light up isolated pixels
 # independently), but many shapes are still half-formed: Run 3, trained for the same time,
-# beats it on FID (192 vs 218) and on the Parzen estimate (57 vs 32), while the paper's own
-# recipe (Run 1) has a worse FID than the DCGAN (271). On a GPU, where the DCGAN's
-# cost per image hardly matters, the ranking is expected to flip; run the chapter there to see.
+# beats it on FID (149.4 vs 218.9) and on the Parzen estimate (81 ± 6.8 vs 36 ± 6.4), while the
+# paper's own recipe (Run 1) has a worse FID than the DCGAN (416.1). Whether this ranking holds
+# on a GPU, where the DCGAN's cost per image matters less, is not measured here; run the chapter
+# there to see.
 
 # %% [markdown]
 # ## Table 1: the Parzen-window log-likelihood
@@ -400,11 +404,11 @@ show_run("DCGAN", "Run 4: DCGAN (Adam 2e-4, beta1 = 0.5), same wall-clock budget
 # $$
 #
 # with $n = 10{,}000$ samples, $\sigma$ chosen from `numpy.logspace(-1, 0, 10)` by the mean
-# log-likelihood of 1,000 validation images, and the mean test log-likelihood reported with its
-# standard error $\mathrm{std}/\sqrt N$. `ganlib.metrics.parzen_select_sigma` and
-# `parzen_log_likelihood` implement exactly this (chunked, in float64, with a running
-# `logsumexp`). First, the estimator against the formula written out directly in NumPy on a few
-# points:
+# log-likelihood of 1,000 validation images (500 on the offline subset, which has no more), and
+# the mean test log-likelihood reported with its standard error $\mathrm{std}/\sqrt N$.
+# `ganlib.metrics.parzen_select_sigma` and `parzen_log_likelihood` implement exactly this
+# (chunked, in float64, with a running `logsumexp`). First, the estimator against the formula
+# written out directly in NumPy on a few points:
 
 # %%
 mu = train.images[:300].double().numpy()
@@ -444,14 +448,16 @@ print(f"Parzen estimates: {parzen_seconds:.0f} s")
 # %% [markdown]
 # **What the table shows** (stored run: CPU, the 500-image test split). Our numbers are far below
 # the paper's 225 ± 2 for adversarial nets, and the reason is visible in the last row: the
-# **training images themselves**, used as kernel centres, score only 207 ± 10 here. With 4,000
+# **training images themselves**, used as kernel centres, score only 207 ± 10.1 here. With 4,000
 # centres instead of 10,000 and a 4,000-digit training set, a test digit simply has fewer close
 # neighbours, so every estimate on this page is lower than it would be on full MNIST; compare the
-# rows with each other, not with the paper's. Among them, the collapsed Run 2 is hopeless (-290:
-# one stroke is far from most test digits), but the three working models are ranked differently
-# from the FID below: the paper's recipe (Run 1, 63 ± 8) comes first, ahead of Run 3 (57 ± 7) and
-# the DCGAN (32 ± 7), while FID and the class histogram put Run 3 first and Run 1 last. The gaps
-# between the first two are within one standard error (7-8 nats with 500 test images).
+# rows with each other, not with the paper's. Among them, the collapsed Run 2 is hopeless
+# (-271 ± 5.1: one image of scattered pixels is far from every test digit). Of the three working
+# models, Run 3 comes first (81 ± 6.8), ahead of the paper's recipe (Run 1, 55 ± 8.0) and the
+# DCGAN (36 ± 6.4). The FID below also puts Run 3 first, but it ranks the DCGAN ahead of Run 1,
+# as the class histogram does (largest class 17 % vs 33 %). Run 3's lead over Run 1 (26 nats)
+# is more than three standard errors (6.8-8.0 nats with 500 test images); Run 1's lead over the
+# DCGAN (19 nats) is only two to three, so that step of the ranking is the least certain.
 #
 # **Why this is a weak metric.** {cite:t}`theis2016note` show that Parzen-window estimates in
 # hundreds of dimensions are far from the true log-likelihood even with millions of samples, and
@@ -536,24 +542,26 @@ display(Markdown(
 
 # %% [markdown]
 # **What the numbers say** (stored run: CPU, 2 threads, the 4,000-digit training split, 100
-# epochs per run of the paper's networks, 116-168 s each; the DCGAN 30 epochs in 153 s; the whole
-# notebook about 10 minutes):
+# epochs per run of the paper's networks, 151-167 s each; the DCGAN 31 epochs in 159 s; the whole
+# notebook about 11 minutes):
 #
-# - **The paper's recipe works on this subset** (Run 1: all ten digits, FID 271, Parzen 63 ± 8)
-#   but is fragile: **half its learning rate collapses it** to a single stroke (Run 2: 99 % of the
-#   samples one class, nine digits missing, FID 1,836), the Helvetica scenario the paper warns
-#   about.
+# - **The paper's recipe works on this subset** (Run 1: all ten digits, FID 416.1, Parzen
+#   55 ± 8.0) but is fragile: **half its learning rate collapses it** to a single image that is no
+#   digit (Run 2: 91.5 % of the samples one class, eight digits missing, FID 1,667.1), the
+#   Helvetica scenario the paper warns about.
 # - **Adam with the generator's learning rate four times the discriminator's** (Run 3) lowers the
-#   FID of the paper's recipe from 271 to 192 and evens out the classes (largest share 14 % vs
-#   29 %); its Parzen estimate (57 ± 7) is within one standard error of Run 1's.
+#   FID of the paper's recipe from 416.1 to 149.4, the lowest on the page, and evens out the
+#   classes (largest share 15 % vs 33 %); its Parzen estimate (81 ± 6.8) is also the highest of
+#   the four generators, 26 nats above Run 1's.
 # - **Figure 2 in numbers:** samples are on average *farther* from their nearest training image
-#   (5.88) than held-out real digits are (4.94), and none is closer than 2.70: no copying.
-# - **The metrics disagree**, and that is the lesson: the class histogram sees a collapse at once,
-#   FID (against a floor of 15.5 for real test digits) ranks Run 3 first, then the DCGAN, then
-#   Run 1, while the Parzen estimate puts Run 1 first and the DCGAN last, with error bars as
-#   large as some of the gaps. A Parzen window rewards samples that land near test digits in
-#   pixel distance, noisy or not, which is why the paper's Table 1 is no longer used to compare
-#   generators.
+#   (5.70) than held-out real digits are (4.94), and none is closer than 2.45: no copying.
+# - **The metrics agree only in part**, and that is the lesson: the class histogram sees a
+#   collapse at once; FID (against a floor of 16.0 for real test digits) and the Parzen estimate
+#   both put Run 3 first and Run 2 last, but they swap the two in between: FID ranks the DCGAN
+#   ahead of Run 1 (218.9 vs 416.1), the Parzen estimate ranks Run 1 ahead of the DCGAN
+#   (55 ± 8.0 vs 36 ± 6.4, a gap of two to three standard errors). A Parzen window rewards
+#   samples that land near test digits in pixel distance, noisy or not, which is why the paper's
+#   Table 1 is no longer used to compare generators.
 #
 # ## Exercises
 #
