@@ -101,6 +101,7 @@ class EnsembleTrainer:
         self.callbacks: Dict[str, List[Callable]] = {e: [] for e in EVENTS}
         self.alive = torch.ones(self.S, dtype=torch.bool, device=self.device)
         self._failed = torch.zeros(self.S, 2, dtype=torch.long, device=self.device)  # (step, which loss)
+        self._first = torch.tensor([True, False], device=self.device)  # column 0 of _failed
         self._pending: List[Tuple[int, Any, Any]] = []
         self._buf = torch.zeros(config.log_every, self.S, len(_STATS) + 1, device=self.device)
         self._d_params = [p for p in self.D.parameters() if p.requires_grad]
@@ -160,8 +161,8 @@ class EnsembleTrainer:
     def _fail(self, loss: Tensor, which: int) -> None:
         """Freeze the members whose ``loss`` (S,) is non-finite, remembering step and loss."""
         bad = self.alive & ~torch.isfinite(loss.detach())
-        self._failed[:, 0] = torch.where(bad, self.step + 1, self._failed[:, 0])
-        self._failed[:, 1] = torch.where(bad, which, self._failed[:, 1])
+        self._failed.masked_fill_(bad.unsqueeze(1) & self._first, self.step + 1)
+        self._failed.masked_fill_(bad.unsqueeze(1) & ~self._first, which)
         self.alive &= ~bad
 
     def _d_step(self, keep_fakes: bool = False) -> Tensor:
@@ -178,7 +179,8 @@ class EnsembleTrainer:
                 real_l, fake_l = logits[:, : x.shape[1]], logits[:, x.shape[1] :]
             else:
                 real_l, fake_l = self.D(x).float(), self.D(fake).float()
-            d_loss = self.loss.member_objectives(self.D, x, fake, real_l, fake_l, rand=self._uniform)
+            stats = self.loss.member_objectives(self.D, x, fake, real_l, fake_l, rand=self._uniform)
+        d_loss = stats[:, 0]
         self._fail(d_loss, 1)
         opt, sched = self.optim_d
         clear_grads(opt)
@@ -187,10 +189,7 @@ class EnsembleTrainer:
         self.loss.after_discriminator_update(self._d_params)
         if sched is not None:
             sched.step()
-        with torch.no_grad():
-            r, f = real_l.detach(), fake_l.detach()
-            return torch.stack([d_loss.detach(), torch.vmap(self.loss.value)(r, f),
-                                self.loss.link(r).mean(1), self.loss.link(f).mean(1)], dim=1)
+        return stats.detach()
 
     def _g_step(self) -> Tensor:
         for p in self._d_params:

@@ -75,12 +75,21 @@ class _NoiseMixin:
         if dev is None:
             p = next(iter(self.parameters()), None)  # type: ignore[attr-defined]
             dev = p.device if p is not None else torch.device("cpu")
-        if self.noise == "uniform":
-            z = torch.rand(n, self.latent_dim, generator=generator, device=dev)
-            return z.mul_(2 * SQRT3).sub_(SQRT3)
-        if self.noise == "normal":
-            return torch.randn(n, self.latent_dim, generator=generator, device=dev)
-        raise ValueError(f"unknown noise {self.noise!r}; use 'uniform' or 'normal'")
+        return self.scale_noise(self.raw_noise(n, generator, dev))
+
+    def raw_noise(self, n: int, generator: Optional[torch.Generator], device, out: Optional[Tensor] = None) -> Tensor:
+        """The random draws behind :meth:`sample_noise`, before :meth:`scale_noise`: ``U[0, 1]`` for
+        uniform noise, ``N(0, 1)`` for normal noise (written into ``out`` when given)."""
+        if self.noise not in ("uniform", "normal"):
+            raise ValueError(f"unknown noise {self.noise!r}; use 'uniform' or 'normal'")
+        draw = torch.rand if self.noise == "uniform" else torch.randn
+        if out is not None:
+            return draw(n, self.latent_dim, generator=generator, out=out)
+        return draw(n, self.latent_dim, generator=generator, device=device)
+
+    def scale_noise(self, z: Tensor) -> Tensor:
+        r"""Map :meth:`raw_noise` to :math:`p_z` in place: :math:`u \mapsto 2\sqrt3\,u - \sqrt3` for uniform noise."""
+        return z.mul_(2 * SQRT3).sub_(SQRT3) if self.noise == "uniform" else z
 
 
 def pixel_logit_bias(pixel_means: Tensor, eps: float = 1e-3) -> Tensor:

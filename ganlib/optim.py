@@ -14,6 +14,7 @@ run used:
 
 from __future__ import annotations
 
+import inspect
 import math
 from typing import Any, NamedTuple, Optional, Tuple
 
@@ -83,7 +84,10 @@ class CosineToFloor:
 
 
 def _torch_pair(config: Any, module: nn.Module, lr: float, updates: int) -> OptimizerPair:
-    opt = getattr(torch.optim, config.optimizer)(module.parameters(), lr=lr, **config.optimizer_kwargs)
+    cls, kwargs = getattr(torch.optim, config.optimizer), dict(config.optimizer_kwargs)
+    if "foreach" in inspect.signature(cls).parameters:  # one kernel per op for all tensors; the same numbers
+        kwargs.setdefault("foreach", True)
+    opt = cls(module.parameters(), lr=lr, **kwargs)
     if config.schedule == "cosine":
         return OptimizerPair(opt, torch.optim.lr_scheduler.LambdaLR(opt, CosineToFloor(updates, config.lr_floor)))
     return OptimizerPair(opt, None)

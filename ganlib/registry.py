@@ -102,16 +102,24 @@ class GANLoss:
     def member_objectives(self, D: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor, d_real_logits: Tensor,
                           d_fake_logits: Tensor, rand: Callable[..., Tensor]) -> Tensor:
         r""":meth:`discriminator_objective` for S independent games at once (:mod:`ganlib.ensemble`):
-        every argument has a leading member axis, and the result is the S objectives, shape ``(S,)``.
+        every argument has a leading member axis. Returns ``(S, 4)``: per member the objective
+        (differentiable), then, detached, :attr:`value` and the means of :attr:`link` on the real
+        and on the generated logits (the ``d_loss``, ``value``, ``d_real``, ``d_fake`` history columns).
 
-        :attr:`discriminator` is mapped over the members with :func:`torch.vmap`, so each member's
+        The per-member means come from one :func:`torch.vmap` over the members, so each member's
         loss is a mean over its own batch; a penalty is called with ``rand`` (a function
         ``shape -> tensor`` of uniform draws, one row per member) and ``batch_dims=2``.
         """
-        loss = torch.vmap(self.discriminator)(d_real_logits, d_fake_logits)
+        def per_member(r: Tensor, f: Tensor) -> Tensor:
+            loss = self.discriminator(r, f)
+            r, f = r.detach(), f.detach()
+            return torch.stack([loss, self.value(r, f), self.link(r).mean(), self.link(f).mean()])
+
+        out = torch.vmap(per_member)(d_real_logits, d_fake_logits)
         if self.penalty is None:
-            return loss
-        return loss + self.penalty(D, real, fake, rand=rand, batch_dims=2).float()
+            return out
+        penalty = self.penalty(D, real, fake, rand=rand, batch_dims=2).float()
+        return torch.cat([(out[:, 0] + penalty).unsqueeze(1), out[:, 1:]], dim=1)
 
     def after_discriminator_update(self, d_params: Iterable[Tensor]) -> None:
         r"""Called by the training loop after every update of :math:`D`, for every loss: WGAN's

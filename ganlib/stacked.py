@@ -176,8 +176,12 @@ class StackedGenerator(_NoiseMixin, nn.Module):
         return self.net(z)
 
     def sample_members(self, n: int, generators: Sequence[torch.Generator], device=None) -> Tensor:
-        """Noise ``(S, n, latent_dim)``: member ``s``'s from ``generators[s]``, as its own generator draws it."""
-        return torch.stack([self.sample_noise(n, generator=g, device=device) for g in generators])
+        """Noise ``(S, n, latent_dim)``: member ``s``'s from ``generators[s]``, the same numbers its
+        own generator's ``sample_noise`` draws (each member's draws go straight into one buffer)."""
+        z = torch.empty(len(generators), n, self.latent_dim, device=device)
+        for s, g in enumerate(generators):
+            self.raw_noise(n, g, device, out=z[s])
+        return self.scale_noise(z)
 
     def unstack(self, s: int) -> MLPGenerator:
         """Member ``s`` as an ordinary :class:`~ganlib.models.MLPGenerator` (a copy)."""

@@ -56,12 +56,12 @@ import torch
 
 from ganlib import experiments, theory, toy, viz
 from ganlib.config import TrainConfig
+from ganlib.ensemble import EnsembleTrainer
 from ganlib.data import toy_data
 from ganlib.layers import PackedDiscriminator
 from ganlib.metrics import ModeCoverageRecorder, mode_coverage
 from ganlib.models import MLPDiscriminator, MLPGenerator
 from ganlib.runtime import describe_run, quick_mode, seed_everything
-from ganlib.train import Trainer
 
 torch.set_num_threads(1)  # small networks: one thread is as fast as two
 seed_everything(0)
@@ -92,22 +92,23 @@ DATA_IQR = 2 * 0.6745 * 0.25  # interquartile range of one mode, N(m, 0.25^2)
 
 
 def players_1d():
-    """(G, D) for the 1-D runs (``experiments.train_pair`` seeds before calling this)."""
+    """(G, D) for the 1-D runs (the trainers seed before calling this)."""
     return MLPGenerator(1, 1, (32, 32), noise="uniform"), MLPDiscriminator(1, (64, 64))
 
 
-def train_1d(players, steps: int, seed: int, k: int = 1, lr_d: float = 1e-3, lr_g: float = 1e-3) -> Trainer:
+def config_1d(steps: int, seed: int = 0, k: int = 1, lr_d: float = 1e-3, lr_g: float = 1e-3) -> TrainConfig:
     """Algorithm 1 on the bimodal toy with Adam (a learning rate of 0 freezes that player)."""
-    cfg = TrainConfig(k=k, batch_size=256, max_steps=steps, lr_d=lr_d, lr_g=lr_g, device="cpu", seed=seed,
-                      progress=False, snapshot_every=-1)
-    return experiments.train_pair(cfg, players, data_1d)
+    return TrainConfig(k=k, batch_size=256, max_steps=steps, lr_d=lr_d, lr_g=lr_g, device="cpu", seed=seed,
+                       progress=False, snapshot_every=-1)
 
 
-def panel_state(tr: Trainer, n: int = 2500) -> dict:
+@torch.no_grad()
+def panel_state(G, D, n: int = 2500) -> dict:
     """What a Figure-1 panel needs: samples (fixed noise), G on the z grid, D on xs."""
-    samples = tr.sample(z=tr.G.sample_noise(n, generator=torch.Generator().manual_seed(1))).reshape(-1).numpy()
-    gz = tr.sample(z=torch.from_numpy(z_grid).float().reshape(-1, 1)).reshape(-1).numpy()
-    return {"samples": samples, "gz": gz, "d": theory.discriminator_curve(tr.D, xs),
+    G.eval()
+    samples = G(G.sample_noise(n, generator=torch.Generator().manual_seed(1))).reshape(-1).numpy()
+    gz = G(torch.from_numpy(z_grid).float().reshape(-1, 1)).reshape(-1).numpy()
+    return {"samples": samples, "gz": gz, "d": theory.discriminator_curve(D, xs),
             "g_pdf": theory.kde_pdf(samples, xs, bandwidth=0.05)}
 
 
@@ -125,7 +126,10 @@ def describe_modes(samples: np.ndarray) -> dict:
 
 
 # %% tags=["nbval-ignore-output"]
-states_1d = {seed: panel_state(train_1d(players_1d, STEPS_1D, seed)) for seed in SEEDS_1D}
+ens_1d = EnsembleTrainer(config_1d(STEPS_1D), players_1d, data_1d, seeds=SEEDS_1D)  # every seed in one loop
+ens_1d.run()
+print(f"{len(SEEDS_1D)} seeds x {STEPS_1D} steps in one ensemble run: {ens_1d.wall_time:.1f} s")
+states_1d = {seed: panel_state(*ens_1d.member(s)) for s, seed in enumerate(SEEDS_1D)}
 pd.DataFrame({seed: describe_modes(st["samples"]) for seed, st in states_1d.items()}).T.rename_axis("seed").round(2)
 
 # %%
@@ -160,9 +164,10 @@ plt.show()
 SEEDS_MECH = [0, 1, 2, 3]  # the same in both modes: a few seconds
 mech = {}
 for seed in SEEDS_MECH:
-    alone = train_1d(players_1d, steps=1, k=300, seed=seed, lr_g=0.0)  # D alone: G's learning rate is 0
+    alone = experiments.train_pair(config_1d(1, seed, k=300, lr_g=0.0), players_1d, data_1d)  # D alone: G frozen
     d_frozen = theory.discriminator_curve(alone.D, xs)
-    mech[seed] = panel_state(train_1d((alone.G, alone.D), steps=1000, seed=seed, lr_d=0.0))  # G alone
+    tr = experiments.train_pair(config_1d(1000, seed, lr_d=0.0), (alone.G, alone.D), data_1d)  # G alone
+    mech[seed] = panel_state(tr.G, tr.D)
     assert np.array_equal(mech[seed]["d"], d_frozen), "D must stay frozen while G trains"
 
 fig, axes = plt.subplots(1, 4, figsize=(16, 3.6), sharey=True)
@@ -228,9 +233,11 @@ for t in (ring, grid):
 # **A third configuration**, to explain why published vanilla-GAN numbers disagree (below): the
 # same vanilla GAN with batch normalisation before every ReLU of $G$, as in PacGAN's generator.
 #
-# Each configuration is trained from 3 seeds (1 in quick mode). A callback
-# (`ganlib.metrics.ModeCoverageRecorder`) scores $G$ on the same 2,500 noise vectors 8 times per
-# run and keeps the samples of seed 0 for the scatter plots.
+# Each configuration is trained from 3 seeds (1 in quick mode), all seeds of a configuration in
+# one run of `ganlib.ensemble.EnsembleTrainer`, which stacks the seeds' networks along a member
+# axis and reproduces each seed's single run (its own initial weights, minibatches and noise). A
+# callback (`ganlib.metrics.ModeCoverageRecorder`) scores every seed's $G$ on the same 2,500 noise
+# vectors 8 times per run; the scatter plots show seed 0.
 
 # %%
 SEEDS_2D = [0] if quick_mode() else [0, 1, 2]
@@ -247,30 +254,32 @@ def players_2d(method: str):
     return G, MLPDiscriminator(2, (128, 128))
 
 
-def train_2d(name: str, method: str, seed: int) -> tuple:
-    """One run of Algorithm 1 on a 2-D toy; returns the mode-coverage recorder and the trainer."""
+def train_2d(name: str, method: str) -> tuple:
+    """Every seed of a method on a 2-D toy, in one ensemble run of Algorithm 1; returns the
+    mode-coverage recorder (one score per seed at each record) and the ensemble."""
     steps = STEPS_2D[name]
-    cfg = TrainConfig(batch_size=256, max_steps=steps, lr_d=1e-3, lr_g=1e-3, device="cpu", seed=seed,
+    cfg = TrainConfig(batch_size=256, max_steps=steps, lr_d=1e-3, lr_g=1e-3, device="cpu",
                       progress=False, snapshot_every=-1, log_every=200, schedule="cosine", lr_floor=0.01)
     t = TOYS_2D[name]
-    rec = ModeCoverageRecorder(t.means, t.std, every=steps // 8, n=2500, seed=1234, keep_samples=seed == 0)
-    tr = experiments.train_pair(cfg, lambda: players_2d(method), toy_data(name, n=100_000, seed=0),
-                                callbacks={"on_train_start": rec.capture, "on_step_end": rec})
-    return rec, tr
+    rec = ModeCoverageRecorder(t.means, t.std, every=steps // 8, n=2500, seed=1234)
+    ens = EnsembleTrainer(cfg, lambda: players_2d(method), toy_data(name, n=100_000, seed=0), seeds=SEEDS_2D)
+    ens.add_callback("on_train_start", rec.capture).add_callback("on_step_end", rec).run()
+    return rec, ens
 
 
 # %% tags=["nbval-ignore-output"]
 records, rows = {}, []
 for name in TOYS_2D:
     for method in METHODS:
-        for seed in SEEDS_2D:
-            rec, tr = train_2d(name, method, seed)
-            records[(name, method, seed)] = rec
-            last = rec.records[-1]
-            rows.append({"toy": name, "method": method, "seed": seed, "modes": last["modes"],
-                         "high quality %": 100 * last["hq"], "seconds": tr.wall_time})
-            print(f"{name:4s} {method:13s} seed {seed}: {last['modes']:2d} modes, {100 * last['hq']:5.1f} % high "
-                  f"quality ({rows[-1]['seconds']:.0f} s)")
+        rec, ens = train_2d(name, method)
+        records[(name, method)] = rec
+        last = rec.records[-1]
+        for s, seed in enumerate(SEEDS_2D):
+            rows.append({"toy": name, "method": method, "seed": seed, "modes": last["modes"][s],
+                         "high quality %": 100 * last["hq"][s], "seconds": ens.wall_time / len(SEEDS_2D)})
+            print(f"{name:4s} {method:13s} seed {seed}: {last['modes'][s]:2d} modes, {100 * last['hq'][s]:5.1f} % "
+                  "high quality")
+        print(f"{name:4s} {method:13s} {len(SEEDS_2D)} seeds in one ensemble run: {ens.wall_time:.0f} s")
 runs = pd.DataFrame(rows)
 
 # %% [markdown]
@@ -284,18 +293,19 @@ for name, t in TOYS_2D.items():
     fig, axes = plt.subplots(len(METHODS), 5, figsize=(15, 9))
     lim = 1.6 if name == "ring" else 6.0
     for row, method in enumerate(METHODS):
-        recs = records[(name, method, 0)].records
+        recs = records[(name, method)].records
         picks = np.linspace(0, len(recs) - 1, 5).round().astype(int)
         for ax, i in zip(axes[row], picks):
             r = recs[i]
-            ax.scatter(r["samples"][:, 0], r["samples"][:, 1], s=2, alpha=0.3, color="tab:blue", rasterized=True)
+            x = r["samples"][0]  # seed 0
+            ax.scatter(x[:, 0], x[:, 1], s=2, alpha=0.3, color="tab:blue", rasterized=True)
             ax.scatter(t.means[:, 0], t.means[:, 1], marker="x", s=20, color="tab:red")
             ax.set_xlim(-lim, lim)
             ax.set_ylim(-lim, lim)
             ax.set_aspect("equal")
             ax.set_xticks([])
             ax.set_yticks([])
-            ax.set_title(f"step {r['step']}: {r['modes']} / {100 * r['hq']:.0f} %", fontsize=8)
+            ax.set_title(f"step {r['step']}: {r['modes'][0]} / {100 * r['hq'][0]:.0f} %", fontsize=8)
         axes[row][0].set_ylabel(method, fontsize=10)
     fig.suptitle(f"{t.name}: seed 0", fontsize=11)
     fig.tight_layout()
@@ -308,8 +318,9 @@ for name, t in TOYS_2D.items():
 fig, axes = plt.subplots(1, 2, figsize=(12, 3.6))
 for ax, (name, t) in zip(axes, TOYS_2D.items()):
     for method in METHODS:
-        curves = np.array([[r["modes"] for r in records[(name, method, s)].records] for s in SEEDS_2D])
-        steps = [r["step"] for r in records[(name, method, SEEDS_2D[0])].records]
+        recs = records[(name, method)].records
+        curves = np.array([r["modes"] for r in recs]).T  # (seeds, records)
+        steps = [r["step"] for r in recs]
         ax.plot(steps, curves.mean(0), marker="o", ms=3, label=method)
     ax.axhline(len(t.means), color="k", lw=0.6, ls="--")
     ax.set_xlabel("step")
@@ -349,7 +360,7 @@ for (name, method), g in runs.groupby(["toy", "method"], sort=False):
         "modes covered": f"{g['modes'].mean():.1f} ± {spread('modes'):.1f}",
         "high quality %": f"{g['high quality %'].mean():.1f} ± {spread('high quality %'):.1f}",
         "VEEGAN (modes / HQ)": vee, "PacGAN (modes)": pac,
-        "steps": STEPS_2D[name], "s / run": f"{g['seconds'].mean():.0f}",
+        "steps": STEPS_2D[name], "s per seed": f"{g['seconds'].mean():.0f}",
     })
 mode_table = pd.DataFrame(table).set_index(["toy", "method"])
 mode_table

@@ -69,6 +69,7 @@ from ganlib.metrics import ClassifierFeatures, class_histogram, fid_score, load_
 from ganlib.models import MLPDiscriminator, MLPGenerator, PaperDiscriminator, PaperGenerator
 from ganlib.runtime import describe_run, quick_mode, seed_everything
 from ganlib.config import TrainConfig
+from ganlib.ensemble import EnsembleTrainer
 from ganlib.train import Trainer
 from ganlib.viz import image_grid, plot_value_curves, show_grid
 
@@ -251,14 +252,18 @@ MNIST_D_UPDATES = 20 if quick_mode() else 1500
 TOY_BATCH, MNIST_BATCH = 128, 64
 
 
-def train(method: str, players, data: torch.Tensor, d_updates: int, seed: int, batch_size: int) -> Trainer:
-    """Train a pair (``players()`` builds it after seeding) with a method of METHODS for `d_updates`
-    discriminator updates; returns the trainer (its ``wall_time`` is the training time)."""
+def config(method: str, d_updates: int, batch_size: int, seed: int = 0) -> TrainConfig:
+    """A method of METHODS, trained for `d_updates` discriminator updates."""
     m = METHODS[method]
-    cfg = TrainConfig(loss=m["loss"], k=m["k"], max_steps=d_updates // m["k"], batch_size=batch_size,
-                      lr_d=m["lr"], lr_g=m["lr"], optimizer_kwargs={"betas": m["betas"]}, seed=seed,
-                      device="cpu", progress=False, log_every=100, snapshot_every=-1)
-    return experiments.train_pair(cfg, players, data)
+    return TrainConfig(loss=m["loss"], k=m["k"], max_steps=d_updates // m["k"], batch_size=batch_size,
+                       lr_d=m["lr"], lr_g=m["lr"], optimizer_kwargs={"betas": m["betas"]}, seed=seed,
+                       device="cpu", progress=False, log_every=100, snapshot_every=-1)
+
+
+def train(method: str, players, data: torch.Tensor, d_updates: int, seed: int, batch_size: int) -> Trainer:
+    """Train a pair (``players()`` builds it after seeding) with a method of METHODS; returns the
+    trainer (its ``wall_time`` is the training time)."""
+    return experiments.train_pair(config(method, d_updates, batch_size, seed), players, data)
 
 
 print(f"seeds {SEEDS}; 2-D: {TOY_D_UPDATES} D updates per run; MNIST: {MNIST_D_UPDATES} D updates per run")
@@ -280,16 +285,20 @@ toy_sets = {name: toy_data(name, n=100_000, seed=0).images for name in TOYS}
 toy_rows, toy_runs = [], {}
 for name, t in TOYS.items():
     for method, m in METHODS.items():
-        for seed in SEEDS:
-            players = lambda: (MLPGenerator(2, 2, (128, 128, 128)),  # noqa: E731
-                               MLPDiscriminator(2, (128, 128), spectral_norm=m["spectral_norm"]))
-            tr = train(method, players, toy_sets[name], TOY_D_UPDATES, seed, TOY_BATCH)
-            x = tr.sample(tr.G.sample_noise(2500, generator=torch.Generator().manual_seed(1000 + seed)))
-            modes, hq = mode_coverage(x, t.means, t.std)
-            toy_rows.append(dict(data=name, method=method, seed=seed, modes=modes, hq=100 * hq, wall_s=tr.wall_time))
+        players = lambda: (MLPGenerator(2, 2, (128, 128, 128)),  # noqa: E731
+                           MLPDiscriminator(2, (128, 128), spectral_norm=m["spectral_norm"]))
+        ens = EnsembleTrainer(config(method, TOY_D_UPDATES, TOY_BATCH), players, toy_sets[name], seeds=SEEDS)
+        ens.run()  # every seed of the method in one vectorised run
+        z = torch.stack([ens.G.sample_noise(2500, generator=torch.Generator().manual_seed(1000 + seed)) for seed in SEEDS])
+        samples, hist = ens.sample(z), pd.DataFrame(ens.history)
+        for s, seed in enumerate(SEEDS):
+            modes, hq = mode_coverage(samples[s], t.means, t.std)
+            toy_rows.append(dict(data=name, method=method, seed=seed, modes=modes, hq=100 * hq,
+                                 wall_s=ens.wall_time / len(SEEDS)))
             if seed == SEEDS[0]:
-                toy_runs[name, method] = (pd.DataFrame(tr.history), x)
-            print(f"{name:4s} {method:8s} seed {seed}: {modes:2d}/{len(t.means)} modes, {100 * hq:5.1f} % high quality, {tr.wall_time:5.1f} s")
+                toy_runs[name, method] = (hist[hist.member == s].reset_index(drop=True), samples[s])
+            print(f"{name:4s} {method:8s} seed {seed}: {modes:2d}/{len(t.means)} modes, {100 * hq:5.1f} % high quality")
+        print(f"{name:4s} {method:8s} {len(SEEDS)} seeds in one ensemble run: {ens.wall_time:5.1f} s")
 toy_df = pd.DataFrame(toy_rows)
 
 # %%
