@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import argparse
 import copy
+import sys
 import time
+from pathlib import Path
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode
@@ -33,16 +35,14 @@ from ganlib.losses import discriminator_loss, generator_loss_non_saturating
 from ganlib.models import MLPDiscriminator, MLPGenerator
 from ganlib.runtime import resolve_device
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_train import _sync, peak_flops  # noqa: E402  (the same peak measurement as the training benchmark)
+
 MODELS = {
     "1-D": (lambda: (MLPGenerator(1, 1, (32, 32), noise="uniform"), MLPDiscriminator(1, (64, 64))), 1),
     "ring": (lambda: (MLPGenerator(2, 2, (128, 128, 128)), MLPDiscriminator(2, (128, 128))), 2),
 }
 SIZES = (1, 4, 8, 16)
-
-
-def _sync(device):
-    if device.type == "cuda":
-        torch.cuda.synchronize()
 
 
 class VmapGame:
@@ -127,18 +127,6 @@ def flops_per_member_step(step, members):
     return counter.get_total_flops() / members
 
 
-def peak(device, n=2048, reps=5):
-    a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
-    best = float("inf")
-    for _ in range(reps + 1):
-        _sync(device)
-        t = time.perf_counter()
-        a @ b
-        _sync(device)
-        best = min(best, time.perf_counter() - t)
-    return 2 * n**3 / best
-
-
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--rounds", type=int, default=6)
@@ -153,7 +141,7 @@ def main() -> None:
     best = {(n, k): float("inf") for n, ls in all_loops.items() for k in ls}
     peaks = []
     for _ in range(args.rounds):
-        peaks.append(peak(device))
+        peaks.append(peak_flops(device, 2048, 5))
         for n, ls in all_loops.items():
             for k, (fn, s) in ls.items():
                 for _ in range(3):  # warm, with this loop's own tensors in the caches

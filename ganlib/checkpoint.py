@@ -9,7 +9,6 @@ mid-write never leaves a truncated checkpoint: the previous one stays intact.
 from __future__ import annotations
 
 import os
-import pickle
 import random
 import tempfile
 from pathlib import Path

@@ -19,22 +19,20 @@ synchronisation; the history is read back every ``log_every`` steps as in the si
 
 from __future__ import annotations
 
-import contextlib
-import time
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
 from torch import Tensor, nn
 
-from ganlib.checkpoint import get_rng_state, load_checkpoint, save_checkpoint, set_rng_state
+from ganlib.checkpoint import get_rng_state, set_rng_state
 from ganlib.config import TrainConfig
 from ganlib.layers import mixes_samples
-from ganlib.optim import clear_grads, make_optimizers
+from ganlib.optim import make_optimizers
 from ganlib.registry import get_loss
 from ganlib.runtime import resolve_device, seed_everything
 from ganlib.stacked import stack_players
-from ganlib.train import EVENTS, HISTORY_COLUMNS
+from ganlib.train import EVENTS, HISTORY_COLUMNS, Loop
 
 __all__ = ["EnsembleTrainer", "ENSEMBLE_COLUMNS"]
 
@@ -45,7 +43,7 @@ _STATS = ("d_loss", "g_loss", "value", "d_real", "d_fake")
 _FAILED = {1: "d_loss", 2: "g_loss"}
 
 
-class EnsembleTrainer:
+class EnsembleTrainer(Loop):
     """Trains ``len(seeds)`` independent games with Algorithm 1 in one loop (see the module docstring).
 
     Args:
@@ -107,29 +105,11 @@ class EnsembleTrainer:
         self._d_params = [p for p in self.D.parameters() if p.requires_grad]
         self._fuse = not mixes_samples(self.D)
         self._kept_fakes: Optional[Tensor] = None
+        self._g, self._d, self._cat_dim, self._work_per_step = self.G, self.D, 1, self.S
+        self.last_checkpoint: Optional[Path] = None
         self.wall_time, self.throughput = float("nan"), float("nan")
 
-    # ------------------------------------------------------------------------------ callbacks
-    def add_callback(self, event: str, fn: Callable[["EnsembleTrainer"], None]) -> "EnsembleTrainer":
-        """Call ``fn(trainer)`` on ``event`` (one of :data:`ganlib.train.EVENTS`); returns self."""
-        if event not in self.callbacks:
-            raise ValueError(f"unknown event {event!r}; valid: {', '.join(EVENTS)}")
-        self.callbacks[event].append(fn)
-        return self
-
-    def _fire(self, event: str) -> None:
-        for fn in self.callbacks[event]:
-            fn(self)
-
-    @property
-    def epoch(self) -> int:
-        """Number of completed epochs."""
-        return self.step // self.steps_per_epoch
-
     # ------------------------------------------------------------------------------ Algorithm 1
-    def _autocast(self):
-        return torch.autocast(self.device.type, dtype=torch.bfloat16) if self.config.bf16 else contextlib.nullcontext()
-
     def _uniform(self, shape: Sequence[int]) -> Tensor:
         """``(S, *shape[1:])`` uniform draws, member ``s``'s from its own generator."""
         return torch.stack([torch.rand(tuple(shape[1:]), generator=g, device=self.device) for g in self.rngs])
@@ -143,7 +123,10 @@ class EnsembleTrainer:
         self._pos += m
         return self.data.index_select(0, idx.reshape(-1)).view(self.S, m, -1)
 
-    def _masked_step(self, optimizer: torch.optim.Optimizer) -> None:
+    def _noise(self, n: int) -> Tensor:
+        return self.G.sample_members(n, self.rngs, device=self.device)
+
+    def _optimizer_step(self, optimizer: torch.optim.Optimizer) -> None:
         """``optimizer.step()`` for the members still alive; the others keep their weights.
 
         On the CPU, reading ``alive`` costs nothing, and while every member is alive the step is
@@ -165,67 +148,22 @@ class EnsembleTrainer:
         self._failed.masked_fill_(bad.unsqueeze(1) & ~self._first, which)
         self.alive &= ~bad
 
-    def _d_step(self, keep_fakes: bool = False) -> Tensor:
-        x = self._real_batch()
-        z = self.G.sample_members(x.shape[1], self.rngs, device=self.device)
-        with self._autocast():
-            with torch.set_grad_enabled(keep_fakes):
-                fake = self.G(z)
-            if keep_fakes:
-                self._kept_fakes, fake = fake, fake.detach()
-            fake = fake.to(x.dtype)
-            if self._fuse:
-                logits = self.D(torch.cat([x, fake], dim=1)).float()
-                real_l, fake_l = logits[:, : x.shape[1]], logits[:, x.shape[1] :]
-            else:
-                real_l, fake_l = self.D(x).float(), self.D(fake).float()
-            stats = self.loss.member_objectives(self.D, x, fake, real_l, fake_l, rand=self._uniform)
-        d_loss = stats[:, 0]
-        self._fail(d_loss, 1)
-        opt, sched = self.optim_d
-        clear_grads(opt)
-        d_loss.sum().backward()
-        self._masked_step(opt)
-        self.loss.after_discriminator_update(self._d_params)
-        if sched is not None:
-            sched.step()
-        return stats.detach()
+    def _d_objective(self, x: Tensor, fake: Tensor, real_l: Tensor, fake_l: Tensor) -> Tuple[Tensor, Tensor]:
+        stats = self.loss.member_objectives(self.D, x, fake, real_l, fake_l, rand=self._uniform)
+        self._fail(stats[:, 0], 1)
+        return stats[:, 0].sum(), stats.detach()  # members are independent: the sum's gradient is each one's
 
-    def _g_step(self) -> Tensor:
-        for p in self._d_params:
-            p.requires_grad_(False)
-        opt, sched = self.optim_g
-        try:
-            fake, self._kept_fakes = self._kept_fakes, None
-            with self._autocast():
-                if fake is None:
-                    fake = self.G(self.G.sample_members(self.config.batch_size, self.rngs, device=self.device))
-                g_loss = torch.vmap(self.loss.generator)(self.D(fake).float())
-            self._fail(g_loss, 2)
-            clear_grads(opt)
-            g_loss.sum().backward()
-            self._masked_step(opt)
-        finally:
-            for p in self._d_params:
-                p.requires_grad_(True)
-        if sched is not None:
-            sched.step()
-        return g_loss.detach()
+    def _g_objective(self, fake_l: Tensor) -> Tuple[Tensor, Tensor]:
+        g_loss = torch.vmap(self.loss.generator)(fake_l)
+        self._fail(g_loss, 2)
+        return g_loss.sum(), g_loss.detach()
 
-    def train_step(self) -> None:
-        """One iteration of Algorithm 1 for every member: ``k`` updates of D, then one of G."""
-        k, reuse = self.config.k, self.config.reuse_fakes
-        d_stats = self._d_step(keep_fakes=reuse and k == 1)
-        for i in range(k - 1):
-            d_stats = d_stats + self._d_step(keep_fakes=reuse and i == k - 2)
-        if k > 1:
-            d_stats = d_stats / k
-        g_loss = self._g_step()
+    def _record(self, d_stats: Tensor, g_loss: Tensor) -> None:
         row = self._buf[len(self._pending)]
         torch.cat([d_stats[:, :1], g_loss.view(-1, 1), d_stats[:, 1:], self.alive.view(-1, 1).float()], dim=1, out=row)
-        self.step += 1
-        self._pending.append((self.step, self.optim_d.optimizer.param_groups[0]["lr"],
-                              self.optim_g.optimizer.param_groups[0]["lr"]))
+
+    def _progress(self) -> Dict[str, str]:
+        return {"alive": f"{int(self.alive.sum())}/{self.S}"}
 
     def flush(self) -> None:
         """Read the buffered statistics (one host sync), append them to ``history``, fire ``on_log``."""
@@ -271,86 +209,18 @@ class EnsembleTrainer:
         self.snapshots.append((self.step, self.sample(self.fixed_noise)))
         self._fire("on_snapshot")
 
-    def _due(self, every: int, epoch_end: bool) -> bool:
-        return (every == 0 and epoch_end) or (every > 0 and self.step % every == 0)
-
-    def run(self, steps: Optional[int] = None) -> Dict[str, List[Any]]:
-        """Train until ``total_steps`` (or ``steps`` more); returns ``history``."""
-        cfg = self.config
-        end = self.total_steps if steps is None else self.step + steps
-        snapshots = cfg.snapshot_every >= 0
-        if self.step == 0 and snapshots and not self.snapshots:
-            self.snapshot()
-        self._fire("on_train_start")
-        t0, s0 = time.perf_counter(), self.step
-        while self.step < end:
-            self.train_step()
-            epoch_end = self.step % self.steps_per_epoch == 0
-            ckpt = cfg.out_dir is not None and cfg.checkpoint_every >= 0 and (
-                self._due(cfg.checkpoint_every, epoch_end) or self.step == end)
-            if len(self._pending) == cfg.log_every or ckpt or self.step == end:
-                self.flush()
-            self._fire("on_step_end")
-            if snapshots and self._due(cfg.snapshot_every, epoch_end):
-                self.snapshot()
-            if epoch_end:
-                self._fire("on_epoch_end")
-            if ckpt:
-                self.save_checkpoint(Path(cfg.out_dir) / "checkpoint.pt")
-        self.flush()
-        if self.step == self.total_steps and snapshots and (not self.snapshots or self.snapshots[-1][0] != self.step):
-            self.snapshot()
-        self.wall_time = time.perf_counter() - t0
-        self.throughput = (self.step - s0) * self.S / self.wall_time if self.wall_time > 0 else float("nan")
-        return self.history
-
     # ----------------------------------------------------------------------------- checkpoints
     def state_dict(self) -> Dict[str, Any]:
         """Everything needed to resume bit-identically (``weights_only``-safe); no side effects."""
-        pair = lambda p: {"optimizer": p.optimizer.state_dict(),  # noqa: E731
-                          "scheduler": p.scheduler.state_dict() if p.scheduler is not None else None}
-        return {
-            "config": self.config.to_dict(), "seeds": list(self.seeds), "step": self.step,
-            "generator": self.G.state_dict(), "discriminator": self.D.state_dict(),
-            "optim_d": pair(self.optim_d), "optim_g": pair(self.optim_g),
-            "rng": get_rng_state(), "rngs": [g.get_state() for g in self.rngs],
-            "perm": self._perm.cpu() if self._perm is not None else None, "pos": self._pos,
-            "fixed_noise": self.fixed_noise.cpu(), "alive": self.alive.cpu(), "failed": self._failed.cpu(),
-            "history": {k: list(v) for k, v in self.history.items()},
-            "pending": [list(p) for p in self._pending], "pending_stats": self._buf[: len(self._pending)].cpu(),
-            "snapshots": [(s, x) for s, x in self.snapshots],
-        }
+        return {**self._loop_state(), "seeds": list(self.seeds), "rng": get_rng_state(),
+                "rngs": [g.get_state() for g in self.rngs], "alive": self.alive.cpu(), "failed": self._failed.cpu()}
 
     def load_state_dict(self, state: Dict[str, Any]) -> None:
         """Restore from :meth:`state_dict`."""
         if list(state["seeds"]) != self.seeds:
             raise ValueError(f"checkpoint is for seeds {state['seeds']}, this ensemble has {self.seeds}")
-        self.G.load_state_dict(state["generator"])
-        self.D.load_state_dict(state["discriminator"])
-        for pair, key in ((self.optim_d, "optim_d"), (self.optim_g, "optim_g")):
-            pair.optimizer.load_state_dict(state[key]["optimizer"])
-            if pair.scheduler is not None and state[key]["scheduler"] is not None:
-                pair.scheduler.load_state_dict(state[key]["scheduler"])
-        self.step, self._pos = int(state["step"]), int(state["pos"])
-        self._perm = state["perm"].to(self.device) if state["perm"] is not None else None
-        self.fixed_noise = state["fixed_noise"].to(self.device)
+        self._load_loop_state(state, ENSEMBLE_COLUMNS)
         self.alive, self._failed = state["alive"].to(self.device), state["failed"].to(self.device)
-        self.history = {k: list(state["history"].get(k, [])) for k in ENSEMBLE_COLUMNS}
-        self._pending = [(int(s), lr_d, lr_g) for s, lr_d, lr_g in state["pending"]]
-        self._buf[: len(self._pending)] = state["pending_stats"].to(self.device)
-        self.snapshots = [(int(s), x.float().cpu()) for s, x in state["snapshots"]]
         set_rng_state(state["rng"])
         for g, st in zip(self.rngs, state["rngs"]):
             g.set_state(st.cpu())
-
-    def save_checkpoint(self, path: Union[str, Path]) -> Path:
-        """Read back the pending statistics, then write :meth:`state_dict` atomically to ``path``."""
-        self.flush()
-        path = save_checkpoint(self.state_dict(), path)
-        self._fire("on_checkpoint")
-        return path
-
-    def load_checkpoint(self, path: Union[str, Path]) -> "EnsembleTrainer":
-        """Resume from a checkpoint written by :meth:`save_checkpoint` (``weights_only=True``)."""
-        self.load_state_dict(load_checkpoint(path, map_location=self.device))
-        return self

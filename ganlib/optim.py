@@ -21,7 +21,7 @@ from typing import Any, NamedTuple, Optional, Tuple
 import torch
 from torch import nn
 
-__all__ = ["OptimizerPair", "make_optimizers", "clear_grads", "CosineToFloor", "PaperSGDSchedule", "paper_optimizer",
+__all__ = ["OptimizerPair", "make_optimizers", "check_pair", "clear_grads", "CosineToFloor", "PaperSGDSchedule", "paper_optimizer",
            "SCHEDULES"]
 
 #: Learning-rate schedules of :func:`make_optimizers` for torch optimisers (``TrainConfig.schedule``).
@@ -38,6 +38,28 @@ class OptimizerPair(NamedTuple):
 
     optimizer: torch.optim.Optimizer
     scheduler: Optional[Any] = None
+
+
+def check_pair(given: Any, module: nn.Module, who: str) -> OptimizerPair:
+    """``given`` as an :class:`OptimizerPair` whose optimiser holds exactly ``module``'s parameters
+    and whose scheduler (if any) drives that optimiser; a clear error otherwise.
+
+    Example:
+        >>> import torch
+        >>> from ganlib.optim import check_pair
+        >>> D = torch.nn.Linear(2, 1)
+        >>> opt = torch.optim.SGD(D.parameters(), lr=0.1)
+        >>> check_pair((opt, None), D, "D").optimizer is opt
+        True
+    """
+    if not (isinstance(given, tuple) and len(given) == 2 and isinstance(given[0], torch.optim.Optimizer)):
+        raise TypeError(f"the optimizer pair for {who} must be (optimizer, scheduler or None), got {given!r}")
+    opt, sched = given
+    if {id(p) for g in opt.param_groups for p in g["params"]} != {id(p) for p in module.parameters()}:
+        raise ValueError(f"the optimizer for {who} must hold exactly {who}'s parameters")
+    if sched is not None and getattr(sched, "optimizer", opt) is not opt:
+        raise ValueError(f"the scheduler for {who} drives another optimizer than the one paired with it")
+    return OptimizerPair(opt, sched)
 
 
 def clear_grads(optimizer: torch.optim.Optimizer) -> None:

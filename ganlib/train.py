@@ -16,6 +16,9 @@ r"""The training loop: Algorithm 1 of Goodfellow et al. (2014), minGPT style.
             \quad\text{(or by the loss named in the config)}\\
     &\textbf{end for} \qquad\qquad \text{(Algorithm 1)}
 
+:class:`Loop` is Algorithm 1 itself, written once: the ``k`` updates of :math:`D` and the update of
+:math:`G`, callbacks, snapshots, checkpoints and timing. :class:`Trainer` is the loop for one game;
+:class:`ganlib.ensemble.EnsembleTrainer` is the same loop for S games stacked along a member axis.
 The loop knows no loss by name: it asks the config's :class:`ganlib.registry.GANLoss` for
 :math:`D`'s objective (:meth:`~ganlib.registry.GANLoss.discriminator_objective`, which adds a
 penalty such as WGAN-GP's) and tells it after every :math:`D` update
@@ -45,10 +48,10 @@ from ganlib.checkpoint import get_rng_state, load_checkpoint, save_checkpoint, s
 from ganlib.config import TrainConfig
 from ganlib.layers import mixes_samples
 from ganlib.registry import get_loss
-from ganlib.optim import OptimizerPair, clear_grads, make_optimizers
+from ganlib.optim import check_pair, clear_grads, make_optimizers
 from ganlib.runtime import resolve_device, seed_everything
 
-__all__ = ["TrainConfig", "Trainer", "NonFiniteLossError", "HISTORY_COLUMNS", "EVENTS"]
+__all__ = ["Loop", "Trainer", "NonFiniteLossError", "HISTORY_COLUMNS", "EVENTS"]
 
 #: Columns of :attr:`Trainer.history` (``pandas.DataFrame(trainer.history)``), one row per step:
 #: step (1-based), epoch (1-based epoch the step belongs to), d_loss, g_loss, value (batch estimate
@@ -64,25 +67,204 @@ EVENTS = ("on_train_start", "on_step_end", "on_log", "on_snapshot", "on_epoch_en
 _STATS = ("d_loss", "g_loss", "value", "d_real", "d_fake")
 
 
-def _checked_pair(given: Any, module: nn.Module, who: str) -> OptimizerPair:
-    """``given`` as an :class:`OptimizerPair` whose optimiser holds exactly ``module``'s parameters
-    and whose scheduler (if any) drives that optimiser."""
-    if not (isinstance(given, tuple) and len(given) == 2 and isinstance(given[0], torch.optim.Optimizer)):
-        raise TypeError(f"the optimizer pair for {who} must be (optimizer, scheduler or None), got {given!r}")
-    opt, sched = given
-    held = {id(p) for g in opt.param_groups for p in g["params"]}
-    if held != {id(p) for p in module.parameters()}:
-        raise ValueError(f"the optimizer for {who} must hold exactly {who}'s parameters")
-    if sched is not None and getattr(sched, "optimizer", opt) is not opt:
-        raise ValueError(f"the scheduler for {who} drives another optimizer than the one paired with it")
-    return OptimizerPair(opt, sched)
-
-
 class NonFiniteLossError(FloatingPointError):
     """A loss became NaN or inf; the message names the first bad step and the last good checkpoint."""
 
 
-class Trainer:
+class Loop:
+    """Algorithm 1 around the players, shared by :class:`Trainer` and
+    :class:`ganlib.ensemble.EnsembleTrainer`: ``k`` updates of :math:`D`, then one of :math:`G`,
+    callbacks, snapshots, checkpoints and timing.
+
+    A subclass sets the players, optimizer pairs, buffers and bookkeeping the loop reads, and its
+    hooks: ``_real_batch``, ``_noise``, ``_d_objective`` / ``_g_objective`` (what to back-propagate,
+    and the statistics to keep), ``_optimizer_step``, ``_record``, ``flush``, ``snapshot``,
+    ``state_dict``; ``_cat_dim`` is the batch dimension.
+    """
+
+    _cat_dim = 0
+    _g: nn.Module
+    _d: nn.Module
+
+    def add_callback(self, event: str, fn: Callable[[Any], None]) -> "Loop":
+        """Call ``fn(trainer)`` on ``event`` (one of :data:`EVENTS`); returns self."""
+        if event not in self.callbacks:
+            raise ValueError(f"unknown event {event!r}; valid: {', '.join(EVENTS)}")
+        self.callbacks[event].append(fn)
+        return self
+
+    def _fire(self, event: str) -> None:
+        for fn in self.callbacks[event]:
+            fn(self)
+
+    @property
+    def epoch(self) -> int:
+        """Number of completed epochs."""
+        return self.step // self.steps_per_epoch
+
+    def _autocast(self):
+        return torch.autocast(self.device.type, dtype=torch.bfloat16) if self.config.bf16 else contextlib.nullcontext()
+
+    def _d_step(self, keep_fakes: bool = False) -> Tensor:
+        """One discriminator update; returns its statistics (on device).
+
+        ``keep_fakes``: build G(z) with its graph and keep it for the G update (``reuse_fakes``)."""
+        x = self._real_batch()
+        z = self._noise(x.shape[self._cat_dim])
+        with self._autocast():
+            with torch.set_grad_enabled(keep_fakes):
+                fake = self._g(z)
+            if keep_fakes:
+                self._kept_fakes, fake = fake, fake.detach()
+            fake = fake.to(x.dtype)
+            n = x.shape[self._cat_dim]
+            if self._fuse:
+                logits = self._d(torch.cat([x, fake], dim=self._cat_dim)).float()
+                real_l, fake_l = logits.narrow(self._cat_dim, 0, n), logits.narrow(self._cat_dim, n, n)
+            else:
+                real_l, fake_l = self._d(x).float(), self._d(fake).float()
+            d_loss, stats = self._d_objective(x, fake, real_l, fake_l)
+        opt, sched = self.optim_d
+        clear_grads(opt)
+        d_loss.backward()
+        self._optimizer_step(opt)
+        self.loss.after_discriminator_update(self._d_params)
+        if sched is not None:
+            sched.step()
+        return stats
+
+    def _g_step(self) -> Tensor:
+        """One generator update on fresh noise through the updated D; returns G's loss."""
+        for p in self._d_params:  # D is fixed here: skip its weight gradients
+            p.requires_grad_(False)
+        opt, sched = self.optim_g
+        try:
+            fake, self._kept_fakes = self._kept_fakes, None
+            with self._autocast():
+                if fake is None:
+                    fake = self._g(self._noise(self.config.batch_size))
+                g_loss, stats = self._g_objective(self._d(fake).float())
+            clear_grads(opt)
+            g_loss.backward()
+            self._optimizer_step(opt)
+        finally:
+            for p in self._d_params:
+                p.requires_grad_(True)
+        if sched is not None:
+            sched.step()
+        return stats
+
+    def train_step(self) -> None:
+        r"""One iteration of Algorithm 1: ``k`` updates of :math:`D`, then one of :math:`G`.
+
+        Each :math:`D` update draws a fresh minibatch :math:`x^{(1..m)}` and noise :math:`z^{(1..m)}`
+        and descends the loss's objective (for the paper's losses
+        :math:`-\tfrac1m\sum_i [\log D(x^{(i)}) + \log(1 - D(G(z^{(i)})))]`: it ascends Algorithm 1's
+        gradient). The :math:`G` update draws *new* noise through the *updated*, frozen :math:`D`,
+        descending :math:`\tfrac1m\sum_i \log(1 - D(G(z^{(i)})))` (Eq. 1) or
+        :math:`-\tfrac1m\sum_i \log D(G(z^{(i)}))` (Section 3). Statistics (mean over the ``k``
+        updates of D) go to a device buffer: no host sync. With ``reuse_fakes`` the G update reuses
+        the last D update's :math:`G(z^{(i)})` (the textbook loop's shortcut, not Algorithm 1).
+        """
+        k, reuse = self.config.k, self.config.reuse_fakes
+        d_stats = self._d_step(keep_fakes=reuse and k == 1)
+        for i in range(k - 1):
+            d_stats = d_stats + self._d_step(keep_fakes=reuse and i == k - 2)
+        if k > 1:
+            d_stats = d_stats / k
+        self._record(d_stats, self._g_step())
+        self.step += 1
+        self._pending.append((self.step, self.optim_d.optimizer.param_groups[0]["lr"],
+                              self.optim_g.optimizer.param_groups[0]["lr"]))
+
+    def _due(self, every: int, epoch_end: bool) -> bool:
+        return (every == 0 and epoch_end) or (every > 0 and self.step % every == 0)
+
+    def run(self, steps: Optional[int] = None) -> Dict[str, List[Any]]:
+        """Train until ``total_steps`` (or ``steps`` more); returns ``history`` (dict of lists)."""
+        from tqdm.auto import tqdm
+
+        cfg = self.config
+        end = self.total_steps if steps is None else self.step + steps
+        snapshots = cfg.snapshot_every >= 0
+        if self.step == 0 and snapshots and not self.snapshots:
+            self.snapshot()
+        self._fire("on_train_start")
+        bar = tqdm(total=end, initial=self.step, disable=not cfg.progress, desc="train", unit="step")
+        t0, s0 = time.perf_counter(), self.step
+        try:
+            while self.step < end:
+                self.train_step()
+                epoch_end = self.step % self.steps_per_epoch == 0
+                ckpt = cfg.out_dir is not None and cfg.checkpoint_every >= 0 and (
+                    self._due(cfg.checkpoint_every, epoch_end) or self.step == end)
+                if len(self._pending) == cfg.log_every or ckpt or self.step == end:
+                    self.flush()
+                    bar.set_postfix(self._progress(), refresh=False)
+                bar.update(1)
+                self._fire("on_step_end")
+                if snapshots and self._due(cfg.snapshot_every, epoch_end):
+                    self.snapshot()
+                if epoch_end:
+                    self._fire("on_epoch_end")
+                if ckpt:
+                    self.save_checkpoint(Path(cfg.out_dir) / "checkpoint.pt")
+            self.flush()
+            if self.step == self.total_steps and snapshots and (not self.snapshots or self.snapshots[-1][0] != self.step):
+                self.snapshot()  # the final state always ends the sample evolution
+        finally:
+            bar.close()
+        self.wall_time = time.perf_counter() - t0
+        self.throughput = (self.step - s0) * self._work_per_step / self.wall_time if self.wall_time > 0 else float("nan")
+        return self.history
+
+    # ----------------------------------------------------------------------------- checkpoints
+    def _loop_state(self) -> Dict[str, Any]:
+        """The part of :meth:`state_dict` every loop has: players, optimizer pairs, position, history."""
+        pair = lambda p: {"optimizer": p.optimizer.state_dict(),  # noqa: E731
+                          "scheduler": p.scheduler.state_dict() if p.scheduler is not None else None}
+        return {
+            "config": self.config.to_dict(), "step": self.step,
+            "generator": self.G.state_dict(), "discriminator": self.D.state_dict(),
+            "optim_d": pair(self.optim_d), "optim_g": pair(self.optim_g),
+            "perm": self._perm.cpu() if self._perm is not None else None, "pos": self._pos,
+            "fixed_noise": self.fixed_noise.cpu(),
+            "history": {k: list(v) for k, v in self.history.items()},
+            "pending": [list(p) for p in self._pending], "pending_stats": self._buf[: len(self._pending)].cpu(),
+            "snapshots": [(s, x) for s, x in self.snapshots],
+        }
+
+    def _load_loop_state(self, state: Dict[str, Any], columns: Sequence[str]) -> None:
+        self.G.load_state_dict(state["generator"])
+        self.D.load_state_dict(state["discriminator"])
+        for pair, key in ((self.optim_d, "optim_d"), (self.optim_g, "optim_g")):
+            pair.optimizer.load_state_dict(state[key]["optimizer"])
+            if pair.scheduler is not None and state[key]["scheduler"] is not None:
+                pair.scheduler.load_state_dict(state[key]["scheduler"])
+        self.step, self._pos = int(state["step"]), int(state["pos"])
+        self._perm = state["perm"].to(self.device) if state["perm"] is not None else None
+        self.fixed_noise = state["fixed_noise"].to(self.device)
+        self.history = {k: list(state["history"].get(k, [])) for k in columns}
+        self._pending = [(int(s), lr_d, lr_g) for s, lr_d, lr_g in state["pending"]]
+        self._buf[: len(self._pending)] = state["pending_stats"].to(self.device)
+        self.snapshots = [(int(s), x.float().cpu()) for s, x in state["snapshots"]]
+
+    def save_checkpoint(self, path: Union[str, Path]) -> Path:
+        """Read back the pending statistics (:meth:`flush`, so a checkpoint never follows a NaN loss),
+        write :meth:`state_dict` atomically to ``path`` and fire ``on_checkpoint``."""
+        self.flush()
+        self.last_checkpoint = save_checkpoint(self.state_dict(), path)
+        self._fire("on_checkpoint")
+        return self.last_checkpoint
+
+    def load_checkpoint(self, path: Union[str, Path]) -> "Loop":
+        """Resume from a checkpoint written by :meth:`save_checkpoint` (``weights_only=True``)."""
+        self.load_state_dict(load_checkpoint(path, map_location=self.device))
+        self.last_checkpoint = Path(path)
+        return self
+
+
+class Trainer(Loop):
     """Trains a generator/discriminator pair with Algorithm 1 (see the module docstring).
 
     Args:
@@ -130,8 +312,8 @@ class Trainer:
             optimizers = make_optimizers(config, self.G, self.D, self.total_steps, self.steps_per_epoch)
         if not (isinstance(optimizers, (tuple, list)) and len(optimizers) == 2):
             raise TypeError("optimizers must be a pair (for D, for G) of (optimizer, scheduler) pairs")
-        self.optim_d = _checked_pair(optimizers[0], self.D, "D")
-        self.optim_g = _checked_pair(optimizers[1], self.G, "G")
+        self.optim_d = check_pair(optimizers[0], self.D, "D")
+        self.optim_g = check_pair(optimizers[1], self.G, "G")
         self.rng = torch.Generator(device=self.device).manual_seed(config.seed)
         self.fixed_noise = self.G.sample_noise(config.n_snapshot, generator=self.rng, device=self.device)
         self.step, self._perm, self._pos = 0, None, 0
@@ -148,6 +330,7 @@ class Trainer:
         self._d = torch.compile(self.D) if config.compile else self.D
         self.last_checkpoint: Optional[Path] = None
         self.wall_time, self.throughput = float("nan"), float("nan")
+        self._work_per_step = config.batch_size * config.k  # real images per step, for throughput
 
     @torch.no_grad()
     def _check_shapes(self) -> None:
@@ -167,26 +350,7 @@ class Trainer:
         finally:
             self.G.train(was[0]), self.D.train(was[1])
 
-    def add_callback(self, event: str, fn: Callable[["Trainer"], None]) -> "Trainer":
-        """Call ``fn(trainer)`` on ``event`` (one of :data:`EVENTS`); returns self."""
-        if event not in self.callbacks:
-            raise ValueError(f"unknown event {event!r}; valid: {', '.join(EVENTS)}")
-        self.callbacks[event].append(fn)
-        return self
-
-    def _fire(self, event: str) -> None:
-        for fn in self.callbacks[event]:
-            fn(self)
-
-    @property
-    def epoch(self) -> int:
-        """Number of completed epochs."""
-        return self.step // self.steps_per_epoch
-
     # ------------------------------------------------------------------------------ Algorithm 1
-    def _autocast(self):
-        return torch.autocast(self.device.type, dtype=torch.bfloat16) if self.config.bf16 else contextlib.nullcontext()
-
     def _real_batch(self) -> Tensor:
         m = self.config.batch_size
         if self._perm is None or self._pos + m > len(self._perm):
@@ -195,83 +359,28 @@ class Trainer:
         self._pos += m
         return self.data.index_select(0, idx)
 
-    def _d_step(self, keep_fakes: bool = False) -> Tensor:
-        """One discriminator update; returns [d_loss, value, mean D(x), mean D(G(z))] (on device).
+    def _noise(self, n: int) -> Tensor:
+        return self.G.sample_noise(n, generator=self.rng, device=self.device)
 
-        ``keep_fakes``: build G(z) with its graph and keep it for the G update (``reuse_fakes``)."""
-        x = self._real_batch()
-        z = self.G.sample_noise(len(x), generator=self.rng, device=self.device)
-        with self._autocast():
-            with torch.set_grad_enabled(keep_fakes):
-                fake = self._g(z)
-            if keep_fakes:
-                self._kept_fakes, fake = fake, fake.detach()
-            fake = fake.to(x.dtype)
-            if self._fuse:
-                logits = self._d(torch.cat([x, fake])).float()
-                real_l, fake_l = logits[: len(x)], logits[len(x) :]
-            else:
-                real_l, fake_l = self._d(x).float(), self._d(fake).float()
-            # uncompiled D for a penalty: it differentiates through D twice
-            d_loss = self.loss.discriminator_objective(self.D, x, fake, real_l, fake_l, generator=self.rng)
-        opt, sched = self.optim_d
-        clear_grads(opt)
-        d_loss.backward()
-        opt.step()
-        self.loss.after_discriminator_update(self._d_params)
-        if sched is not None:
-            sched.step()
+    def _d_objective(self, x: Tensor, fake: Tensor, real_l: Tensor, fake_l: Tensor) -> Tuple[Tensor, Tensor]:
+        # uncompiled D for a penalty: it differentiates through D twice
+        d_loss = self.loss.discriminator_objective(self.D, x, fake, real_l, fake_l, generator=self.rng)
         with torch.no_grad():
-            r, f = real_l.detach(), fake_l.detach()
-            link = self.loss.link
-            return torch.stack([d_loss.detach(), self.loss.value(r, f), link(r).mean(), link(f).mean()])
+            r, f, link = real_l.detach(), fake_l.detach(), self.loss.link
+            return d_loss, torch.stack([d_loss.detach(), self.loss.value(r, f), link(r).mean(), link(f).mean()])
 
-    def _g_step(self) -> Tensor:
-        """One generator update on fresh noise through the updated D; returns G's loss."""
-        for p in self._d_params:  # D is fixed here: skip its weight gradients
-            p.requires_grad_(False)
-        opt, sched = self.optim_g
-        try:
-            fake, self._kept_fakes = self._kept_fakes, None
-            with self._autocast():
-                if fake is None:
-                    fake = self._g(self.G.sample_noise(self.config.batch_size, generator=self.rng, device=self.device))
-                g_loss = self.loss.generator(self._d(fake).float())
-            clear_grads(opt)
-            g_loss.backward()
-            opt.step()
-        finally:
-            for p in self._d_params:
-                p.requires_grad_(True)
-        if sched is not None:
-            sched.step()
-        return g_loss.detach()
+    def _g_objective(self, fake_l: Tensor) -> Tuple[Tensor, Tensor]:
+        g_loss = self.loss.generator(fake_l)
+        return g_loss, g_loss.detach()
 
-    def train_step(self) -> None:
-        r"""One iteration of Algorithm 1: ``k`` updates of :math:`D`, then one of :math:`G`.
+    def _optimizer_step(self, optimizer: torch.optim.Optimizer) -> None:
+        optimizer.step()
 
-        Each :math:`D` update draws a fresh minibatch :math:`x^{(1..m)}` and noise :math:`z^{(1..m)}`
-        and descends the loss's :meth:`~ganlib.registry.GANLoss.discriminator_objective`; for the
-        paper's losses that is :math:`-\tfrac1m\sum_i [\log D(x^{(i)}) + \log(1 - D(G(z^{(i)})))]`,
-        i.e. it ascends :math:`\nabla_{\theta_d}` of Algorithm 1. The :math:`G` update then draws
-        *new* noise and goes through the *updated* :math:`D` (its weights frozen for that step),
-        descending :math:`\tfrac1m\sum_i \log(1 - D(G(z^{(i)})))` (``saturating``, Eq. 1) or
-        :math:`-\tfrac1m\sum_i \log D(G(z^{(i)}))` (``non_saturating``, Section 3).
-        Statistics (mean over the ``k`` D updates) are written to a device buffer: no host sync.
-        With ``reuse_fakes`` the G update skips the new draw and reuses :math:`G(z^{(i)})` of the
-        last D update (the textbook loop's shortcut, not Algorithm 1).
-        """
-        k, reuse = self.config.k, self.config.reuse_fakes
-        d_stats = self._d_step(keep_fakes=reuse and k == 1)
-        for i in range(k - 1):
-            d_stats = d_stats + self._d_step(keep_fakes=reuse and i == k - 2)
-        if k > 1:
-            d_stats = d_stats / k
-        g_loss = self._g_step()
+    def _record(self, d_stats: Tensor, g_loss: Tensor) -> None:
         torch.cat([d_stats[:1], g_loss.view(1), d_stats[1:]], out=self._buf[len(self._pending)])  # _STATS order
-        self.step += 1
-        self._pending.append((self.step, self.optim_d.optimizer.param_groups[0]["lr"],
-                              self.optim_g.optimizer.param_groups[0]["lr"]))
+
+    def _progress(self) -> Dict[str, str]:
+        return {k: f"{self.last_log[k]:.3f}" for k in ("d_loss", "g_loss", "d_real", "d_fake")}
 
     def flush(self) -> None:
         """Read the buffered statistics (one host sync), append them to ``history``, fire
@@ -308,93 +417,14 @@ class Trainer:
         self.snapshots.append((self.step, self.sample(self.fixed_noise)))
         self._fire("on_snapshot")
 
-    def _due(self, every: int, epoch_end: bool) -> bool:
-        return (every == 0 and epoch_end) or (every > 0 and self.step % every == 0)
-
-    def run(self, steps: Optional[int] = None) -> Dict[str, List[float]]:
-        """Train until ``total_steps`` (or ``steps`` more); returns ``history`` (dict of lists)."""
-        from tqdm.auto import tqdm
-
-        cfg = self.config
-        end = self.total_steps if steps is None else self.step + steps
-        snapshots = cfg.snapshot_every >= 0
-        if self.step == 0 and snapshots and not self.snapshots:
-            self.snapshot()
-        self._fire("on_train_start")
-        bar = tqdm(total=end, initial=self.step, disable=not cfg.progress, desc="train", unit="step")
-        t0, s0 = time.perf_counter(), self.step
-        try:
-            while self.step < end:
-                self.train_step()
-                epoch_end = self.step % self.steps_per_epoch == 0
-                ckpt = cfg.out_dir is not None and cfg.checkpoint_every >= 0 and (
-                    self._due(cfg.checkpoint_every, epoch_end) or self.step == end)
-                if len(self._pending) == cfg.log_every or ckpt or self.step == end:
-                    self.flush()
-                    bar.set_postfix({k: f"{self.last_log[k]:.3f}" for k in ("d_loss", "g_loss", "d_real", "d_fake")}, refresh=False)
-                bar.update(1)
-                self._fire("on_step_end")
-                if snapshots and self._due(cfg.snapshot_every, epoch_end):
-                    self.snapshot()
-                if epoch_end:
-                    self._fire("on_epoch_end")
-                if ckpt:
-                    self.save_checkpoint(Path(cfg.out_dir) / "checkpoint.pt")
-            self.flush()
-            if self.step == self.total_steps and snapshots and (not self.snapshots or self.snapshots[-1][0] != self.step):
-                self.snapshot()  # the final state always ends the sample evolution
-        finally:
-            bar.close()
-        self.wall_time = time.perf_counter() - t0
-        self.throughput = (self.step - s0) * cfg.batch_size * cfg.k / self.wall_time if self.wall_time > 0 else float("nan")
-        return self.history
-
     # ----------------------------------------------------------------------------- checkpoints
     def state_dict(self) -> Dict[str, Any]:
         """Everything needed to resume bit-identically, as ``weights_only``-safe plain data.
 
         No side effects: statistics not yet read back are saved as they are (``pending``)."""
-        pair = lambda p: {"optimizer": p.optimizer.state_dict(),  # noqa: E731
-                          "scheduler": p.scheduler.state_dict() if p.scheduler is not None else None}
-        return {
-            "config": self.config.to_dict(), "meta": self.meta, "step": self.step,
-            "generator": self.G.state_dict(), "discriminator": self.D.state_dict(),
-            "optim_d": pair(self.optim_d), "optim_g": pair(self.optim_g),
-            "rng": get_rng_state(self.rng),
-            "perm": self._perm.cpu() if self._perm is not None else None, "pos": self._pos,
-            "fixed_noise": self.fixed_noise.cpu(),
-            "history": {k: list(v) for k, v in self.history.items()},
-            "pending": [list(p) for p in self._pending], "pending_stats": self._buf[: len(self._pending)].cpu(),
-            "snapshots": [(s, x) for s, x in self.snapshots],
-        }
+        return {**self._loop_state(), "meta": self.meta, "rng": get_rng_state(self.rng)}
 
     def load_state_dict(self, state: Dict[str, Any]) -> None:
         """Restore from :meth:`state_dict` (models, optimizer pairs, step, RNGs, history)."""
-        self.G.load_state_dict(state["generator"])
-        self.D.load_state_dict(state["discriminator"])
-        for pair, key in ((self.optim_d, "optim_d"), (self.optim_g, "optim_g")):
-            pair.optimizer.load_state_dict(state[key]["optimizer"])
-            if pair.scheduler is not None and state[key]["scheduler"] is not None:
-                pair.scheduler.load_state_dict(state[key]["scheduler"])
-        self.step, self._pos = int(state["step"]), int(state["pos"])
-        self._perm = state["perm"].to(self.device) if state["perm"] is not None else None
-        self.fixed_noise = state["fixed_noise"].to(self.device)
-        self.history = {k: list(state["history"].get(k, [])) for k in HISTORY_COLUMNS}
-        self._pending = [(int(s), lr_d, lr_g) for s, lr_d, lr_g in state["pending"]]
-        self._buf[: len(self._pending)] = state["pending_stats"].to(self.device)
-        self.snapshots = [(int(s), x.float().cpu()) for s, x in state["snapshots"]]
+        self._load_loop_state(state, HISTORY_COLUMNS)
         set_rng_state(state["rng"], self.rng)
-
-    def save_checkpoint(self, path: Union[str, Path]) -> Path:
-        """Read back the pending statistics (:meth:`flush`, so a checkpoint never follows a NaN loss),
-        write :meth:`state_dict` atomically to ``path`` and fire ``on_checkpoint``."""
-        self.flush()
-        self.last_checkpoint = save_checkpoint(self.state_dict(), path)
-        self._fire("on_checkpoint")
-        return self.last_checkpoint
-
-    def load_checkpoint(self, path: Union[str, Path]) -> "Trainer":
-        """Resume from a checkpoint written by :meth:`save_checkpoint` (``weights_only=True``)."""
-        self.load_state_dict(load_checkpoint(path, map_location=self.device))
-        self.last_checkpoint = Path(path)
-        return self

@@ -124,12 +124,17 @@ def test_virtual_criterion_is_minus_log4_at_pg_equal_pdata():
         assert jensen_shannon(p, p.copy(), X) == pytest.approx(0.0, abs=1e-12)
 
 
-def test_virtual_criterion_equals_minus_log4_plus_twice_jsd():
-    rng = np.random.default_rng(1)
-    for _ in range(24):
+def random_gaussian_pairs(seed, n):
+    """``n`` pairs of Gaussian densities on X, means in [-5, 5], standard deviations in [0.3, 3]."""
+    rng = np.random.default_rng(seed)
+    for _ in range(n):
         m1, m2 = rng.uniform(-5, 5, size=2)
         s1, s2 = rng.uniform(0.3, 3.0, size=2)
-        p, q = gauss(m1, s1), gauss(m2, s2)
+        yield gauss(m1, s1), gauss(m2, s2)
+
+
+def test_virtual_criterion_equals_minus_log4_plus_twice_jsd():
+    for p, q in random_gaussian_pairs(1, 24):
         c = virtual_criterion(p, q, X)
         jsd = jensen_shannon(p, q, X)
         assert c + LOG4 == pytest.approx(2 * jsd, abs=1e-6)
@@ -137,11 +142,7 @@ def test_virtual_criterion_equals_minus_log4_plus_twice_jsd():
 
 
 def test_jsd_symmetric_nonnegative_bounded_by_log2():
-    rng = np.random.default_rng(2)
-    for _ in range(10):
-        m1, m2 = rng.uniform(-5, 5, size=2)
-        s1, s2 = rng.uniform(0.3, 3.0, size=2)
-        p, q = gauss(m1, s1), gauss(m2, s2)
+    for p, q in random_gaussian_pairs(2, 10):
         a, b = jensen_shannon(p, q, X), jensen_shannon(q, p, X)
         assert a == pytest.approx(b, abs=1e-12)
         assert 0.0 < a <= LOG2 + 1e-12
