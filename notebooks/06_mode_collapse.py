@@ -75,7 +75,9 @@ notebook_start = time.perf_counter()
 # \tfrac12\mathcal N(4, 0.25^2)$. The players are the ones of the previous chapter: $G$ an MLP
 # $1 \to 32 \to 32 \to 1$ fed the paper's uniform noise $z \sim \mathcal U[-\sqrt3, \sqrt3]$, $D$ an
 # MLP $1 \to 64 \to 64 \to 1$; Algorithm 1 with $k = 1$, the non-saturating loss, minibatches of
-# 256 and Adam ($10^{-3}$ for both players). Only the seed changes between runs.
+# 256 and Adam ($10^{-3}$ for both players). Only the seed changes between runs; the four seeds
+# (two in quick mode) are trained together, in one run of `ganlib.ensemble.EnsembleTrainer`
+# (described with the two-dimensional runs below).
 #
 # A continuous $G$ of a connected $z$ interval cannot make two separate bumps without also putting
 # some mass in between; it has to learn a steep jump. Whether it does depends on the run.
@@ -147,10 +149,12 @@ plt.show()
 # In the committed run, seed 2 sends **every** $z$ into the right-hand mode: half of
 # $p_\text{data}$ is never generated. $D$ does say "real" on the left, but the generated samples
 # sit where $D$ is flat, so the generator's gradient has nothing pointing them across the gap.
-# The other seeds cover both modes, but look at the interquartile ranges in the table: seed 0's
-# right-hand mode is squeezed to a sliver a tenth as wide as the data's (seed 1's left-hand mode
-# to a third), twenty values of $z$ landing on almost the same $x$. Both are the Helvetica
-# scenario, and both came out of plain Algorithm 1.
+# The other seeds cover both modes, but look at the interquartile ranges in the table: only
+# seed 3 matches the data's width on both sides (1.12 and 1.03 times it). Seed 1's left-hand mode
+# is squeezed to less than half the data's width (0.43), and both of seed 0's modes to about
+# three fifths (0.55 and 0.62): the values of $z$ sent to such a mode land on a narrower patch of
+# $x$ than the data occupy. Dropping a mode and narrowing one are the Helvetica scenario at two
+# strengths, and both came out of plain Algorithm 1.
 #
 # ### The paper's mechanism: train $G$ too much without updating $D$
 #
@@ -233,11 +237,13 @@ for t in (ring, grid):
 # **A third configuration**, to explain why published vanilla-GAN numbers disagree (below): the
 # same vanilla GAN with batch normalisation before every ReLU of $G$, as in PacGAN's generator.
 #
-# Each configuration is trained from 3 seeds (1 in quick mode), all seeds of a configuration in
-# one run of `ganlib.ensemble.EnsembleTrainer`, which stacks the seeds' networks along a member
-# axis and reproduces each seed's single run (its own initial weights, minibatches and noise). A
-# callback (`ganlib.metrics.ModeCoverageRecorder`) scores every seed's $G$ on the same 2,500 noise
-# vectors 8 times per run; the scatter plots show seed 0.
+# Each configuration is trained from 3 seeds (1 in quick mode), all seeds of a configuration
+# together in one run of `ganlib.ensemble.EnsembleTrainer`, which stacks the seeds' networks along
+# a member axis. Each seed keeps its own initial weights, minibatches and noise, as in a separate
+# run; only the rounding of the stacked computation differs, so over thousands of steps a seed's
+# trajectory is not bit-for-bit that of a separate run, but an equally valid run of the same
+# recipe. A callback (`ganlib.metrics.ModeCoverageRecorder`) scores every seed's $G$ on the same
+# 2,500 noise vectors 8 times per run; the scatter plots show seed 0.
 
 # %%
 SEEDS_2D = [0] if quick_mode() else [0, 1, 2]
@@ -334,7 +340,9 @@ plt.show()
 # ### The mode table, beside the published numbers
 #
 # Mean $\pm$ standard deviation over the seeds of the final generator (2,500 samples, 3 standard
-# deviations). The published columns are vanilla-GAN results on the same two benchmarks:
+# deviations). The column "s per seed" is the wall time of the configuration's ensemble run
+# (all its seeds trained together, on two CPU threads) divided by the number of seeds. The
+# published columns are vanilla-GAN results on the same two benchmarks:
 #
 # - **VEEGAN, Table 1** {cite:p}`srivastava2017veegan`: 2,500 samples, averaged over five runs;
 #   its networks, training schedule and mixture parameters are described in that paper and
@@ -376,32 +384,41 @@ print(f"total notebook time so far: {time.perf_counter() - notebook_start:.0f} s
 #
 # - **Vanilla GAN on the ring collapses, in every seed.** The scatter plots show the whole sample
 #   cloud sitting near one mode at a time and hopping to another as $D$ catches up: the
-#   alternating-game dynamics described at the top of this chapter. Our final count, 0 modes in
-#   all three seeds, is even below VEEGAN's single mode, and the reason is the metric's strictness
-#   rather than a different failure: at the last step the collapsed cloud sits *next to* a mode,
-#   not within the 3-standard-deviation radius of 0.03 of its centre. One step earlier or later
-#   it may well have counted one mode. PacGAN's vanilla GAN, with its larger, batch-normalised
-#   generator trained 100 times longer, covers 6.3.
-# - **Packing fixes the coverage.** With the same generator and the same budget, PacGAN2 covers all
-#   8 ring modes in every seed, with three quarters of the samples high quality, and about 21 of
-#   the 25 grid modes.
+#   alternating-game dynamics described at the top of this chapter. Our final count, 0.3 ± 0.6
+#   modes (0 in seeds 0 and 1; 1 in seed 2, with 8.0 % of its samples high quality), is no more
+#   than VEEGAN's single mode in any seed, with far fewer high-quality samples (2.7 ± 4.6 %
+#   against 99.3 %). The reason is the metric's strictness rather than a different failure: at
+#   the last step the collapsed cloud mostly sits *next to* a mode, not within the
+#   3-standard-deviation radius of 0.03 of its centre. One step earlier or later it may well count
+#   one mode: seed 0's cloud covers 1 mode at step 3,000 and none at step 4,000. PacGAN's vanilla
+#   GAN, with its larger, batch-normalised generator trained 100 times longer, covers 6.3.
+# - **Packing fixes the coverage on the ring.** With the same generator and the same budget,
+#   PacGAN2 covers all 8 ring modes in every seed, with nearly three quarters of the samples high
+#   quality (72.6 ± 3.4 %). On the grid it covers 21.3 ± 3.1 of the 25 modes against the vanilla
+#   GAN's 14.7 ± 11.9, but the two intervals overlap: with one vanilla seed covering 1 mode and the
+#   two others 20 and 23, three seeds do not resolve the difference.
 # - **But not the grid's precision, at this budget.** On the grid, the high-quality percentages are
-#   a few per cent for both GAN and PacGAN2: our runs are 6,000 steps, 1.5 % of PacGAN's 400,000,
-#   and a plain MLP generator has not yet folded its Gaussian noise into 25 tight clusters (the
-#   scatter plots show a diffuse cloud with a few ridges). Where few samples are high quality,
-#   "modes covered" counts chance hits of a diffuse cloud: 25 discs of radius 0.15 take about 2 %
-#   of the square $[-5, 5]^2$, so of 2,500 samples spread uniformly over the square about 45 land
-#   in a disc, covering some 20 modes ($25\,(1 - e^{-45/25})$). That is why vanilla GAN's grid
-#   count has a huge spread (one seed collapsed to a line and covers nothing; the two others are
-#   diffuse), and why modes covered is only meaningful next to the high-quality percentage, which
-#   both papers report.
+#   a few per cent for both GAN and PacGAN2 (4.4 ± 3.2 and 4.3 ± 0.9): our runs are 6,000 steps,
+#   1.5 % of PacGAN's 400,000, and a plain MLP generator has not yet folded its Gaussian noise into
+#   25 tight clusters (PacGAN2's scatter plots show a diffuse cloud with a few ridges). Where few
+#   samples are high quality, "modes covered" counts chance hits of a diffuse cloud: 25 discs of
+#   radius 0.15 take about 2 % of the square $[-5, 5]^2$, so of 2,500 samples spread uniformly
+#   over the square about 45 land in a disc, covering some 20 modes ($25\,(1 - e^{-45/25})$). That
+#   is why vanilla GAN's grid count has a huge spread (seed 0 collapsed to a thin streak that
+#   covers 1 mode with 1.1 % of its samples high quality; seeds 1 and 2 cover 20 and 23 modes with
+#   4.7 and 7.4 %, about what a diffuse cloud scores), and why modes covered is only meaningful
+#   next to the high-quality percentage, which both papers report.
 # - **Why VEEGAN's and PacGAN's vanilla numbers differ (1 vs 6.3 ring modes, 3.3 vs 17.3 grid
 #   modes).** The two papers ran different networks and schedules. The third configuration
 #   isolates one difference, batch normalisation in the generator (PacGAN's has it): with it, the
-#   *same* vanilla GAN covers all 8 ring modes with 87 % high-quality samples, and 24 of 25 grid
-#   modes with about half its samples high quality, more than packing achieves without it. On these
-#   toys, architecture and optimiser choices move the numbers as much as the training objective
-#   does; a fair comparison of remedies holds them fixed, as the rows "GAN" and "PacGAN2" do here.
+#   *same* vanilla GAN covers all 8 ring modes in every seed with 87.7 ± 2.4 % high-quality
+#   samples, and 24.7 ± 0.6 of the 25 grid modes with about half its samples high quality
+#   (54.9 ± 19.8 %). Its high-quality percentages are above packing's without it, on the ring
+#   (87.7 ± 2.4 against 72.6 ± 3.4 %) and far above on the grid, where its worst seed (41.8 %) beats
+#   PacGAN2's best (5.3 %); its grid mode count, 24.7 ± 0.6 against PacGAN2's 21.3 ± 3.1, is a
+#   difference three seeds do not resolve. On these toys, architecture and optimiser choices move
+#   the numbers as much as the training objective does; a fair comparison of remedies holds them
+#   fixed, as the rows "GAN" and "PacGAN2" do here.
 #
 # ## Exercises
 #
