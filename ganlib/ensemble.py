@@ -36,7 +36,7 @@ from ganlib.train import EVENTS, HISTORY_COLUMNS, Loop
 
 __all__ = ["EnsembleTrainer", "ENSEMBLE_COLUMNS"]
 
-#: Columns of the ensemble's history (long format: one row per step and member);
+#: Columns of the ensemble's history, in long format with one row per step and member;
 #: ``alive`` is False from the step at which the member's loss turned non-finite.
 ENSEMBLE_COLUMNS = ("member", "seed", *HISTORY_COLUMNS, "alive")
 _STATS = ("d_loss", "g_loss", "value", "d_real", "d_fake")

@@ -148,17 +148,16 @@ def generator_loss_non_saturating(d_fake_logits: Tensor) -> Tensor:
     near :math:`-1/m` when :math:`D(G(z)) \to 0`.
 
     Args:
-        d_fake_logits: logits of :math:`D` on generated samples :math:`G(z)`.
+        d_fake_logits: as in :func:`generator_loss_saturating`.
 
     Returns:
         0-dim tensor, :math:`\ge 0`.
 
     Example:
         >>> import torch
-        >>> from ganlib.losses import generator_loss_non_saturating
         >>> logits = torch.tensor([-10.0, 0.0], requires_grad=True)  # D(G(z)) = 4.5e-05 and 1/2
-        >>> generator_loss_non_saturating(logits).backward()
-        >>> logits.grad  # -(1 - D(G(z))) / m: the rejected fake pulls hardest
+        >>> from ganlib.losses import generator_loss_non_saturating
+        >>> torch.autograd.grad(generator_loss_non_saturating(logits), logits)[0]  # -(1 - D(G(z))) / m
         tensor([-0.5000, -0.2500])
     """
     _args.logits(d_fake_logits, "d_fake_logits")

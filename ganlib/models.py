@@ -168,16 +168,8 @@ class PaperDiscriminator(nn.Module):
     singular value (:func:`apply_spectral_norm`, Miyato et al., 2018).
     """
 
-    def __init__(
-        self,
-        in_features: int = 784,
-        units: int = 240,
-        pieces: int = 5,
-        init_range: float = 0.005,
-        input_keep: float = 0.8,
-        hidden_keep: float = 0.5,
-        spectral_norm: bool = False,
-    ) -> None:
+    def __init__(self, in_features: int = 784, units: int = 240, pieces: int = 5, init_range: float = 0.005,
+                 input_keep: float = 0.8, hidden_keep: float = 0.5, spectral_norm: bool = False) -> None:
         super().__init__()
         self.in_features = in_features
         self.net = nn.Sequential(

@@ -139,7 +139,7 @@ def jensen_shannon(p: np.ndarray, q: np.ndarray, x: np.ndarray) -> float:
     :math:`p > 0`.
 
     Raises:
-        ValueError: bad grid, shape mismatch, negative/non-finite or unnormalised densities.
+        ValueError: as :func:`kl_divergence` (bad grid, shapes or densities).
 
     Example:
         >>> import numpy as np
@@ -280,7 +280,8 @@ def wasserstein_1(p: np.ndarray, q: np.ndarray, x: np.ndarray) -> float:
     the trapezoidal rule too, since :math:`|F_p - F_q|` has kinks where the CDFs cross.
 
     Raises:
-        ValueError: bad grid, shape mismatch, negative/non-finite or unnormalised densities.
+        ValueError: a grid that is not strictly increasing, or densities that are negative,
+            non-finite, of another shape or not normalised on it.
 
     Example:
         >>> import numpy as np

@@ -250,8 +250,8 @@ class Loop:
         self.snapshots = [(int(s), x.float().cpu()) for s, x in state["snapshots"]]
 
     def save_checkpoint(self, path: Union[str, Path]) -> Path:
-        """Read back the pending statistics (:meth:`flush`, so a checkpoint never follows a NaN loss),
-        write :meth:`state_dict` atomically to ``path`` and fire ``on_checkpoint``."""
+        """Read back the pending statistics (``flush()``, so a checkpoint never follows a NaN loss),
+        write ``state_dict()`` atomically to ``path`` and fire ``on_checkpoint``."""
         self.flush()
         self.last_checkpoint = save_checkpoint(self.state_dict(), path)
         self._fire("on_checkpoint")
@@ -278,7 +278,7 @@ class Trainer(Loop):
 
     Seeds python/numpy/torch with ``config.seed`` and validates everything (config values, batch
     size vs data, optimizer pairs, G's output vs D's input with one forward on 2 samples) before
-    any step runs. Callbacks read the attributes below and :attr:`epoch`.
+    any step runs. Callbacks read the attributes below and :attr:`Loop.epoch`.
 
     Attributes:
         step: number of completed steps.
