@@ -23,9 +23,9 @@ The loop knows no loss by name: it asks the config's :class:`ganlib.registry.GAN
 :math:`D`'s objective (:meth:`~ganlib.registry.GANLoss.discriminator_objective`, which adds a
 penalty such as WGAN-GP's) and tells it after every :math:`D` update
 (:meth:`~ganlib.registry.GANLoss.after_discriminator_update`, WGAN's clipping). Optimisers come as
-:class:`ganlib.optim.OptimizerPair` s, built from the config by :func:`ganlib.optim.make_optimizers`
-unless given. The loop only trains and records; grids, GIFs and plots hang on callbacks
-(:meth:`Trainer.add_callback`) that call into :mod:`ganlib.viz`.
+pairs (:class:`ganlib.optim.OptimizerPair`), built from the config by
+:func:`ganlib.optim.make_optimizers` unless given. The loop only trains and records; grids, GIFs
+and plots hang on callbacks (:meth:`Loop.add_callback`) that call into :mod:`ganlib.viz`.
 
 Speed: the dataset is one tensor on the device and minibatches are drawn there from the trainer's
 own :class:`torch.Generator` (:attr:`Trainer.rng`); per-step statistics are written into a device
