@@ -19,7 +19,6 @@ synchronisation; the history is read back every ``log_every`` steps as in the si
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
@@ -27,19 +26,17 @@ from torch import Tensor, nn
 
 from ganlib.checkpoint import get_rng_state, set_rng_state
 from ganlib.config import TrainConfig
-from ganlib.layers import mixes_samples
 from ganlib.optim import make_optimizers
 from ganlib.registry import get_loss
 from ganlib.runtime import resolve_device, seed_everything
 from ganlib.stacked import stack_players
-from ganlib.train import EVENTS, HISTORY_COLUMNS, Loop
+from ganlib.train import HISTORY_COLUMNS, STAT_COLUMNS, Loop
 
 __all__ = ["EnsembleTrainer", "ENSEMBLE_COLUMNS"]
 
 #: Columns of the ensemble's history, in long format with one row per step and member;
 #: ``alive`` is False from the step at which the member's loss turned non-finite.
 ENSEMBLE_COLUMNS = ("member", "seed", *HISTORY_COLUMNS, "alive")
-_STATS = ("d_loss", "g_loss", "value", "d_real", "d_fake")
 _FAILED = {1: "d_loss", 2: "g_loss"}
 
 
@@ -88,26 +85,15 @@ class EnsembleTrainer(Loop):
             pairs.append(players())
         self.G, self.D = (m.to(self.device) for m in stack_players(pairs))
         self.S = len(seeds)
-        self.steps_per_epoch = max(1, len(self.data) // (config.batch_size * config.k))
-        self.total_steps = config.max_steps if config.max_steps is not None else config.epochs * self.steps_per_epoch
+        self._plan()
         self.optim_d, self.optim_g = make_optimizers(config, self.G, self.D, self.total_steps, self.steps_per_epoch)
         self.rngs = [torch.Generator(device=self.device).manual_seed(s) for s in seeds]
         self.fixed_noise = self.G.sample_members(config.n_snapshot, self.rngs, device=self.device)
-        self.step, self._perm, self._pos = 0, None, 0
-        self.history: Dict[str, List[Any]] = {c: [] for c in ENSEMBLE_COLUMNS}
-        self.snapshots: List[Tuple[int, Tensor]] = []
-        self.callbacks: Dict[str, List[Callable]] = {e: [] for e in EVENTS}
+        self._begin(ENSEMBLE_COLUMNS, (self.S, len(STAT_COLUMNS) + 1), work_per_step=self.S)  # member-steps
         self.alive = torch.ones(self.S, dtype=torch.bool, device=self.device)
         self._failed = torch.zeros(self.S, 2, dtype=torch.long, device=self.device)  # (step, which loss)
         self._first = torch.tensor([True, False], device=self.device)  # column 0 of _failed
-        self._pending: List[Tuple[int, Any, Any]] = []
-        self._buf = torch.zeros(config.log_every, self.S, len(_STATS) + 1, device=self.device)
-        self._d_params = [p for p in self.D.parameters() if p.requires_grad]
-        self._fuse = not mixes_samples(self.D)
-        self._kept_fakes: Optional[Tensor] = None
-        self._g, self._d, self._cat_dim, self._work_per_step = self.G, self.D, 1, self.S
-        self.last_checkpoint: Optional[Path] = None
-        self.wall_time, self.throughput = float("nan"), float("nan")
+        self._g, self._d, self._cat_dim = self.G, self.D, 1
 
     # ------------------------------------------------------------------------------ Algorithm 1
     def _uniform(self, shape: Sequence[int]) -> Tensor:
@@ -174,7 +160,7 @@ class EnsembleTrainer(Loop):
         for (step, lr_d, lr_g), per_member in zip(pending, rows):
             epoch = (step - 1) // self.steps_per_epoch + 1
             for s, vals in enumerate(per_member):
-                row = {"member": s, "seed": self.seeds[s], "step": step, "epoch": epoch, **dict(zip(_STATS, vals)),
+                row = {"member": s, "seed": self.seeds[s], "step": step, "epoch": epoch, **dict(zip(STAT_COLUMNS, vals)),
                        "lr_d": float(lr_d), "lr_g": float(lr_g), "alive": bool(vals[-1])}
                 for c in ENSEMBLE_COLUMNS:
                     self.history[c].append(row[c])

@@ -35,7 +35,7 @@ __all__ = ["StackedLinear", "StackedBatchNorm", "StackedGenerator", "StackedDisc
 
 
 def _stack(tensors: Sequence[Tensor]) -> Tensor:
-    return torch.stack([t.detach() for t in tensors]).clone()
+    return torch.stack([t.detach() for t in tensors])  # a new tensor: no storage shared with the members
 
 
 class StackedLinear(nn.Module):

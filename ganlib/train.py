@@ -16,21 +16,17 @@ r"""The training loop: Algorithm 1 of Goodfellow et al. (2014), minGPT style.
             \quad\text{(or by the loss named in the config)}\\
     &\textbf{end for} \qquad\qquad \text{(Algorithm 1)}
 
-:class:`Loop` is Algorithm 1 itself, written once: the ``k`` updates of :math:`D` and the update of
-:math:`G`, callbacks, snapshots, checkpoints and timing. :class:`Trainer` is the loop for one game;
-:class:`ganlib.ensemble.EnsembleTrainer` is the same loop for S games stacked along a member axis.
-The loop knows no loss by name: it asks the config's :class:`ganlib.registry.GANLoss` for
-:math:`D`'s objective (:meth:`~ganlib.registry.GANLoss.discriminator_objective`, which adds a
-penalty such as WGAN-GP's) and tells it after every :math:`D` update
-(:meth:`~ganlib.registry.GANLoss.after_discriminator_update`, WGAN's clipping). Optimisers come as
-pairs (:class:`ganlib.optim.OptimizerPair`), built from the config by
-:func:`ganlib.optim.make_optimizers` unless given. The loop only trains and records; grids, GIFs
-and plots hang on callbacks (:meth:`Loop.add_callback`) that call into :mod:`ganlib.viz`.
-
-Speed: the dataset is one tensor on the device and minibatches are drawn there from the trainer's
-own :class:`torch.Generator` (:attr:`Trainer.rng`); per-step statistics are written into a device
-buffer and read on the host only every ``log_every`` steps (one synchronisation), where non-finite
-losses are detected.
+:class:`Loop` is Algorithm 1 written once (k updates of :math:`D`, one of :math:`G`, callbacks,
+snapshots, checkpoints, timing); :class:`Trainer` runs it for one game,
+:class:`ganlib.ensemble.EnsembleTrainer` for S games stacked along a member axis. The loop knows no
+loss by name: :meth:`~ganlib.registry.GANLoss.discriminator_objective` adds a penalty such as
+WGAN-GP's, :meth:`~ganlib.registry.GANLoss.after_discriminator_update` does WGAN's clipping.
+Optimisers come as pairs (:class:`ganlib.optim.OptimizerPair`), by default from
+:func:`ganlib.optim.make_optimizers`. Grids, GIFs and plots hang on callbacks
+(:meth:`Loop.add_callback`) that call into :mod:`ganlib.viz`. Speed: the data set is one tensor
+on the device, minibatches are drawn there from the trainer's own :class:`torch.Generator`
+(:attr:`Trainer.rng`), and per-step statistics go to a device buffer read on the host every
+``log_every`` steps (one synchronisation), where non-finite losses are caught.
 """
 
 from __future__ import annotations
@@ -51,20 +47,18 @@ from ganlib.registry import get_loss
 from ganlib.optim import check_pair, clear_grads, make_optimizers
 from ganlib.runtime import resolve_device, seed_everything
 
-__all__ = ["Loop", "Trainer", "NonFiniteLossError", "HISTORY_COLUMNS", "EVENTS"]
+__all__ = ["Loop", "Trainer", "NonFiniteLossError", "STAT_COLUMNS", "HISTORY_COLUMNS", "EVENTS"]
 
-#: Columns of :attr:`Trainer.history` (``pandas.DataFrame(trainer.history)``), one row per step:
-#: step (1-based), epoch (1-based epoch the step belongs to), d_loss, g_loss, value (batch estimate
-#: of V(G, D), Eq. 1), d_real (mean D(x)), d_fake (mean D(G(z))), lr_d, lr_g.
-#: For critic losses (``wasserstein``, ``wgan-gp``, ``hinge``) the loss's own ``value`` and ``link``
-#: (:class:`ganlib.registry.GANLoss`) are recorded instead: value = the critic's W1 estimate
-#: mean f(x) - mean f(G(z)), d_real / d_fake = mean raw critic scores; d_loss includes any penalty.
-HISTORY_COLUMNS = ("step", "epoch", "d_loss", "g_loss", "value", "d_real", "d_fake", "lr_d", "lr_g")
+#: The statistics recorded every step as means over the batch and the k D updates, namely d_loss,
+#: g_loss, value (V(G, D) of Eq. 1; for critics the loss's own ``value``, the W1 estimate), d_real
+#: and d_fake (mean D(x) and D(G(z)); mean raw scores for critics, see :class:`ganlib.registry.GANLoss`).
+STAT_COLUMNS = ("d_loss", "g_loss", "value", "d_real", "d_fake")
+#: Columns of :attr:`Trainer.history` (``pandas.DataFrame(trainer.history)``), one row per step.
+HISTORY_COLUMNS = ("step", "epoch", *STAT_COLUMNS, "lr_d", "lr_g")
 #: Callback events, each called as ``fn(trainer)``: before the first step of :meth:`Trainer.run`,
 #: after every step, after each host read of the statistics, after each snapshot, at each epoch's end,
 #: after each checkpoint is written.
 EVENTS = ("on_train_start", "on_step_end", "on_log", "on_snapshot", "on_epoch_end", "on_checkpoint")
-_STATS = ("d_loss", "g_loss", "value", "d_real", "d_fake")
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -76,15 +70,34 @@ class Loop:
     :class:`ganlib.ensemble.EnsembleTrainer`: ``k`` updates of :math:`D`, then one of :math:`G`,
     callbacks, snapshots, checkpoints and timing.
 
-    A subclass sets the players, optimizer pairs, buffers and bookkeeping the loop reads, and its
-    hooks: ``_real_batch``, ``_noise``, ``_d_objective`` / ``_g_objective`` (what to back-propagate,
-    and the statistics to keep), ``_optimizer_step``, ``_record``, ``flush``, ``snapshot``,
-    ``state_dict``; ``_cat_dim`` is the batch dimension.
+    A subclass sets the players, data, optimizer pairs and ``_g`` / ``_d`` (the players' forwards),
+    calls ``_plan()`` and ``_begin()``, and provides the hooks ``_real_batch``, ``_noise``,
+    ``_d_objective`` / ``_g_objective`` (what to back-propagate, and the statistics to keep),
+    ``_optimizer_step``, ``_record``, ``flush``, ``snapshot``, ``state_dict``.
     """
 
     _cat_dim = 0
-    _g: nn.Module
-    _d: nn.Module
+
+    def _plan(self) -> None:
+        """Steps per epoch (one pass of D over the data) and the run's length in steps."""
+        c = self.config
+        self.steps_per_epoch = max(1, len(self.data) // (c.batch_size * c.k))
+        self.total_steps = c.max_steps if c.max_steps is not None else c.epochs * self.steps_per_epoch
+
+    def _begin(self, columns: Sequence[str], stats_shape: Tuple[int, ...], work_per_step: int) -> None:
+        """The state of a run not yet started: history, callbacks, the statistics buffer, timing."""
+        self.step, self._perm, self._pos = 0, None, 0
+        self.history: Dict[str, List[Any]] = {c: [] for c in columns}
+        self.snapshots: List[Tuple[int, Tensor]] = []
+        self.callbacks: Dict[str, List[Callable]] = {e: [] for e in EVENTS}
+        self._pending: List[Tuple[int, Any, Any]] = []  # (step, lr_d, lr_g) not yet read back
+        self._buf = torch.zeros(self.config.log_every, *stats_shape, device=self.device)
+        self._d_params = [p for p in self.D.parameters() if p.requires_grad]
+        self._fuse = not mixes_samples(self.D)  # one D forward on [x; G(z)] unless D mixes samples
+        self._kept_fakes: Optional[Tensor] = None  # G(z) of the last D update, when reuse_fakes
+        self.last_checkpoint: Optional[Path] = None
+        self.wall_time, self.throughput = float("nan"), float("nan")
+        self._work_per_step = work_per_step  # what one step trains on, for throughput
 
     def add_callback(self, event: str, fn: Callable[[Any], None]) -> "Loop":
         """Call ``fn(trainer)`` on ``event`` (one of :data:`EVENTS`); returns self."""
@@ -106,18 +119,17 @@ class Loop:
         return torch.autocast(self.device.type, dtype=torch.bfloat16) if self.config.bf16 else contextlib.nullcontext()
 
     def _d_step(self, keep_fakes: bool = False) -> Tensor:
-        """One discriminator update; returns its statistics (on device).
-
-        ``keep_fakes``: build G(z) with its graph and keep it for the G update (``reuse_fakes``)."""
+        """One D update; returns its statistics (on device). ``keep_fakes``: keep G(z) with its
+        graph for the G update (``reuse_fakes``)."""
         x = self._real_batch()
-        z = self._noise(x.shape[self._cat_dim])
+        n = x.shape[self._cat_dim]
+        z = self._noise(n)
         with self._autocast():
             with torch.set_grad_enabled(keep_fakes):
                 fake = self._g(z)
             if keep_fakes:
                 self._kept_fakes, fake = fake, fake.detach()
             fake = fake.to(x.dtype)
-            n = x.shape[self._cat_dim]
             if self._fuse:
                 logits = self._d(torch.cat([x, fake], dim=self._cat_dim)).float()
                 real_l, fake_l = logits.narrow(self._cat_dim, 0, n), logits.narrow(self._cat_dim, n, n)
@@ -306,8 +318,7 @@ class Trainer(Loop):
         self.data = data.to(self.device, torch.float32).contiguous()
         self.G, self.D = generator.to(self.device), discriminator.to(self.device)
         self._check_shapes()
-        self.steps_per_epoch = max(1, len(self.data) // (config.batch_size * config.k))
-        self.total_steps = config.max_steps if config.max_steps is not None else config.epochs * self.steps_per_epoch
+        self._plan()
         if optimizers is None:
             optimizers = make_optimizers(config, self.G, self.D, self.total_steps, self.steps_per_epoch)
         if not (isinstance(optimizers, (tuple, list)) and len(optimizers) == 2):
@@ -316,21 +327,10 @@ class Trainer(Loop):
         self.optim_g = check_pair(optimizers[1], self.G, "G")
         self.rng = torch.Generator(device=self.device).manual_seed(config.seed)
         self.fixed_noise = self.G.sample_noise(config.n_snapshot, generator=self.rng, device=self.device)
-        self.step, self._perm, self._pos = 0, None, 0
-        self.history: Dict[str, List[float]] = {c: [] for c in HISTORY_COLUMNS}
+        self._begin(HISTORY_COLUMNS, (len(STAT_COLUMNS),), work_per_step=config.batch_size * config.k)  # images
         self.last_log: Dict[str, float] = {}
-        self.snapshots: List[Tuple[int, Tensor]] = []
-        self.callbacks: Dict[str, List[Callable]] = {e: [] for e in EVENTS}
-        self._pending: List[Tuple[int, Any, Any]] = []  # (step, lr_d, lr_g) not yet read back
-        self._buf = torch.zeros(config.log_every, len(_STATS), device=self.device)
-        self._d_params = [p for p in self.D.parameters() if p.requires_grad]
-        self._fuse = not mixes_samples(self.D)  # one D forward on [x; G(z)] unless D mixes samples
-        self._kept_fakes: Optional[Tensor] = None  # G(z) of the last D update, when reuse_fakes
         self._g = torch.compile(self.G) if config.compile else self.G
         self._d = torch.compile(self.D) if config.compile else self.D
-        self.last_checkpoint: Optional[Path] = None
-        self.wall_time, self.throughput = float("nan"), float("nan")
-        self._work_per_step = config.batch_size * config.k  # real images per step, for throughput
 
     @torch.no_grad()
     def _check_shapes(self) -> None:
@@ -377,7 +377,7 @@ class Trainer(Loop):
         optimizer.step()
 
     def _record(self, d_stats: Tensor, g_loss: Tensor) -> None:
-        torch.cat([d_stats[:1], g_loss.view(1), d_stats[1:]], out=self._buf[len(self._pending)])  # _STATS order
+        torch.cat([d_stats[:1], g_loss.view(1), d_stats[1:]], out=self._buf[len(self._pending)])  # STAT_COLUMNS
 
     def _progress(self) -> Dict[str, str]:
         return {k: f"{self.last_log[k]:.3f}" for k in ("d_loss", "g_loss", "d_real", "d_fake")}
@@ -392,9 +392,9 @@ class Trainer(Loop):
         for (step, lr_d, lr_g), vals in zip(pending, rows):
             if not all(math.isfinite(v) for v in vals[:3]):
                 where = f"; last good checkpoint: {self.last_checkpoint}" if self.last_checkpoint else ""
-                bad = ", ".join(f"{n}={v}" for n, v in zip(_STATS, vals))
+                bad = ", ".join(f"{n}={v}" for n, v in zip(STAT_COLUMNS, vals))
                 raise NonFiniteLossError(f"non-finite loss at step {step} ({bad}); training stopped{where}")
-            row = {"step": step, "epoch": (step - 1) // self.steps_per_epoch + 1, **dict(zip(_STATS, vals)),
+            row = {"step": step, "epoch": (step - 1) // self.steps_per_epoch + 1, **dict(zip(STAT_COLUMNS, vals)),
                    "lr_d": float(lr_d), "lr_g": float(lr_g)}
             for c in HISTORY_COLUMNS:
                 self.history[c].append(row[c])
