@@ -279,14 +279,14 @@ def main() -> None:
     means = data.images.mean(0)
     cfg = TrainConfig(optimizer="paper", lr_d=0.1, lr_g=0.1, batch_size=args.batch_size, device=str(device),
                       epochs=1000, log_every=100, progress=False, snapshot_every=-1, compile=args.compile,
-                      bf16=args.bf16, reuse_fakes=True)
+                      amp="bf16" if args.bf16 else None, reuse_fakes=True)
     G, D = make_models(means, device)
     prec = " bf16" if args.bf16 else ""
     ganlibs = {f"ganlib Trainer{prec}, same maths": Trainer(cfg, G, D, data)}  # the headline
     if not args.quick:  # for the table only
         ganlibs[f"ganlib Trainer{prec}, Algorithm 1"] = Trainer(cfg.replace(reuse_fakes=False), *make_models(means, device), data)
         ganlibs[f"ganlib Trainer{'' if args.bf16 else ' bf16'}, same maths"] = Trainer(
-            cfg.replace(bf16=not args.bf16), *make_models(means, device), data)
+            cfg.replace(amp=None if args.bf16 else "bf16"), *make_models(means, device), data)
     with tempfile.TemporaryDirectory() as root:
         raw = (data.images.numpy().reshape(-1, 28, 28) * 255).round().astype(np.uint8)
         write_mnist_idx(root, raw, data.labels.numpy(), train=True)

@@ -30,6 +30,7 @@ from ganlib.experiments import train_pair
 from ganlib.registry import LOSSES
 from ganlib.models import MODELS, build_models
 from ganlib.optim import SCHEDULES
+from ganlib.precision import AMP_MODES
 from ganlib.runtime import quick_mode
 from ganlib.toy import TOYS
 from ganlib.train import NonFiniteLossError
@@ -83,7 +84,9 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--log-every", type=int, default=None, help=f"steps between statistics reads (default {d.log_every})")
     t.add_argument("--snapshot-every", type=int, default=d.snapshot_every, help="steps between fixed-noise grids (0: every epoch)")
     t.add_argument("--checkpoint-every", type=int, default=d.checkpoint_every, help="steps between checkpoints (0: every epoch)")
-    t.add_argument("--bf16", action="store_true", help="bfloat16 autocast")
+    t.add_argument("--amp", default=None, choices=[m for m in AMP_MODES if m],
+                   help="mixed precision: bf16 autocast, fp16 autocast with a gradient scaler per player, or auto "
+                        "(bf16 or fp16 on CUDA as the GPU supports, off on the CPU); default float32")
     t.add_argument("--compile", action="store_true", help="torch.compile both networks")
     t.add_argument("--reuse-fakes", action="store_true",
                    help="G's update reuses the D update's fakes (the textbook loop; not Algorithm 1's fresh noise)")
@@ -146,7 +149,7 @@ def _train(args) -> int:
             device=args.device or "auto", seed=args.seed,
             epochs=args.epochs or (2 if quick_mode() else TrainConfig.epochs), max_steps=args.max_steps,
             log_every=args.log_every or TrainConfig.log_every, snapshot_every=args.snapshot_every,
-            checkpoint_every=args.checkpoint_every, out_dir=str(out), bf16=args.bf16, compile=args.compile,
+            checkpoint_every=args.checkpoint_every, out_dir=str(out), amp=args.amp, compile=args.compile,
             reuse_fakes=args.reuse_fakes,
             progress=True if args.progress is None else args.progress,
         )

@@ -19,6 +19,7 @@ import torch
 
 from ganlib.registry import get_loss
 from ganlib.optim import SCHEDULES
+from ganlib.precision import AMP_MODES
 from ganlib.runtime import resolve_device
 
 __all__ = ["TrainConfig"]
@@ -54,7 +55,9 @@ class TrainConfig:
     n_snapshot: int = 64  #: size of the fixed noise batch
     checkpoint_every: int = 0  #: steps between checkpoints (needs out_dir); 0 = every epoch, <0 = never
     out_dir: Optional[str] = None  #: where checkpoint.pt is written
-    bf16: bool = False  #: bfloat16 autocast
+    #: mixed precision (:mod:`ganlib.precision`): ``None`` (float32), ``"bf16"``, ``"fp16"`` (with one
+    #: gradient scaler per player) or ``"auto"`` (bf16 or fp16 on CUDA as the device supports, else off)
+    amp: Optional[str] = None
     compile: bool = False  #: torch.compile both networks
     progress: bool = True  #: tqdm progress bar
     #: G's update reuses the last D update's fakes G(z) (forward kept with its graph) instead of
@@ -64,8 +67,12 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, d: Optional[Dict[str, Any]] = None, **overrides: Any) -> "TrainConfig":
-        """Defaults updated by ``d`` and ``overrides``; unknown keys raise ValueError."""
-        return cls().replace(**{**(d or {}), **overrides})
+        """Defaults updated by ``d`` and ``overrides``; unknown keys raise ValueError. The key
+        ``bf16`` of checkpoints written by ganlib 0.1 is read as ``amp="bf16"`` (or ``None``)."""
+        d = dict(d or {})
+        if "bf16" in d:
+            d.setdefault("amp", "bf16" if d.pop("bf16") else None)
+        return cls().replace(**{**d, **overrides})
 
     def replace(self, **overrides: Any) -> "TrainConfig":
         """A copy with ``overrides`` applied; an unknown key raises ValueError naming it."""
@@ -93,7 +100,7 @@ class TrainConfig:
             raise ValueError(f"epochs must be an integer >= 1, got {self.epochs!r}")
         if self.max_steps is not None and (not isinstance(self.max_steps, int) or self.max_steps < 0):
             raise ValueError(f"max_steps must be None or an integer >= 0, got {self.max_steps!r}")
-        for name in ("reuse_fakes", "bf16", "compile", "progress"):
+        for name in ("reuse_fakes", "compile", "progress"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
         if not isinstance(self.log_every, int) or self.log_every < 1:
@@ -115,5 +122,7 @@ class TrainConfig:
             raise ValueError(f"optimizer 'paper' has its own schedule; schedule must be 'constant', got {self.schedule!r}")
         if isinstance(self.lr_floor, bool) or not (isinstance(self.lr_floor, (int, float)) and 0 <= self.lr_floor <= 1):
             raise ValueError(f"lr_floor must be a number in [0, 1], got {self.lr_floor!r}")
+        if self.amp not in AMP_MODES:
+            raise ValueError(f"amp must be one of {', '.join(map(repr, AMP_MODES))}, got {self.amp!r}")
         get_loss(self.loss)  # ValueError listing the valid names
         resolve_device(self.device)  # ValueError for unknown / unavailable devices

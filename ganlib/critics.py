@@ -189,6 +189,7 @@ def gradient_penalty(
     *,
     rand: Optional[Callable[[Tuple[int, ...]], Tensor]] = None,
     batch_dims: int = 1,
+    grad_scale: Optional[Tensor] = None,
 ) -> Tensor:
     r"""WGAN-GP's two-sided gradient penalty (Gulrajani et al., 2017), **before** the weight :math:`\lambda`.
 
@@ -216,6 +217,9 @@ def gradient_penalty(
             :math:`\epsilon` (the ensemble's: one row per member, from the member's generator).
         batch_dims: leading dimensions that index samples: 1, or 2 for S independent critics
             with samples ``(S, N, ...)`` (:mod:`ganlib.ensemble`), which gives one penalty per member.
+        grad_scale: float16's gradient scale :math:`s` (:meth:`ganlib.precision.Precision.grad_scale`):
+            the input gradient is taken of :math:`\frac sN \sum_i D(\hat x_i)` and multiplied by
+            :math:`N/s`, so it does not underflow in float16. The result is the same up to rounding.
 
     Returns:
         0-dim tensor :math:`\frac1N \sum_i (\|\nabla D(\hat x_i)\|_2 - 1)^2 \ge 0` (shape
@@ -252,7 +256,12 @@ def gradient_penalty(
         out = critic(x_hat)
         if out.numel() != n:
             raise ValueError(f"critic must return one score per sample ({n}), got shape {tuple(out.shape)}")
-        (grad,) = torch.autograd.grad(out.sum(), x_hat, create_graph=True)
+        if grad_scale is None:
+            (grad,) = torch.autograd.grad(out.sum(), x_hat, create_graph=True)
+        else:
+            # the mean (not the sum) in float32 seeds each sample's backward with s/N, as a loss would
+            (grad,) = torch.autograd.grad(out.float().mean() * grad_scale, x_hat, create_graph=True)
+            grad = grad.float() * (n / grad_scale)
     norm = grad.flatten(batch_dims).norm(2, dim=-1)
     return ((norm - 1.0) ** 2).mean(-1)
 

@@ -28,6 +28,7 @@ from ganlib.checkpoint import get_rng_state, set_rng_state
 from ganlib.config import TrainConfig
 from ganlib.optim import make_optimizers
 from ganlib.registry import get_loss
+from ganlib.precision import resolve_amp
 from ganlib.runtime import resolve_device, seed_everything
 from ganlib.stacked import stack_players
 from ganlib.train import HISTORY_COLUMNS, STAT_COLUMNS, Loop
@@ -73,6 +74,9 @@ class EnsembleTrainer(Loop):
             raise ValueError(f"seeds must be a non-empty list of distinct integers, got {seeds!r}")
         self.config, self.seeds, self.loss = config, seeds, get_loss(config.loss)
         self.device = resolve_device(config.device)
+        if resolve_amp(config.amp, self.device) == torch.float16:
+            raise ValueError(f"the ensemble does not support amp={config.amp!r} (float16 here): a gradient scaler skips "
+                             "the step of every member when one overflows; use amp='bf16' or None")
         data = getattr(data, "images", data)
         if not isinstance(data, Tensor) or data.dim() != 2:
             raise ValueError("data must be a tensor (N, d) or have an .images tensor of that shape")

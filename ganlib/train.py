@@ -31,7 +31,6 @@ on the device, minibatches are drawn there from the trainer's own :class:`torch.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import time
 from pathlib import Path
@@ -45,6 +44,7 @@ from ganlib.config import TrainConfig
 from ganlib.layers import mixes_samples
 from ganlib.registry import get_loss
 from ganlib.optim import check_pair, clear_grads, make_optimizers
+from ganlib.precision import Precision
 from ganlib.runtime import resolve_device, seed_everything
 
 __all__ = ["Loop", "Trainer", "NonFiniteLossError", "STAT_COLUMNS", "HISTORY_COLUMNS", "EVENTS"]
@@ -55,9 +55,8 @@ __all__ = ["Loop", "Trainer", "NonFiniteLossError", "STAT_COLUMNS", "HISTORY_COL
 STAT_COLUMNS = ("d_loss", "g_loss", "value", "d_real", "d_fake")
 #: Columns of :attr:`Trainer.history` (``pandas.DataFrame(trainer.history)``), one row per step.
 HISTORY_COLUMNS = ("step", "epoch", *STAT_COLUMNS, "lr_d", "lr_g")
-#: Callback events, each called as ``fn(trainer)``: before the first step of :meth:`Trainer.run`,
-#: after every step, after each host read of the statistics, after each snapshot, at each epoch's end,
-#: after each checkpoint is written.
+#: Callback events, each called as ``fn(trainer)``: before the first step of :meth:`Trainer.run`, after every
+#: step, after each host read of the statistics, after each snapshot, at each epoch's end, after each checkpoint.
 EVENTS = ("on_train_start", "on_step_end", "on_log", "on_snapshot", "on_epoch_end", "on_checkpoint")
 
 
@@ -98,6 +97,7 @@ class Loop:
         self.last_checkpoint: Optional[Path] = None
         self.wall_time, self.throughput = float("nan"), float("nan")
         self._work_per_step = work_per_step  # what one step trains on, for throughput
+        self.precision = Precision(self.config.amp, self.device)  # autocast; fp16: a gradient scaler per player
 
     def add_callback(self, event: str, fn: Callable[[Any], None]) -> "Loop":
         """Call ``fn(trainer)`` on ``event`` (one of :data:`EVENTS`); returns self."""
@@ -115,16 +115,13 @@ class Loop:
         """Number of completed epochs."""
         return self.step // self.steps_per_epoch
 
-    def _autocast(self):
-        return torch.autocast(self.device.type, dtype=torch.bfloat16) if self.config.bf16 else contextlib.nullcontext()
-
     def _d_step(self, keep_fakes: bool = False) -> Tensor:
         """One D update; returns its statistics (on device). ``keep_fakes``: keep G(z) with its
         graph for the G update (``reuse_fakes``)."""
         x = self._real_batch()
         n = x.shape[self._cat_dim]
         z = self._noise(n)
-        with self._autocast():
+        with self.precision.autocast():
             with torch.set_grad_enabled(keep_fakes):
                 fake = self._g(z)
             if keep_fakes:
@@ -138,11 +135,10 @@ class Loop:
             d_loss, stats = self._d_objective(x, fake, real_l, fake_l)
         opt, sched = self.optim_d
         clear_grads(opt)
-        d_loss.backward()
-        self._optimizer_step(opt)
+        self.precision.backward(d_loss, "d")
+        self.precision.step(opt, "d", self._optimizer_step)
         self.loss.after_discriminator_update(self._d_params)
-        if sched is not None:
-            sched.step()
+        self.precision.schedule(sched)
         return stats
 
     def _g_step(self) -> Tensor:
@@ -152,18 +148,17 @@ class Loop:
         opt, sched = self.optim_g
         try:
             fake, self._kept_fakes = self._kept_fakes, None
-            with self._autocast():
+            with self.precision.autocast():
                 if fake is None:
                     fake = self._g(self._noise(self.config.batch_size))
                 g_loss, stats = self._g_objective(self._d(fake).float())
             clear_grads(opt)
-            g_loss.backward()
-            self._optimizer_step(opt)
+            self.precision.backward(g_loss, "g")
+            self.precision.step(opt, "g", self._optimizer_step)
         finally:
             for p in self._d_params:
                 p.requires_grad_(True)
-        if sched is not None:
-            sched.step()
+        self.precision.schedule(sched)
         return stats
 
     def train_step(self) -> None:
@@ -243,7 +238,7 @@ class Loop:
             "fixed_noise": self.fixed_noise.cpu(),
             "history": {k: list(v) for k, v in self.history.items()},
             "pending": [list(p) for p in self._pending], "pending_stats": self._buf[: len(self._pending)].cpu(),
-            "snapshots": [(s, x) for s, x in self.snapshots],
+            "snapshots": [(s, x) for s, x in self.snapshots], "scalers": self.precision.state_dict(),
         }
 
     def _load_loop_state(self, state: Dict[str, Any], columns: Sequence[str]) -> None:
@@ -260,6 +255,7 @@ class Loop:
         self._pending = [(int(s), lr_d, lr_g) for s, lr_d, lr_g in state["pending"]]
         self._buf[: len(self._pending)] = state["pending_stats"].to(self.device)
         self.snapshots = [(int(s), x.float().cpu()) for s, x in state["snapshots"]]
+        self.precision.load_state_dict(state.get("scalers"))
 
     def save_checkpoint(self, path: Union[str, Path]) -> Path:
         """Read back the pending statistics (``flush()``, so a checkpoint never follows a NaN loss),
@@ -299,8 +295,7 @@ class Trainer(Loop):
         snapshots: list of ``(step, samples)``.
         fixed_noise: the noise of the snapshot grids.
         rng: the :class:`torch.Generator` of minibatches and noise (not to be confused with ``G``).
-        wall_time: after :meth:`run`, its duration in seconds.
-        throughput: after :meth:`run`, real images per second.
+        wall_time, throughput: after :meth:`run`, its duration in seconds and real images per second.
     """
 
     def __init__(self, config: TrainConfig, generator: nn.Module, discriminator: nn.Module, data: Union[Tensor, Any],
@@ -364,7 +359,8 @@ class Trainer(Loop):
 
     def _d_objective(self, x: Tensor, fake: Tensor, real_l: Tensor, fake_l: Tensor) -> Tuple[Tensor, Tensor]:
         # uncompiled D for a penalty: it differentiates through D twice
-        d_loss = self.loss.discriminator_objective(self.D, x, fake, real_l, fake_l, generator=self.rng)
+        d_loss = self.loss.discriminator_objective(self.D, x, fake, real_l, fake_l, generator=self.rng,
+                                                   grad_scale=self.precision.grad_scale("d"))
         with torch.no_grad():
             r, f, link = real_l.detach(), fake_l.detach(), self.loss.link
             return d_loss, torch.stack([d_loss.detach(), self.loss.value(r, f), link(r).mean(), link(f).mean()])
@@ -384,13 +380,15 @@ class Trainer(Loop):
 
     def flush(self) -> None:
         """Read the buffered statistics (one host sync), append them to ``history``, fire
-        ``on_log``; raise :class:`NonFiniteLossError` at the first NaN/inf loss."""
+        ``on_log``; raise :class:`NonFiniteLossError` at the first NaN/inf loss. Under float16's
+        scalers an inf ``d_loss`` (a penalty's overflowed gradient) is a step the scaler skipped;
+        the forward statistics (g_loss, value, d_real, d_fake) must still be finite."""
         if not self._pending:
             return
-        rows = self._buf[: len(self._pending)].tolist()
-        pending, self._pending = self._pending, []
+        rows, (pending, self._pending) = self._buf[: len(self._pending)].tolist(), (self._pending, [])
+        checked = slice(1, 5) if self.precision.scalers else slice(0, 3)
         for (step, lr_d, lr_g), vals in zip(pending, rows):
-            if not all(math.isfinite(v) for v in vals[:3]):
+            if not all(math.isfinite(v) for v in vals[checked]):
                 where = f"; last good checkpoint: {self.last_checkpoint}" if self.last_checkpoint else ""
                 bad = ", ".join(f"{n}={v}" for n, v in zip(STAT_COLUMNS, vals))
                 raise NonFiniteLossError(f"non-finite loss at step {step} ({bad}); training stopped{where}")

@@ -34,28 +34,28 @@
 # guessed; the paper's Figures 2 and 3 and Table 1; FID and class coverage; a DCGAN for
 # comparison; one table with everything.
 
-# %% tags=["nbval-ignore-output"]
-# Setup: only inside Google Colab, install ganlib from the book's repository and report the GPU.
-# Outside Colab this cell does nothing. (scripts/set_repository_url.py keeps the URL in step.)
+# %% tags=["hide-input", "nbval-ignore-output"]
+# Setup, only inside Google Colab: install the ganlib these pages were run with (a release tag of the
+# book's repository, with its MNIST and FID extras), then report the GPU. Elsewhere it does nothing.
+# GANLIB_REPOSITORY points it at another copy (the tests use a local clone); the URL and the tag
+# are kept in step by scripts/set_repository_url.py and scripts/pin_version.py.
+import os
 import shutil
 import subprocess
 import sys
 
 if "google.colab" in sys.modules:
-    subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", "git+https://github.com/gan-book/gan-book"])
+    repository = os.environ.get("GANLIB_REPOSITORY", "https://github.com/gan-book/gan-book")
+    subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", f"ganlib[data] @ git+{repository}@v0.2.0"])
     if shutil.which("nvidia-smi"):
         subprocess.run(["nvidia-smi", "-L"], check=False)
     else:
         print("No GPU found (Runtime > Change runtime type > GPU); the chapter also runs on the CPU.")
 
 # %% tags=["nbval-ignore-output"]
-import importlib.util
 import math
 import time
 from pathlib import Path
-
-if "google.colab" in sys.modules and importlib.util.find_spec("torchmetrics") is None:
-    subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", "torchmetrics"])  # for the FID
 
 import matplotlib.pyplot as plt
 import numpy as np

@@ -41,15 +41,19 @@
 # three seeds, in one table. Weight clipping and batch normalisation are not in the experiment; the
 # reasons are given with its settings below.
 
-# %% tags=["nbval-ignore-output"]
-# Setup: only inside Google Colab, install ganlib from the book's repository and report the GPU.
-# Outside Colab this cell does nothing. (scripts/set_repository_url.py keeps the URL in step.)
+# %% tags=["hide-input", "nbval-ignore-output"]
+# Setup, only inside Google Colab: install the ganlib these pages were run with (a release tag of the
+# book's repository, with its MNIST and FID extras), then report the GPU. Elsewhere it does nothing.
+# GANLIB_REPOSITORY points it at another copy (the tests use a local clone); the URL and the tag
+# are kept in step by scripts/set_repository_url.py and scripts/pin_version.py.
+import os
 import shutil
 import subprocess
 import sys
 
 if "google.colab" in sys.modules:
-    subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", "git+https://github.com/gan-book/gan-book"])
+    repository = os.environ.get("GANLIB_REPOSITORY", "https://github.com/gan-book/gan-book")
+    subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", f"ganlib[data] @ git+{repository}@v0.2.0"])
     if shutil.which("nvidia-smi"):
         subprocess.run(["nvidia-smi", "-L"], check=False)
     else:

@@ -62,7 +62,7 @@ def test_help_is_complete(capsys):
         main(["train", "--help"])
     text = capsys.readouterr().out
     for opt in ("--dataset", "--model", "--loss", "--k", "--epochs", "--max-steps", "--device", "--out", "--resume",
-                "--dry-run", "--optimizer", "--bf16", "--compile", "--reuse-fakes", "--no-progress", "non_saturating", "saturating"):
+                "--dry-run", "--optimizer", "--amp", "--compile", "--reuse-fakes", "--no-progress", "non_saturating", "saturating"):
         assert opt in text
     with pytest.raises(SystemExit):
         main(["sample", "--help"])

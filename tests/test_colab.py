@@ -2,8 +2,11 @@
 
 - `_config.yml` holds the repository URL once (`repository: url:`) and asks for Colab launch buttons.
 - Every notebooks/*.py starts (first code cell) with the Colab setup cell: it acts only under
-  `"google.colab" in sys.modules`, pip-installs `git+<that URL>`, and reports the GPU it found;
-  outside Colab it does nothing. Both are checked by running the cell, with subprocess stubbed.
+  `"google.colab" in sys.modules`, pip-installs `ganlib[data] @ git+<that URL>@v<ganlib.__version__>`
+  (a release tag, never a moving branch; `GANLIB_REPOSITORY` overrides the URL), and reports the
+  GPU it found; outside Colab it does nothing. Both are checked by running the cell, with
+  subprocess stubbed. The cell's input is hidden on the published pages (tag `hide-input`).
+  tests/test_colab_rehearsal.py runs the cell for real, in a fresh environment.
 - scripts/set_repository_url.py rewrites the URL in _config.yml and in every copy, on a temporary
   copy of the project here, without touching the notebooks' outputs.
 (The built pages' Colab buttons are checked in test_notebook_pages_have_a_colab_button.)
@@ -22,11 +25,19 @@ import jupytext
 import pytest
 import yaml
 
+import ganlib
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
 REPO_URL = CONFIG["repository"]["url"]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.py"))
 SCRIPT = ROOT / "scripts" / "set_repository_url.py"
+PIN_SCRIPT = ROOT / "scripts" / "pin_version.py"
+INSTALL = f"ganlib[data] @ git+{REPO_URL}@v{ganlib.__version__}"  # what the setup cell must install
+
+
+def setup_cell_tags(path: pathlib.Path) -> list:
+    return [c for c in jupytext.read(path).cells if c.cell_type == "code"][0].metadata.get("tags", [])
 
 
 def setup_cell(path: pathlib.Path) -> str:
@@ -60,20 +71,55 @@ def test_first_code_cell_is_the_colab_setup_cell(py):
     )
     assert not guard.orelse, f"{py.name}: the setup cell must do nothing outside Colab (no else branch)"
     body = "\n".join(ast.unparse(n) for n in guard.body)
-    assert f"git+{REPO_URL}" in body and "pip" in body and "install" in body, (
-        f"{py.name}: the setup cell must pip-install git+{REPO_URL} (the URL in _config.yml)"
+    assert repr(REPO_URL) in body and "pip" in body and "install" in body and "git+{repository}@v" in body, (
+        f"{py.name}: the setup cell must pip-install git+{REPO_URL}@v<version> (the URL in _config.yml)"
     )
     assert "nvidia-smi" in body or "get_device_name" in body, f"{py.name}: the setup cell must report the GPU"
 
 
 @pytest.mark.parametrize("py", NOTEBOOKS, ids=lambda p: p.name)
-def test_every_git_url_in_a_notebook_is_the_configured_one(py):
+def test_every_github_url_in_a_notebook_is_the_configured_one(py):
     import re
 
     for path in (py, py.with_suffix(".ipynb")):
         if path.exists():
             urls = set(re.findall(r"git\+(https://[^\s\"'\\]+)", path.read_text()))
+            urls |= set(re.findall(r"(https://github\.com/[^\s\"'\\/]+/[^\s\"'\\/)]+)", setup_cell(path)))
             assert urls <= {REPO_URL}, f"{path.name} installs from {urls - {REPO_URL}}, _config.yml says {REPO_URL}"
+
+
+@pytest.mark.parametrize("py", NOTEBOOKS, ids=lambda p: p.name)
+def test_setup_cell_pins_the_version_the_outputs_were_made_with(py):
+    for path in (py, py.with_suffix(".ipynb")):
+        cell = setup_cell(path)
+        assert f"git+{{repository}}@v{ganlib.__version__}\"" in cell, (
+            f"{path.name}: the setup cell must install the tag v{ganlib.__version__} (ganlib.__version__); "
+            "run `python3 scripts/pin_version.py`")
+    assert subprocess.run([sys.executable, str(PIN_SCRIPT), "--check"], capture_output=True).returncode == 0
+
+
+@pytest.mark.parametrize("py", NOTEBOOKS, ids=lambda p: p.name)
+def test_setup_cell_input_is_hidden_on_the_published_pages(py):
+    assert "hide-input" in setup_cell_tags(py) and "hide-input" in setup_cell_tags(py.with_suffix(".ipynb"))
+
+
+def test_pin_script_rewrites_and_checks_the_pins(tmp_path):
+    for rel in ["ganlib/__init__.py", *[p.relative_to(ROOT) for p in ROOT.glob("notebooks/*.py")],
+                *[p.relative_to(ROOT) for p in ROOT.glob("notebooks/*.ipynb")]]:
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / rel, tmp_path / rel)
+    init = tmp_path / "ganlib" / "__init__.py"
+    init.write_text(init.read_text().replace(f'"{ganlib.__version__}"', '"9.8.7"'))
+    run = lambda *a: subprocess.run([sys.executable, str(PIN_SCRIPT), "--root", str(tmp_path), *a],  # noqa: E731
+                                    capture_output=True, text=True)
+    check = run("--check")
+    assert check.returncode == 1 and f"pins {ganlib.__version__}, ganlib is 9.8.7" in check.stderr
+    assert run().returncode == 0 and run("--check").returncode == 0
+    for py in tmp_path.glob("notebooks/*.py"):
+        assert "git+{repository}@v9.8.7\"" in setup_cell(py)
+        nb = py.with_suffix(".ipynb")
+        assert jupytext.writes(jupytext.read(nb), fmt="py:percent") == py.read_text(), f"{nb.name} and {py.name} drifted"
+        assert _outputs(nb) == _outputs(ROOT / "notebooks" / nb.name), f"{nb.name}: outputs or cell metadata changed"
 
 
 class _Recorder:
@@ -90,6 +136,7 @@ class _Recorder:
 
 def _run_cell(src: str, monkeypatch, *, colab: bool, gpu: bool) -> _Recorder:
     rec = _Recorder(gpu)
+    monkeypatch.delenv("GANLIB_REPOSITORY", raising=False)
     for name in ("check_call", "run", "call", "check_output", "Popen"):
         monkeypatch.setattr(subprocess, name, rec)
     monkeypatch.setattr(shutil, "which", lambda cmd, *a, **k: f"/usr/bin/{cmd}" if (gpu or cmd != "nvidia-smi") else None)
@@ -122,11 +169,22 @@ def test_setup_cell_in_colab_installs_ganlib_and_reports_the_gpu(py, gpu, monkey
             "notebooks/01_value_function.py (it calls nvidia-smi only where shutil.which finds it)"
         )
     installs = [c for c in rec.calls if "pip" in c and "install" in c]
-    assert installs and installs[0][-1] == f"git+{REPO_URL}", f"{py.name}: no pip install of git+{REPO_URL}: {rec.calls}"
+    assert installs and installs[0][-1] == INSTALL, f"{py.name}: no pip install of {INSTALL}: {rec.calls}"
     out = capsys.readouterr().out
     if "get_device_name" not in src:
         reported = any(c[0] == "nvidia-smi" for c in rec.calls) if gpu else "gpu" in out.lower()
         assert reported, f"{py.name}: the setup cell did not report the GPU (calls {rec.calls}, printed {out!r})"
+
+
+def test_setup_cell_honours_ganlib_repository(monkeypatch):
+    src = setup_cell(NOTEBOOKS[0])
+    rec = _Recorder(gpu=False)
+    for name in ("check_call", "run"):
+        monkeypatch.setattr(subprocess, name, rec)
+    monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    monkeypatch.setenv("GANLIB_REPOSITORY", "file:///tmp/clone")
+    exec(compile(src, "<setup cell>", "exec"), {"__name__": "__main__"})
+    assert rec.calls[0][-1] == f"ganlib[data] @ git+file:///tmp/clone@v{ganlib.__version__}"
 
 
 # --------------------------------------------------------------------------------------------------
@@ -170,7 +228,7 @@ def test_set_repository_url_rewrites_every_copy(tmp_path):
         if n_old == 0:
             assert text == before[path], f"{rel} changed though it held no URL"
     for py in tmp_path.glob("notebooks/*.py"):
-        assert f"git+{new}" in setup_cell(py)
+        assert f"\"{new}\"" in setup_cell(py)
         nb = py.with_suffix(".ipynb")
         if not nb.exists():
             continue  # an unpaired .py is reported by tests/test_notebook_pairs.py

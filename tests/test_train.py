@@ -215,7 +215,7 @@ def test_paper_preset_schedule_and_bf16_on_paper_models():
     data = torch.rand(40, 784)
     torch.manual_seed(0)
     G, D = PaperGenerator(pixel_means=data.mean(0)), PaperDiscriminator()
-    cfg = small(optimizer="paper", lr_d=0.1, lr_g=0.1, batch_size=10, max_steps=3, bf16=True)
+    cfg = small(optimizer="paper", lr_d=0.1, lr_g=0.1, batch_size=10, max_steps=3, amp="bf16")
     df = pd.DataFrame(Trainer(cfg, G, D, data).run())
     assert math.isclose(df.lr_d.iloc[-1], 0.1 / 1.000004**3) and df.d_loss.notna().all()
 

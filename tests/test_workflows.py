@@ -306,3 +306,17 @@ def test_licences_are_stated_in_files_readme_and_front_page():
     for where, text in (("README.md", README), ("book/intro.md", intro)):
         assert "CC BY 4.0" in text and "MIT" in text, f"{where} must state both licences"
         assert "https://creativecommons.org/licenses/by/4.0/" in text, where
+
+
+def test_release_workflow_tags_the_version_the_notebooks_pin_after_green_tests():
+    wf = load_workflow(WORKFLOWS / "release.yml")
+    run = wf["on"]["workflow_run"]
+    assert run["workflows"] == [load_workflow(TESTS_WF)["name"]] and run["types"] == ["completed"] and run["branches"] == ["main"]
+    job = wf["jobs"]["tag"]
+    assert "conclusion == 'success'" in job["if"] and wf["permissions"] == {"contents": "write"}
+    lines = run_lines(wf)
+    assert "python3 scripts/pin_version.py --check" in lines
+    script = next(s["run"] for s in steps(wf) if "gh release create" in s.get("run", ""))
+    # an existing tag is never moved: the check comes before the release
+    assert script.index('git rev-parse -q --verify "refs/tags/v$VERSION"') < script.index("gh release create")
+    assert "ganlib/__init__.py" in next(s["run"] for s in steps(wf) if s.get("id") == "version")
