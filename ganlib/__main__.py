@@ -51,8 +51,16 @@ class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
         return super()._get_help_string(action)
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument error is one line (``error: ...``, exit code 2), not the whole usage text."""
+
+    def error(self, message: str):
+        print(f"error: {message} (see {self.prog} --help)", file=sys.stderr)
+        sys.exit(2)
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m ganlib", description="Train and sample GANs (Goodfellow et al., 2014).")
+    p = _Parser(prog="python -m ganlib", description="Train and sample GANs (Goodfellow et al., 2014).")
     sub = p.add_subparsers(dest="command", required=True)
     d = TrainConfig()
     t = sub.add_parser("train", help="train a GAN (Algorithm 1) into a run folder",

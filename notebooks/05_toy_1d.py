@@ -72,7 +72,9 @@ from ganlib.train import Trainer
 
 torch.set_num_threads(1)  # small networks: one thread is as fast as two, and leaves a core free
 seed_everything(0)
-run_info = describe_run(data_source="toy: N(4, 0.5^2) on the line (ganlib.data.toy_data('gaussian_1d'))")
+run_info = describe_run(data_source="toy: N(4, 0.5^2) on the line (ganlib.data.toy_data('gaussian_1d'))", device="cpu")
+print("device=cpu on purpose, on a GPU runtime too: these networks have a few thousand weights, and a GPU "
+      "spends longer launching each step's small kernels than the CPU spends computing them")
 
 # %% [markdown]
 # ## The set-up

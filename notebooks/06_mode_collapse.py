@@ -69,7 +69,10 @@ from ganlib.runtime import describe_run, quick_mode, seed_everything
 
 torch.set_num_threads(min(2, torch.get_num_threads()))  # two threads: the seeds run stacked, in larger kernels
 seed_everything(0)
-run_info = describe_run(data_source="toys: two 1-D Gaussians at ±4; ring of 8 and grid of 25 2-D Gaussians (PacGAN)")
+run_info = describe_run(data_source="toys: two 1-D Gaussians at ±4; ring of 8 and grid of 25 2-D Gaussians (PacGAN)",
+                        device="cpu")
+print("device=cpu on purpose, on a GPU runtime too: these networks have a few thousand weights, and a GPU "
+      "spends longer launching each step's small kernels than the CPU spends computing them")
 notebook_start = time.perf_counter()
 
 # %% [markdown]

@@ -73,7 +73,7 @@ from ganlib.data import load_mnist, toy_data
 from ganlib.toy import get_toy
 from ganlib.metrics import ClassifierFeatures, class_histogram, fid_score, load_or_train_classifier, missing_classes, mode_coverage
 from ganlib.models import MLPDiscriminator, MLPGenerator, PaperDiscriminator, PaperGenerator
-from ganlib.runtime import describe_run, quick_mode, seed_everything
+from ganlib.runtime import describe_run, quick_mode, resolve_device, seed_everything
 from ganlib.config import TrainConfig
 from ganlib.ensemble import EnsembleTrainer
 from ganlib.train import Trainer
@@ -83,7 +83,11 @@ seed_everything(0)
 torch.set_num_threads(min(2, torch.get_num_threads()))  # two threads: the seeds run stacked, in larger kernels
 mnist = load_mnist("train", verbose=False)
 mnist_test = load_mnist("test", verbose=False)
-run_info = describe_run(data_source=f"2-D ring and grid (ganlib.toy); MNIST: {mnist.describe()}; {mnist_test.describe()}")
+run_info = describe_run(data_source=f"2-D ring and grid (ganlib.toy); MNIST: {mnist.describe()}; {mnist_test.describe()}",
+                        device="cpu")
+MNIST_DEVICE = resolve_device("auto")  # the MNIST networks gain from a GPU
+print(f"2-D toys: device=cpu on purpose, on a GPU runtime too (networks of a few thousand weights: a GPU spends "
+      f"longer launching each step's small kernels than the CPU computing them); MNIST: device={MNIST_DEVICE.type}")
 
 # %% [markdown]
 # ## Why the JSD gives no gradient where $W_1$ does
@@ -258,18 +262,18 @@ MNIST_D_UPDATES = 20 if quick_mode() else 1500
 TOY_BATCH, MNIST_BATCH = 128, 64
 
 
-def config(method: str, d_updates: int, batch_size: int, seed: int = 0) -> TrainConfig:
+def config(method: str, d_updates: int, batch_size: int, seed: int = 0, device="cpu") -> TrainConfig:
     """A method of METHODS, trained for `d_updates` discriminator updates."""
     m = METHODS[method]
     return TrainConfig(loss=m["loss"], k=m["k"], max_steps=d_updates // m["k"], batch_size=batch_size,
                        lr_d=m["lr"], lr_g=m["lr"], optimizer_kwargs={"betas": m["betas"]}, seed=seed,
-                       device="cpu", progress=False, log_every=100, snapshot_every=-1)
+                       device=device, progress=False, log_every=100, snapshot_every=-1)
 
 
-def train(method: str, players, data: torch.Tensor, d_updates: int, seed: int, batch_size: int) -> Trainer:
+def train(method: str, players, data: torch.Tensor, d_updates: int, seed: int, batch_size: int, device="cpu") -> Trainer:
     """Train a pair (``players()`` builds it after seeding) with a method of METHODS; returns the
     trainer (its ``wall_time`` is the training time)."""
-    return experiments.train_pair(config(method, d_updates, batch_size, seed), players, data)
+    return experiments.train_pair(config(method, d_updates, batch_size, seed, device), players, data)
 
 
 print(f"seeds {SEEDS}; 2-D: {TOY_D_UPDATES} D updates per run; MNIST: {MNIST_D_UPDATES} D updates per run")
@@ -403,7 +407,7 @@ for method, m in METHODS.items():
     for seed in SEEDS:
         players = lambda: (PaperGenerator(hidden=512, pixel_means=pixel_means),  # noqa: E731
                            PaperDiscriminator(units=128, pieces=3, spectral_norm=m["spectral_norm"]))
-        tr = train(method, players, mnist.images, MNIST_D_UPDATES, seed, MNIST_BATCH)
+        tr = train(method, players, mnist.images, MNIST_D_UPDATES, seed, MNIST_BATCH, device=MNIST_DEVICE)
         samples = tr.sample(tr.G.sample_noise(n_fake, generator=torch.Generator().manual_seed(1000 + seed)))
         fid = fid_score(features, mnist_test.images, samples)
         hist = class_histogram(classifier, samples)

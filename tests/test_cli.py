@@ -95,12 +95,14 @@ def toy_run(tmp_path_factory):
 def test_sample_refuses_bad_checkpoints_in_one_line(tmp_path, toy_run):
     good = (toy_run / "checkpoint.pt").read_bytes()
     (tmp_path / "text.pt").write_text("hello")
+    (tmp_path / "notes.pt").write_text("not a checkpoint\n")  # torch reads it as an unknown pickle opcode
     (tmp_path / "cut.pt").write_bytes(good[: len(good) // 2])
     torch.save({"obj": Path("x")}, tmp_path / "pickled.pt")  # a Python object: refused by weights_only=True
     torch.save({"step": 1}, tmp_path / "other.pt")
     cases = {
         "missing.pt": f"error: no checkpoint at {tmp_path / 'missing.pt'}",
         "text.pt": f"error: {tmp_path / 'text.pt'} is not a checkpoint (not a file written by torch.save)",
+        "notes.pt": f"error: {tmp_path / 'notes.pt'} is not a checkpoint (not a file written by torch.save)",
         "cut.pt": f"error: {tmp_path / 'cut.pt'} is not a readable checkpoint (truncated or corrupt)",
         "pickled.pt": f"error: {tmp_path / 'pickled.pt'} holds pickled Python objects, which a checkpoint must not "
                       "(refused by torch.load(weights_only=True), so no code in it ran)",
@@ -157,3 +159,18 @@ def test_help_states_each_default_once(capsys):
         main(["train", "--help"])
     text = capsys.readouterr().out
     assert "(default: None)" not in text and "(default: runs/gan)" in text
+
+
+@pytest.mark.parametrize("amp", ["bf16", "fp16"])
+def test_amp_trains_saves_its_scalers_and_resumes(tmp_path, amp):
+    out = tmp_path / amp
+    args = ["train", "--dataset", "ring", "--batch-size", "32", "--n-toy", "256", "--amp", amp, "--no-progress",
+            "--snapshot-every", "-1", "--out", str(out)]
+    assert main([*args, "--max-steps", "3"]) == 0
+    state = torch.load(out / "checkpoint.pt", weights_only=True)
+    assert state["config"]["amp"] == amp and sorted(state["scalers"]) == (["d", "g"] if amp == "fp16" else [])
+    assert main(["train", "--resume", "--out", str(out), "--max-steps", "5", "--no-progress"]) == 0
+    assert torch.load(out / "checkpoint.pt", weights_only=True)["step"] == 5
+    code, err = _cli(["train", "--dataset", "ring", "--amp", "fp8", "--out", str(tmp_path / "x")], tmp_path)
+    assert code == 2 and len(err) == 1 and err[0].startswith("error: argument --amp: invalid choice: 'fp8'"), err
+    assert err[0].endswith("(see python -m ganlib train --help)")
