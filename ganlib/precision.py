@@ -84,6 +84,10 @@ class Precision:
     The training loop runs each player's forward in :meth:`autocast`, back-propagates with
     :meth:`backward` and updates with :meth:`step`; checkpoints keep :meth:`state_dict` (the
     scalers' scales and counters), so a resumed float16 run continues bit-identically.
+
+    Attributes:
+        dtype: the autocast dtype (``torch.bfloat16``, ``torch.float16``) or ``None`` for float32.
+        scalers: ``{"d": GradScaler, "g": GradScaler}`` under float16, else empty.
     """
 
     def __init__(self, amp: Optional[str], device: torch.device) -> None:
@@ -93,7 +97,7 @@ class Precision:
             self.scalers = {p: torch.amp.GradScaler(device.type) for p in ("d", "g")}
 
     def autocast(self):
-        """``torch.autocast`` to :attr:`dtype`, or a no-op context in float32."""
+        """``torch.autocast`` to ``dtype``, or a no-op context in float32."""
         if self.dtype is None:
             return contextlib.nullcontext()
         return torch.autocast(self.device.type, dtype=self.dtype)

@@ -295,7 +295,9 @@ class Trainer(Loop):
         snapshots: list of ``(step, samples)``.
         fixed_noise: the noise of the snapshot grids.
         rng: the :class:`torch.Generator` of minibatches and noise (not to be confused with ``G``).
-        wall_time, throughput: after :meth:`run`, its duration in seconds and real images per second.
+        wall_time: after :meth:`run`, its duration in seconds.
+        throughput: after :meth:`run`, real images per second.
+        precision: the :class:`ganlib.precision.Precision` (autocast, float16's gradient scalers).
     """
 
     def __init__(self, config: TrainConfig, generator: nn.Module, discriminator: nn.Module, data: Union[Tensor, Any],

@@ -273,3 +273,13 @@ def test_notebook_pages_have_a_colab_button(built_book):
         page = (built_book / f"{chapter}.html").read_text()
         want = f"https://colab.research.google.com/github/{repo_path}/blob/{branch}/{chapter}.ipynb"
         assert want in page, f"{chapter}.html has no Colab launch button to {want}"
+
+
+def test_setup_cell_is_collapsed_on_every_chapter_page(built_book):
+    import re
+
+    for py in NOTEBOOKS:
+        page = (built_book / "notebooks" / f"{py.stem}.html").read_text()
+        first = page.index("google.colab")  # the setup cell's source comes first on the page
+        opening = [m for m in re.finditer(r'<div class="cell ([^"]*)"', page) if m.start() < first][-1]
+        assert "tag_hide-input" in opening.group(1).split(), f"{py.stem}.html: the setup cell is not collapsed"
