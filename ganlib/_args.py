@@ -9,6 +9,7 @@ input never costs a training run.
 from __future__ import annotations
 
 import math
+from typing import Optional
 
 import numpy as np
 import torch
@@ -16,6 +17,17 @@ from scipy.integrate import simpson
 
 #: Largest allowed :math:`|\int p\,dx - 1|` of a density on its grid (see :func:`density`).
 NORMALISATION_TOL = 1e-3
+
+
+def training_data(data: object, batch_size: int, dims: Optional[int] = None) -> "torch.Tensor":
+    """A trainer's data as a tensor ``(N, ...)`` (or ``data.images``), checked against the batch size."""
+    data = getattr(data, "images", data)
+    if not isinstance(data, torch.Tensor) or data.dim() < 2 or (dims is not None and data.dim() != dims):
+        want = "(N, d)" if dims == 2 else "(N, ...)"
+        raise ValueError(f"data must be a tensor {want} or have an .images tensor of that shape")
+    if batch_size > len(data):
+        raise ValueError(f"batch_size {batch_size} is larger than the dataset ({len(data)} samples)")
+    return data
 
 
 def positive_int(value: object, name: str, *, minimum: int = 1) -> int:

@@ -59,6 +59,9 @@ class TrainConfig:
     #: gradient scaler per player) or ``"auto"`` (bf16 or fp16 on CUDA as the device supports, else off)
     amp: Optional[str] = None
     compile: bool = False  #: torch.compile both networks
+    #: decay of an exponential moving average of G's weights (:class:`ganlib.optim.GeneratorEMA`), e.g.
+    #: 0.999; ``None`` keeps none. Samples and checkpoints then carry the averaged generator too.
+    ema_decay: Optional[float] = None
     progress: bool = True  #: tqdm progress bar
     #: G's update reuses the last D update's fakes G(z) (forward kept with its graph) instead of
     #: drawing fresh noise: the loop of pytorch/examples' dcgan, one G forward fewer per step.
@@ -122,6 +125,9 @@ class TrainConfig:
             raise ValueError(f"optimizer 'paper' has its own schedule; schedule must be 'constant', got {self.schedule!r}")
         if isinstance(self.lr_floor, bool) or not (isinstance(self.lr_floor, (int, float)) and 0 <= self.lr_floor <= 1):
             raise ValueError(f"lr_floor must be a number in [0, 1], got {self.lr_floor!r}")
+        if self.ema_decay is not None and (isinstance(self.ema_decay, bool) or not isinstance(self.ema_decay, (int, float))
+                                           or not 0 < self.ema_decay < 1):
+            raise ValueError(f"ema_decay must be None or in (0, 1), e.g. 0.999, got {self.ema_decay!r}")
         if self.amp not in AMP_MODES:
             raise ValueError(f"amp must be one of {', '.join(map(repr, AMP_MODES))}, got {self.amp!r}")
         get_loss(self.loss)  # ValueError listing the valid names

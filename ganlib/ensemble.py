@@ -24,6 +24,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 import torch
 from torch import Tensor, nn
 
+from ganlib._args import training_data
 from ganlib.checkpoint import get_rng_state, set_rng_state
 from ganlib.config import TrainConfig
 from ganlib.optim import make_optimizers
@@ -69,6 +70,8 @@ class EnsembleTrainer(Loop):
         config.validate()
         if config.compile:
             raise ValueError("the ensemble does not support compile=True (its stacked layers are already batched)")
+        if config.ema_decay is not None:
+            raise ValueError("the ensemble keeps no moving average of G (ema_decay must be None); use Trainer")
         seeds = [config.seed + i for i in range(members)] if seeds is None else [int(s) for s in seeds]
         if not seeds or len(set(seeds)) != len(seeds):
             raise ValueError(f"seeds must be a non-empty list of distinct integers, got {seeds!r}")
@@ -77,12 +80,7 @@ class EnsembleTrainer(Loop):
         if resolve_amp(config.amp, self.device) == torch.float16:
             raise ValueError(f"the ensemble does not support amp={config.amp!r} (float16 here): a gradient scaler skips "
                              "the step of every member when one overflows; use amp='bf16' or None")
-        data = getattr(data, "images", data)
-        if not isinstance(data, Tensor) or data.dim() != 2:
-            raise ValueError("data must be a tensor (N, d) or have an .images tensor of that shape")
-        if config.batch_size > len(data):
-            raise ValueError(f"batch_size {config.batch_size} is larger than the dataset ({len(data)} samples)")
-        self.data = data.to(self.device, torch.float32).contiguous()
+        self.data = training_data(data, config.batch_size, dims=2).to(self.device, torch.float32).contiguous()
         pairs = []
         for s in seeds:
             seed_everything(s)

@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import inspect
 import math
-from typing import Any, NamedTuple, Optional, Tuple
+from typing import Any, Dict, NamedTuple, Optional, Tuple
 
 import torch
 from torch import nn
 
 __all__ = ["OptimizerPair", "make_optimizers", "check_pair", "clear_grads", "CosineToFloor", "PaperSGDSchedule", "paper_optimizer",
-           "SCHEDULES"]
+           "SCHEDULES", "GeneratorEMA", "check_pairs"]
 
 #: Learning-rate schedules of :func:`make_optimizers` for torch optimisers (``TrainConfig.schedule``).
 SCHEDULES = ("constant", "cosine")
@@ -60,6 +60,22 @@ def check_pair(given: Any, module: nn.Module, who: str) -> OptimizerPair:
     if sched is not None and getattr(sched, "optimizer", opt) is not opt:
         raise ValueError(f"the scheduler for {who} drives another optimizer than the one paired with it")
     return OptimizerPair(opt, sched)
+
+
+def check_pairs(optimizers: Any, D: nn.Module, G: nn.Module) -> Tuple[OptimizerPair, OptimizerPair]:
+    """``optimizers = (for D, for G)`` checked with :func:`check_pair`; a clear error otherwise.
+
+    Example:
+        >>> import torch
+        >>> from ganlib.optim import check_pairs
+        >>> D, G = torch.nn.Linear(2, 1), torch.nn.Linear(1, 2)
+        >>> pairs = ((torch.optim.SGD(D.parameters(), lr=0.1), None), (torch.optim.SGD(G.parameters(), lr=0.1), None))
+        >>> [p.optimizer.param_groups[0]["lr"] for p in check_pairs(pairs, D, G)]
+        [0.1, 0.1]
+    """
+    if not (isinstance(optimizers, (tuple, list)) and len(optimizers) == 2):
+        raise TypeError("optimizers must be a pair (for D, for G) of (optimizer, scheduler) pairs")
+    return check_pair(optimizers[0], D, "D"), check_pair(optimizers[1], G, "G")
 
 
 def clear_grads(optimizer: torch.optim.Optimizer) -> None:
@@ -103,6 +119,56 @@ class CosineToFloor:
     def __call__(self, t: int) -> float:
         n = self.updates
         return self.floor + (1.0 - self.floor) * 0.5 * (1 + math.cos(math.pi * min(t, n) / n))
+
+
+class GeneratorEMA:
+    r"""An exponential moving average of :math:`G`'s weights, updated after every update of :math:`G`:
+
+    .. math:: ar	heta_g \leftarrow eta\,ar	heta_g + (1 - eta)\,	heta_g ,
+
+    so :math:`ar	heta_g` averages roughly the last :math:`1/(1-eta)` generators (Yazıcı et al.,
+    2019). The game's iterates circle around an equilibrium rather than settle on it; their average
+    is often closer to it, and samples from :math:`ar	heta_g` are cleaner than from the last
+    :math:`G`. Batch-norm statistics are averaged too. Only the copy is averaged: training is
+    unchanged. Built on :class:`torch.optim.swa_utils.AveragedModel`.
+
+    Example:
+        >>> import torch
+        >>> from ganlib.optim import GeneratorEMA
+        >>> G = torch.nn.Linear(1, 1, bias=False)
+        >>> ema = GeneratorEMA(G, decay=0.5)
+        >>> _ = G.weight.data.fill_(1.0); ema.update(G)  # the first update copies G
+        >>> _ = G.weight.data.fill_(0.0); ema.update(G)  # then 0.5 * 1 + 0.5 * 0
+        >>> round(ema.module.weight.item(), 3)
+        0.5
+    """
+
+    def __init__(self, generator: nn.Module, decay: float) -> None:
+        if isinstance(decay, bool) or not (isinstance(decay, (int, float)) and 0 < decay < 1):
+            raise ValueError(f"the EMA decay must be in (0, 1), e.g. 0.999, got {decay!r}")
+        from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+        self.decay = float(decay)
+        self.averaged = AveragedModel(generator, multi_avg_fn=get_ema_multi_avg_fn(self.decay), use_buffers=True)
+        self.averaged.requires_grad_(False)
+        self.averaged.eval()  # the average is only sampled from, never trained
+
+    @property
+    def module(self) -> nn.Module:
+        """The averaged generator (same class and interface as :math:`G`)."""
+        return self.averaged.module
+
+    @torch.no_grad()
+    def update(self, generator: nn.Module) -> None:
+        """One averaging step toward ``generator``'s current weights (the first call copies them)."""
+        self.averaged.update_parameters(generator)
+
+    def state_dict(self) -> Dict[str, Any]:
+        """The averaged weights and the number of averaging steps (``weights_only``-safe)."""
+        return self.averaged.state_dict()
+
+    def load_state_dict(self, state: Dict[str, Any]) -> None:
+        self.averaged.load_state_dict(state)
 
 
 def _torch_pair(config: Any, module: nn.Module, lr: float, updates: int) -> OptimizerPair:

@@ -22,11 +22,9 @@ snapshots, checkpoints, timing); :class:`Trainer` runs it for one game,
 loss by name: :meth:`~ganlib.registry.GANLoss.discriminator_objective` adds a penalty such as
 WGAN-GP's, :meth:`~ganlib.registry.GANLoss.after_discriminator_update` does WGAN's clipping.
 Optimisers come as pairs (:class:`ganlib.optim.OptimizerPair`), by default from
-:func:`ganlib.optim.make_optimizers`. Grids, GIFs and plots hang on callbacks
-(:meth:`Loop.add_callback`) that call into :mod:`ganlib.viz`. Speed: the data set is one tensor
-on the device, minibatches are drawn there from the trainer's own :class:`torch.Generator`
-(:attr:`Trainer.rng`), and per-step statistics go to a device buffer read on the host every
-``log_every`` steps (one synchronisation), where non-finite losses are caught.
+:func:`ganlib.optim.make_optimizers`; ``ema_decay`` keeps an average of :math:`G`'s weights
+(:class:`ganlib.optim.GeneratorEMA`). Grids, GIFs and plots hang on callbacks
+(:meth:`Loop.add_callback`) that call into :mod:`ganlib.viz`.
 """
 
 from __future__ import annotations
@@ -39,11 +37,12 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 import torch
 from torch import Tensor, nn
 
+from ganlib._args import training_data
 from ganlib.checkpoint import get_rng_state, load_checkpoint, save_checkpoint, set_rng_state
 from ganlib.config import TrainConfig
 from ganlib.layers import mixes_samples
 from ganlib.registry import get_loss
-from ganlib.optim import check_pair, clear_grads, make_optimizers
+from ganlib.optim import GeneratorEMA, check_pairs, clear_grads, make_optimizers
 from ganlib.precision import Precision
 from ganlib.runtime import resolve_device, seed_everything
 
@@ -98,6 +97,7 @@ class Loop:
         self.wall_time, self.throughput = float("nan"), float("nan")
         self._work_per_step = work_per_step  # what one step trains on, for throughput
         self.precision = Precision(self.config.amp, self.device)  # autocast; fp16: a gradient scaler per player
+        self.ema = GeneratorEMA(self.G, self.config.ema_decay) if self.config.ema_decay is not None else None
 
     def add_callback(self, event: str, fn: Callable[[Any], None]) -> "Loop":
         """Call ``fn(trainer)`` on ``event`` (one of :data:`EVENTS`); returns self."""
@@ -155,6 +155,8 @@ class Loop:
             clear_grads(opt)
             self.precision.backward(g_loss, "g")
             self.precision.step(opt, "g", self._optimizer_step)
+            if self.ema is not None:
+                self.ema.update(self.G)
         finally:
             for p in self._d_params:
                 p.requires_grad_(True)
@@ -239,6 +241,7 @@ class Loop:
             "history": {k: list(v) for k, v in self.history.items()},
             "pending": [list(p) for p in self._pending], "pending_stats": self._buf[: len(self._pending)].cpu(),
             "snapshots": [(s, x) for s, x in self.snapshots], "scalers": self.precision.state_dict(),
+            "generator_ema": self.ema.state_dict() if self.ema is not None else None,
         }
 
     def _load_loop_state(self, state: Dict[str, Any], columns: Sequence[str]) -> None:
@@ -256,6 +259,8 @@ class Loop:
         self._buf[: len(self._pending)] = state["pending_stats"].to(self.device)
         self.snapshots = [(int(s), x.float().cpu()) for s, x in state["snapshots"]]
         self.precision.load_state_dict(state.get("scalers"))
+        if self.ema is not None and state.get("generator_ema") is not None:
+            self.ema.load_state_dict(state["generator_ema"])
 
     def save_checkpoint(self, path: Union[str, Path]) -> Path:
         """Read back the pending statistics (``flush()``, so a checkpoint never follows a NaN loss),
@@ -307,21 +312,13 @@ class Trainer(Loop):
         self.loss = get_loss(config.loss)
         self.device = resolve_device(config.device)
         seed_everything(config.seed)
-        data = getattr(data, "images", data)
-        if not isinstance(data, Tensor) or data.dim() < 2:
-            raise ValueError("data must be a tensor (N, ...) or have an .images tensor")
-        if config.batch_size > len(data):
-            raise ValueError(f"batch_size {config.batch_size} is larger than the dataset ({len(data)} samples)")
-        self.data = data.to(self.device, torch.float32).contiguous()
+        self.data = training_data(data, config.batch_size).to(self.device, torch.float32).contiguous()
         self.G, self.D = generator.to(self.device), discriminator.to(self.device)
         self._check_shapes()
         self._plan()
         if optimizers is None:
             optimizers = make_optimizers(config, self.G, self.D, self.total_steps, self.steps_per_epoch)
-        if not (isinstance(optimizers, (tuple, list)) and len(optimizers) == 2):
-            raise TypeError("optimizers must be a pair (for D, for G) of (optimizer, scheduler) pairs")
-        self.optim_d = check_pair(optimizers[0], self.D, "D")
-        self.optim_g = check_pair(optimizers[1], self.G, "G")
+        self.optim_d, self.optim_g = check_pairs(optimizers, self.D, self.G)
         self.rng = torch.Generator(device=self.device).manual_seed(config.seed)
         self.fixed_noise = self.G.sample_noise(config.n_snapshot, generator=self.rng, device=self.device)
         self._begin(HISTORY_COLUMNS, (len(STAT_COLUMNS),), work_per_step=config.batch_size * config.k)  # images
@@ -402,15 +399,16 @@ class Trainer(Loop):
         self._fire("on_log")
 
     @torch.no_grad()
-    def sample(self, z: Optional[Tensor] = None, n: int = 64) -> Tensor:
-        """Generator samples (eval mode) for noise ``z`` (default: ``n`` fresh draws), on the CPU."""
-        was = self.G.training
-        self.G.eval()
+    def sample(self, z: Optional[Tensor] = None, n: int = 64, ema: bool = True) -> Tensor:
+        """Generator samples (eval mode) for noise ``z`` (default: ``n`` fresh draws), on the CPU; from
+        the averaged generator when ``config.ema_decay`` keeps one, unless ``ema=False``."""
+        G = self.ema.module if ema and self.ema is not None else self.G
+        was = G.training
+        G.eval()
         try:
-            z = self.G.sample_noise(n, device=self.device) if z is None else z.to(self.device)
-            return self.G(z).float().cpu()
+            return G(G.sample_noise(n, device=self.device) if z is None else z.to(self.device)).float().cpu()
         finally:
-            self.G.train(was)
+            G.train(was)
 
     def snapshot(self) -> None:
         """Record G(fixed_noise) in ``snapshots`` and fire ``on_snapshot``."""
