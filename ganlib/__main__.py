@@ -111,6 +111,8 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--n", type=int, default=64, help="number of samples")
     s.add_argument("--nrow", type=int, default=8, help="images per grid row")
     s.add_argument("--seed", type=int, default=0, help="noise seed")
+    s.add_argument("--no-ema", dest="ema", action="store_false",
+                   help="sample the last generator, not the moving average of its weights (when the run kept one)")
     return p
 
 
@@ -209,8 +211,12 @@ def _sample(args) -> int:
     if args.n < 1:
         raise ValueError(f"--n must be >= 1, got {args.n}")
     meta = state["meta"]
-    G, _ = build_models(meta["model"], tuple(meta["data_shape"]))
-    G.load_state_dict(state["generator"])
+    G, _ = build_models(meta["model"], tuple(meta["data_shape"]), **meta.get("model_kwargs", {}))
+    averaged = state.get("generator_ema")
+    if averaged is not None and args.ema:  # AveragedModel's keys: module.<name>, n_averaged
+        G.load_state_dict({k.removeprefix("module."): v for k, v in averaged.items() if k.startswith("module.")})
+    else:
+        G.load_state_dict(state["generator"])
     G.eval()
     with torch.no_grad():
         x = G(G.sample_noise(args.n, generator=torch.Generator().manual_seed(args.seed)))
@@ -235,7 +241,8 @@ def _sample(args) -> int:
     else:
         kinds = ".png, .pt or .npy" if image else ".csv, .pt or .npy"
         raise ValueError(f"--out {out}: write {'images' if image else 'toy samples'} to {kinds}")
-    print(f"wrote {args.n} samples from {args.checkpoint} (step {state['step']}) to {out}")
+    which = "the moving average of G" if averaged is not None and args.ema else "G"
+    print(f"wrote {args.n} samples of {which} from {args.checkpoint} (step {state['step']}) to {out}")
     return 0
 
 

@@ -25,14 +25,15 @@ def test_average_follows_the_formula_step_by_step():
     G = torch.nn.Linear(3, 2)
     ema = GeneratorEMA(G, decay=0.9)
     values = []
-    for t in range(4):
+    for t in range(40):
         with torch.no_grad():
             G.weight.normal_()
         values.append(G.weight.detach().clone())
         ema.update(G)
-    expected = values[0]
-    for v in values[1:]:
-        expected = 0.9 * expected + 0.1 * v
+    expected = values[0]  # the first update copies
+    for t, v in enumerate(values[1:], start=1):
+        beta = min(0.9, (1 + t) / (10 + t))  # the warm-up
+        expected = beta * expected + (1 - beta) * v
     assert torch.allclose(ema.module.weight, expected, atol=1e-6)
 
 
