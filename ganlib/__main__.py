@@ -96,6 +96,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="mixed precision: bf16 autocast, fp16 autocast with a gradient scaler per player, or auto "
                         "(bf16 or fp16 on CUDA as the GPU supports, off on the CPU); default float32")
     t.add_argument("--compile", action="store_true", help="torch.compile both networks")
+    t.add_argument("--ema-decay", type=float, default=None,
+                   help="keep a moving average of G's weights with this decay (e.g. 0.999); 'sample' then uses it")
     t.add_argument("--reuse-fakes", action="store_true",
                    help="G's update reuses the D update's fakes (the textbook loop; not Algorithm 1's fresh noise)")
     t.add_argument("--no-progress", dest="progress", action="store_false", default=None, help="silence the progress bar")
@@ -159,7 +161,7 @@ def _train(args) -> int:
             device=args.device or "auto", seed=args.seed,
             epochs=args.epochs or (2 if quick_mode() else TrainConfig.epochs), max_steps=args.max_steps,
             log_every=args.log_every or TrainConfig.log_every, snapshot_every=args.snapshot_every,
-            checkpoint_every=args.checkpoint_every, out_dir=str(out), amp=args.amp, compile=args.compile,
+            checkpoint_every=args.checkpoint_every, out_dir=str(out), amp=args.amp, compile=args.compile, ema_decay=args.ema_decay,
             reuse_fakes=args.reuse_fakes,
             progress=True if args.progress is None else args.progress,
         )

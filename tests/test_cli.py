@@ -174,3 +174,21 @@ def test_amp_trains_saves_its_scalers_and_resumes(tmp_path, amp):
     code, err = _cli(["train", "--dataset", "ring", "--amp", "fp8", "--out", str(tmp_path / "x")], tmp_path)
     assert code == 2 and len(err) == 1 and err[0].startswith("error: argument --amp: invalid choice: 'fp8'"), err
     assert err[0].endswith("(see python -m ganlib train --help)")
+
+
+def test_sample_uses_the_moving_average_unless_told_not_to(tmp_path):
+    out = tmp_path / "ema"
+    assert main(["train", "--dataset", "ring", "--max-steps", "30", "--batch-size", "32", "--n-toy", "256",
+                 "--ema-decay", "0.9", "--no-progress", "--snapshot-every", "-1", "--out", str(out)]) == 0
+    ckpt = str(out / "checkpoint.pt")
+    assert main(["sample", "--checkpoint", ckpt, "--n", "50", "--out", str(tmp_path / "avg.pt")]) == 0
+    assert main(["sample", "--checkpoint", ckpt, "--n", "50", "--out", str(tmp_path / "last.pt"), "--no-ema"]) == 0
+    avg, last = torch.load(tmp_path / "avg.pt"), torch.load(tmp_path / "last.pt")
+    assert avg.shape == last.shape == (50, 2) and not torch.allclose(avg, last)
+    from ganlib.models import build_models
+
+    state = torch.load(ckpt, weights_only=True)
+    G, _ = build_models("mlp", (2,))
+    G.load_state_dict({k.removeprefix("module."): v for k, v in state["generator_ema"].items() if k != "n_averaged"})
+    z = G.sample_noise(50, generator=torch.Generator().manual_seed(0))
+    assert torch.allclose(G.eval()(z), avg)
