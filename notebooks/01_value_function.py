@@ -167,7 +167,9 @@ for m in batch_sizes:
         fake = G(torch.randn(m, 1, generator=gen))
         vals.append(losses.value_function(D_logit(real), D_logit(fake)).item())
     estimates[m] = np.array(vals)
-    print(f"m = {m:>7}: mean {estimates[m].mean():+.4f}, std {estimates[m].std(ddof=1):.4f}")
+    se = estimates[m].std(ddof=1) / math.sqrt(repeats)  # standard error of the mean of the repeats
+    print(f"m = {m:>7}: mean {estimates[m].mean():+.4f}, std {estimates[m].std(ddof=1):.4f}, "
+          f"|mean - V| = {abs(estimates[m].mean() - v_exact) / se:.1f} standard errors")
 
 # %% [markdown]
 # The check: at every batch size the mean of the estimates lies within 4 standard errors of the

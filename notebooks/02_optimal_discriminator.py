@@ -334,9 +334,9 @@ plt.show()
 #
 # :::{admonition} Solution
 # :class: dropdown
-# Steps 1–3 are unchanged with $b = \lambda p_g(x)$: the integrand is $a \log y + \lambda b \log(1-y)$,
-# maximised at $y = a / (a + \lambda b)$. So $D^*_\lambda$ is Eq. 2 with $p_g$ replaced by
-# $\lambda p_g$, which is what `theory.optimal_discriminator(p_data, lam * p_g)` computes (the
+# Steps 1–3 are unchanged with $b = \lambda p_g(x)$: the integrand is $a \log y + b \log(1-y)$,
+# maximised at $y = a / (a + b) = p_\text{data} / (p_\text{data} + \lambda p_g)$. So $D^*_\lambda$ is
+# Eq. 2 with $p_g$ replaced by $\lambda p_g$, which is what `theory.optimal_discriminator(p_data, lam * p_g)` computes (the
 # function does not require its inputs to be normalised). The cell below maximises the integrand
 # by brute force at several points $x$ and compares.
 # :::
