@@ -31,6 +31,7 @@ from ganlib.registry import LOSSES
 from ganlib.models import MODELS, build_models
 from ganlib.optim import SCHEDULES
 from ganlib.precision import AMP_MODES
+from ganlib.presets import PRESETS, get_preset, players_from_meta
 from ganlib.runtime import quick_mode
 from ganlib.toy import TOYS
 from ganlib.train import NonFiniteLossError
@@ -65,6 +66,10 @@ def _parser() -> argparse.ArgumentParser:
     d = TrainConfig()
     t = sub.add_parser("train", help="train a GAN (Algorithm 1) into a run folder",
                        formatter_class=_HelpFormatter)
+    t.add_argument("--preset", default=None, choices=sorted(PRESETS),
+                   help="a tuned recipe that sets the model, loss, optimisers, batch and its own budget in steps "
+                        "(--out, --seed, --device, --max-steps, --amp still apply); "
+                        + "; ".join(f"{k}: {v.description}, {v.budget}" for k, v in PRESETS.items()))
     t.add_argument("--dataset", default=None, choices=sorted(DATASETS),
                    help="(default mnist) " + "; ".join(f"{k}: {v}" for k, v in DATASETS.items()))
     t.add_argument("--model", default=None, choices=sorted(MODELS),
@@ -129,6 +134,32 @@ def _load_data(args, model: str):
     return ds
 
 
+#: Options a preset sets itself, with their defaults on the command line: another value is refused.
+_PRESET_SETS = {"model": None, "loss": TrainConfig.loss, "k": TrainConfig.k, "epochs": None,
+                "batch_size": TrainConfig.batch_size, "optimizer": None, "lr_d": None, "lr_g": None,
+                "schedule": TrainConfig.schedule, "lr_floor": TrainConfig.lr_floor, "ema_decay": None,
+                "reuse_fakes": False}
+
+
+def _preset_run(args, out: Path):
+    """Config, checkpoint meta and model name of a new ``--preset`` run."""
+    preset = get_preset(args.preset)
+    clash = [n for n, default in _PRESET_SETS.items() if getattr(args, n) != default]
+    if clash:
+        flag = "--" + clash[0].replace("_", "-")
+        raise ValueError(f"--preset {preset.name} sets {flag} itself; drop {flag} (or train without --preset)")
+    if args.dataset not in (None, preset.dataset):
+        raise ValueError(f"--preset {preset.name} trains on --dataset {preset.dataset}, not {args.dataset}")
+    args.dataset = preset.dataset
+    given = {k: getattr(args, k) for k in ("max_steps", "log_every") if getattr(args, k) is not None}
+    cfg = preset.train_config(seed=args.seed, device=args.device or "auto", out_dir=str(out), amp=args.amp,
+                              compile=args.compile, checkpoint_every=args.checkpoint_every,
+                              progress=True if args.progress is None else args.progress, **given)
+    if args.dry_run:
+        cfg = cfg.replace(max_steps=4, log_every=2, snapshot_every=2, checkpoint_every=2)
+    return cfg, {"dataset": preset.dataset, **preset.meta(), "dry_run": bool(args.dry_run)}, preset.model
+
+
 def _train(args) -> int:
     out = Path(args.out)
     ckpt_path = out / "checkpoint.pt"
@@ -149,6 +180,8 @@ def _train(args) -> int:
         cfg = TrainConfig.from_dict(saved["config"], out_dir=str(out), **given)
         if "epochs" in given and "max_steps" not in given:
             cfg = cfg.replace(max_steps=None)
+    elif args.preset:
+        cfg, meta, model = _preset_run(args, out)
     else:
         args.dataset = args.dataset or "mnist"
         model = args.model or ("paper" if args.dataset == "mnist" else "mlp")
@@ -173,7 +206,7 @@ def _train(args) -> int:
     ds = _load_data(args, model)
     meta.update(data_shape=list(ds.images.shape[1:]), data_source=ds.source, n_data=len(ds))
     is_image = ds.images[0].numel() == 784
-    players = lambda: build_models(model, tuple(ds.images.shape[1:]), pixel_means=ds.images.mean(0))  # noqa: E731
+    players = lambda: players_from_meta(meta, tuple(ds.images.shape[1:]), pixel_means=ds.images.mean(0))  # noqa: E731
     write_history = lambda t: pd.DataFrame(t.history).to_csv(out / "history.csv", index=False)  # noqa: E731
     callbacks = {"on_checkpoint": write_history, **({"on_snapshot": GridWriter(out)} if is_image else {})}
     trainer = train_pair(cfg, players, ds, callbacks=callbacks, meta=meta, run=False)

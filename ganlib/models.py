@@ -20,7 +20,7 @@ This module never imports :mod:`ganlib.train`.
 from __future__ import annotations
 
 import math
-from typing import Optional, Sequence, Tuple
+from typing import Any, Dict, Optional, Sequence, Tuple
 
 import torch
 from torch import Tensor, nn
@@ -324,6 +324,8 @@ def build_models(
     latent_dim: Optional[int] = None,
     hidden: Sequence[int] = (64, 64),
     spectral_norm: bool = False,
+    generator_kwargs: Optional[Dict[str, Any]] = None,
+    discriminator_kwargs: Optional[Dict[str, Any]] = None,
 ) -> Tuple[nn.Module, nn.Module]:
     """Build a ``(generator, discriminator)`` pair by name (see :data:`MODELS`).
 
@@ -335,20 +337,25 @@ def build_models(
         hidden: hidden sizes of the toy MLPs.
         spectral_norm: spectrally normalise the discriminator (:func:`apply_spectral_norm`); for
             ``"dcgan"`` this also drops D's batch norm.
+        generator_kwargs, discriminator_kwargs: further keyword arguments of the two classes (e.g.
+            ``{"width": 32}`` for the DCGAN pair); they override the ones above.
 
     Raises:
         ValueError: unknown name.
     """
     numel = int(torch.Size(data_shape).numel())
+    gk, dk = dict(generator_kwargs or {}), dict(discriminator_kwargs or {})
     if name == "paper":
         return (
-            PaperGenerator(latent_dim or 100, out_features=numel, pixel_means=pixel_means),
-            PaperDiscriminator(numel, spectral_norm=spectral_norm),
+            PaperGenerator(**{"latent_dim": latent_dim or 100, "out_features": numel, "pixel_means": pixel_means, **gk}),
+            PaperDiscriminator(**{"in_features": numel, "spectral_norm": spectral_norm, **dk}),
         )
     if name == "dcgan":
-        return DCGANGenerator(latent_dim or 100), DCGANDiscriminator(spectral_norm=spectral_norm, batch_norm=not spectral_norm)
+        return (DCGANGenerator(**{"latent_dim": latent_dim or 100, **gk}),
+                DCGANDiscriminator(**{"spectral_norm": spectral_norm, "batch_norm": not spectral_norm, **dk}))
     if name == "mlp":
-        return MLPGenerator(latent_dim or numel, numel, hidden), MLPDiscriminator(numel, hidden, spectral_norm=spectral_norm)
+        return (MLPGenerator(**{"latent_dim": latent_dim or numel, "out_dim": numel, "hidden": hidden, **gk}),
+                MLPDiscriminator(**{"in_dim": numel, "hidden": hidden, "spectral_norm": spectral_norm, **dk}))
     raise ValueError(f"unknown model {name!r}; valid names: {', '.join(MODELS)}")
 
 

@@ -14,7 +14,7 @@ import types
 
 import pytest
 
-MODULES = ("ganlib.losses", "ganlib.registry", "ganlib.critics", "ganlib.theory", "ganlib.optim", "ganlib.precision", "ganlib.augment")
+MODULES = ("ganlib.losses", "ganlib.registry", "ganlib.critics", "ganlib.theory", "ganlib.optim", "ganlib.precision", "ganlib.augment", "ganlib.presets")
 OPTIONFLAGS = doctest.NORMALIZE_WHITESPACE
 
 

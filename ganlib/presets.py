@@ -1,0 +1,115 @@
+r"""Tuned training recipes, by name: everything a run needs besides the data, with its budget.
+
+``python -m ganlib train --preset mnist --out DIR`` and :func:`train_preset` run one. A
+:class:`Preset` names the network pair (:func:`ganlib.models.build_models` with its keyword
+arguments), the augmentation of :math:`D`'s inputs (:mod:`ganlib.augment`), and the
+:class:`ganlib.config.TrainConfig` values (loss, optimisers, batch size, the moving average of
+:math:`G`, the number of steps). The budget is a number of steps, not a clock, so a run is the
+same computation on every machine; :attr:`Preset.budget` says what it costs where it was measured.
+Checkpoints keep :meth:`Preset.meta`, from which :func:`players_from_meta` rebuilds the players
+(to resume, or to sample with ``python -m ganlib sample``).
+
+Example:
+    >>> from ganlib.presets import get_preset
+    >>> p = get_preset("mnist")
+    >>> p.dataset, p.train_config(seed=1).seed
+    ('mnist', 1)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple, Union
+
+from torch import Tensor, nn
+
+from ganlib.augment import AugmentedDiscriminator
+from ganlib.config import TrainConfig
+from ganlib.experiments import train_pair
+from ganlib.models import build_models
+from ganlib.runtime import quick_mode
+from ganlib.train import Trainer
+
+__all__ = ["Preset", "PRESETS", "get_preset", "players_from_meta", "train_preset"]
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A named recipe (see the module docstring)."""
+
+    name: str
+    description: str  #: one line for ``--help``
+    dataset: str  #: the data set it is tuned for (a ``--dataset`` name)
+    model: str  #: a :data:`ganlib.models.MODELS` name
+    budget: str  #: what the run costs, where measured, for ``--help``
+    config: Dict[str, Any] = field(default_factory=dict)  #: :class:`TrainConfig` values
+    generator_kwargs: Dict[str, Any] = field(default_factory=dict)
+    discriminator_kwargs: Dict[str, Any] = field(default_factory=dict)
+    augment: Tuple[str, ...] = ()  #: DiffAugment policy of :math:`D`'s inputs (``()``: none)
+    quick_steps: int = 20  #: the run's length under ``GANLIB_QUICK=1``
+
+    def train_config(self, seed: int = 0, device: str = "auto", quick: Optional[bool] = None,
+                     **overrides: Any) -> TrainConfig:
+        """The run's :class:`TrainConfig`; ``quick`` (default: :func:`ganlib.runtime.quick_mode`)
+        shortens it to :attr:`quick_steps`; ``overrides`` are further config values."""
+        cfg = TrainConfig.from_dict(self.config, seed=seed, device=device)
+        if quick_mode() if quick is None else quick:
+            cfg = cfg.replace(max_steps=self.quick_steps, log_every=min(cfg.log_every, self.quick_steps))
+        return cfg.replace(**overrides)
+
+    def meta(self) -> Dict[str, Any]:
+        """What a checkpoint needs to rebuild the players (plain data)."""
+        return {"preset": self.name, "model": self.model, "augment": list(self.augment),
+                "model_kwargs": {"generator_kwargs": dict(self.generator_kwargs),
+                                 "discriminator_kwargs": dict(self.discriminator_kwargs)}}
+
+
+def players_from_meta(meta: Mapping[str, Any], data_shape: Sequence[int],
+                      pixel_means: Optional[Tensor] = None) -> Tuple[nn.Module, nn.Module]:
+    """``(G, D)`` as a run's checkpoint ``meta`` describes them: :func:`ganlib.models.build_models`
+    with the saved keyword arguments, :math:`D` wrapped in
+    :class:`ganlib.augment.AugmentedDiscriminator` when the run augmented its inputs."""
+    G, D = build_models(meta["model"], tuple(data_shape), pixel_means=pixel_means, **meta.get("model_kwargs", {}))
+    if meta.get("augment"):
+        image = tuple(data_shape) if len(data_shape) == 3 else (1, 28, 28)
+        D = AugmentedDiscriminator(D, tuple(meta["augment"]), image_shape=image)
+    return G, D
+
+
+#: The recipes by name.
+PRESETS: Dict[str, Preset] = {
+    "mnist": Preset(
+        name="mnist",
+        description="a DCGAN pair with a moving average of G and augmented D inputs, for the offline 4,000 digits",
+        dataset="mnist",
+        model="dcgan",
+        budget="3,000 steps of batch 64: about 6 minutes on 2 CPU cores, well under one on a GPU",
+        config=dict(loss="non_saturating", batch_size=64, max_steps=3000, lr_d=2e-4, lr_g=2e-4,
+                    optimizer_kwargs={"betas": (0.5, 0.999)}, ema_decay=0.999, log_every=100,
+                    snapshot_every=500),
+        generator_kwargs={"width": 64},
+        discriminator_kwargs={"width": 64},
+        augment=("translation",),
+        quick_steps=20,
+    ),
+}
+
+
+def get_preset(name: str) -> Preset:
+    """The :class:`Preset` called ``name``; a :class:`ValueError` lists the valid names."""
+    if name not in PRESETS:
+        raise ValueError(f"unknown preset {name!r}; valid: {', '.join(PRESETS)}")
+    return PRESETS[name]
+
+
+def train_preset(name: str, data: Any, seed: int = 0, device: str = "auto", *,
+                 callbacks: Optional[Mapping[str, Union[Callable, Sequence[Callable]]]] = None,
+                 meta: Optional[Dict[str, Any]] = None, run: bool = True, **overrides: Any) -> Trainer:
+    """Train the preset ``name`` on ``data`` (a tensor of images or a :class:`ganlib.data.Dataset`)
+    through :func:`ganlib.experiments.train_pair`; returns the trainer. ``overrides`` are config
+    values (e.g. ``out_dir``, ``max_steps``)."""
+    preset = get_preset(name)
+    images = getattr(data, "images", data)
+    cfg = preset.train_config(seed=seed, device=device, **overrides)
+    players = lambda: players_from_meta(preset.meta(), tuple(images.shape[1:]), images.mean(0))  # noqa: E731
+    return train_pair(cfg, players, images, callbacks=callbacks, meta={**preset.meta(), **(meta or {})}, run=run)

@@ -1,0 +1,62 @@
+"""Presets (ganlib.presets, `python -m ganlib train --preset NAME`): a quick-mode smoke run of each,
+sampling with the moving average, resuming, and the options a preset refuses."""
+
+import pytest
+import torch
+
+from ganlib.__main__ import main
+from ganlib.augment import AugmentedDiscriminator
+from ganlib.presets import PRESETS, get_preset, players_from_meta
+
+
+@pytest.fixture(scope="module")
+def mnist_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("preset") / "mnist"
+    mp = pytest.MonkeyPatch()
+    mp.setenv("GANLIB_QUICK", "1")
+    try:
+        assert main(["train", "--preset", "mnist", "--out", str(out), "--no-progress"]) == 0
+    finally:
+        mp.undo()
+    return out
+
+
+def test_quick_run_keeps_the_preset_the_average_and_the_augmentation(mnist_run):
+    state = torch.load(mnist_run / "checkpoint.pt", weights_only=True)
+    preset = get_preset("mnist")
+    assert state["step"] == preset.quick_steps and state["meta"]["preset"] == "mnist"
+    assert state["config"]["ema_decay"] == preset.config["ema_decay"] and state["generator_ema"] is not None
+    assert state["meta"]["augment"] == list(preset.augment)
+    assert any(k.startswith("discriminator.") for k in state["discriminator"])  # D is wrapped
+
+
+def test_sample_writes_images_in_the_unit_interval(mnist_run, tmp_path):
+    assert main(["sample", "--checkpoint", str(mnist_run / "checkpoint.pt"), "--n", "300", "--out",
+                 str(tmp_path / "s.pt")]) == 0
+    x = torch.load(tmp_path / "s.pt")
+    assert x.shape == (300, 1, 28, 28) and x.dtype == torch.float32 and 0 <= x.min() and x.max() <= 1
+
+
+def test_resume_rebuilds_the_augmented_players(mnist_run, monkeypatch):
+    monkeypatch.setenv("GANLIB_QUICK", "1")
+    steps = get_preset("mnist").quick_steps + 4
+    assert main(["train", "--resume", "--out", str(mnist_run), "--max-steps", str(steps), "--no-progress"]) == 0
+    assert torch.load(mnist_run / "checkpoint.pt", weights_only=True)["step"] == steps
+
+
+@pytest.mark.parametrize("flag", [["--loss", "hinge"], ["--batch-size", "32"], ["--model", "paper"], ["--lr-d", "1e-3"]])
+def test_options_the_preset_sets_are_refused_in_one_line(flag, tmp_path, capsys):
+    assert main(["train", "--preset", "mnist", *flag, "--out", str(tmp_path / "x")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"error: --preset mnist sets {flag[0]} itself"), err
+    assert not (tmp_path / "x").exists()  # refused before any work
+
+
+def test_every_preset_states_its_budget_and_builds_its_players():
+    for name, preset in PRESETS.items():
+        assert "steps" in preset.budget and "minutes" in preset.budget
+        G, D = players_from_meta(preset.meta(), (1, 28, 28))
+        assert isinstance(D, AugmentedDiscriminator) == bool(preset.augment)
+        assert G(G.sample_noise(3)).shape == (3, 1, 28, 28) and D(torch.rand(3, 1, 28, 28)).shape == (3,)
+    with pytest.raises(ValueError, match="unknown preset 'cifar'; valid: mnist"):
+        get_preset("cifar")
