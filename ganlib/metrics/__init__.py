@@ -1,5 +1,6 @@
 """Evaluation metrics: mode coverage for the 2-D toys, Parzen-window log-likelihood (the paper's
-Table 1), FID on our own feature network, and the digit-class histogram.
+Table 1), FID on our own feature network, the digit-class histogram, and the quality figures of
+generated digits (confident share, Inception-like score, class shares, memorisation).
 
 Each family lives in its own submodule and is re-exported here, so ``from ganlib.metrics import X``
 is the one way to use them.
@@ -12,4 +13,5 @@ from ganlib.metrics.classifier import (  # noqa: E402,F401
     load_or_train_classifier, missing_classes, predict_classes, train_classifier,
 )
 from ganlib.metrics.fid import fid_score  # noqa: E402,F401
+from ganlib.metrics.digits import class_probabilities, digit_report, inception_like_score  # noqa: E402,F401
 from ganlib.metrics.modes import ModeCoverageRecorder, mode_counts, mode_coverage  # noqa: E402,F401
