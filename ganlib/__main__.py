@@ -151,8 +151,8 @@ def _preset_run(args, out: Path):
     if args.dataset not in (None, preset.dataset):
         raise ValueError(f"--preset {preset.name} trains on --dataset {preset.dataset}, not {args.dataset}")
     args.dataset = preset.dataset
-    given = {k: getattr(args, k) for k in ("max_steps", "log_every") if getattr(args, k) is not None}
-    cfg = preset.train_config(seed=args.seed, device=args.device or "auto", out_dir=str(out), amp=args.amp,
+    given = {k: getattr(args, k) for k in ("max_steps", "log_every", "amp") if getattr(args, k) is not None}
+    cfg = preset.train_config(seed=args.seed, device=args.device or "auto", out_dir=str(out),
                               compile=args.compile, checkpoint_every=args.checkpoint_every,
                               progress=True if args.progress is None else args.progress, **given)
     if args.dry_run:

@@ -26,7 +26,7 @@ def test_quick_run_keeps_the_preset_the_average_and_the_augmentation(mnist_run):
     preset = get_preset("mnist")
     assert state["step"] == preset.quick_steps and state["meta"]["preset"] == "mnist"
     assert state["config"]["ema_decay"] == preset.config["ema_decay"] and state["generator_ema"] is not None
-    assert state["meta"]["augment"] == list(preset.augment)
+    assert state["meta"]["augment"] == dict(preset.augment) and state["config"]["amp"] == preset.config["amp"]
     assert any(k.startswith("discriminator.") for k in state["discriminator"])  # D is wrapped
 
 
