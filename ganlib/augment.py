@@ -51,6 +51,18 @@ def _check_images(x: Tensor) -> None:
                          f"{tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__}")
 
 
+def _sizes(x: Tensor, ratio: float) -> Tuple[int, int, int, int]:
+    """``(n, h, w)`` of an image batch and ``ratio`` of its height and width in pixels, after checking ``x``."""
+    _check_images(x)
+    n, _, h, w = x.shape
+    return n, h, w, int(ratio * h + 0.5), int(ratio * w + 0.5)
+
+
+def _draws(low: int, high: int, n: int, generator: Optional[torch.Generator], device: torch.device) -> Tensor:
+    """``n`` integers uniform in ``[low, high)``, shape ``(n, 1, 1)``, drawn on the CPU (reproducible anywhere)."""
+    return torch.randint(low, high, (n, 1, 1), generator=generator, device="cpu").to(device)
+
+
 def translate(x: Tensor, ratio: float = POLICIES["translation"], generator: Optional[torch.Generator] = None) -> Tensor:
     r"""Shift each image by its own integer offset :math:`(\delta_y, \delta_x)`, each uniform in
     :math:`\{-s, \dots, s\}` with :math:`s = \lfloor \text{ratio} \cdot \text{size} + \tfrac12 \rfloor`;
@@ -63,13 +75,10 @@ def translate(x: Tensor, ratio: float = POLICIES["translation"], generator: Opti
         >>> translate(x, ratio=0.0).equal(x)  # s = 0: no shift
         True
     """
-    _check_images(x)
-    n, _, h, w = x.shape
-    sy, sx = int(ratio * h + 0.5), int(ratio * w + 0.5)
+    n, h, w, sy, sx = _sizes(x, ratio)
     if sy == 0 and sx == 0:
         return x
-    dy = torch.randint(-sy, sy + 1, (n, 1, 1), generator=generator, device="cpu").to(x.device)
-    dx = torch.randint(-sx, sx + 1, (n, 1, 1), generator=generator, device="cpu").to(x.device)
+    dy, dx = _draws(-sy, sy + 1, n, generator, x.device), _draws(-sx, sx + 1, n, generator, x.device)
     padded = F.pad(x, (sx, sx, sy, sy))
     rows = (torch.arange(h, device=x.device).view(1, h, 1) + sy - dy).expand(n, h, w)
     cols = (torch.arange(w, device=x.device).view(1, 1, w) + sx - dx).expand(n, h, w)
@@ -88,13 +97,10 @@ def cutout(x: Tensor, ratio: float = POLICIES["cutout"], generator: Optional[tor
         >>> bool(((y == 0).flatten(1).sum(1) <= 16).all())  # at most a 4 x 4 square per image
         True
     """
-    _check_images(x)
-    n, _, h, w = x.shape
-    ch, cw = int(ratio * h + 0.5), int(ratio * w + 0.5)
+    n, h, w, ch, cw = _sizes(x, ratio)
     if ch == 0 or cw == 0:
         return x
-    cy = torch.randint(0, h + (1 - ch % 2), (n, 1, 1), generator=generator, device="cpu").to(x.device)
-    cx = torch.randint(0, w + (1 - cw % 2), (n, 1, 1), generator=generator, device="cpu").to(x.device)
+    cy, cx = _draws(0, h + (1 - ch % 2), n, generator, x.device), _draws(0, w + (1 - cw % 2), n, generator, x.device)
     rows = torch.arange(h, device=x.device).view(1, h, 1)
     cols = torch.arange(w, device=x.device).view(1, 1, w)
     inside = ((rows - cy + ch // 2) >= 0) & ((rows - cy + ch // 2) < ch) & ((cols - cx + cw // 2) >= 0) & ((cols - cx + cw // 2) < cw)
