@@ -379,7 +379,7 @@ plt.show()
 # output, output bias at the logit of the pixel means) and the paper's maxout discriminator with
 # 128 units of 3 pieces and its dropout, on the offline training set. The same pair for every
 # method; SN-GAN adds `spectral_norm=True` to $D$. Each run gets the same number of discriminator
-# updates (1,500 minibatches of 64, i.e. 24 passes over the 4,000 training digits), 17 to 25
+# updates (1,500 minibatches of 64, i.e. 24 passes over the 4,000 training digits), 17 to 27
 # seconds per run on this CPU, about a minute per method over the three seeds. These runs train
 # one seed at a time (no ensemble).
 #
@@ -484,7 +484,7 @@ summary
 #   vanilla GAN's 0.3 ± 0.6; against WGAN-GP (11.0 ± 6.1 modes, and 1.4 ± 0.4 % of the samples
 #   high quality against the SN-GAN's 2.1 ± 0.7 %) the intervals overlap, and three seeds do not
 #   say which of the two does better. Its price is one power iteration per layer and step (the extra seconds in the last
-#   column: 37 per seed against the vanilla GAN's 31).
+#   column: 45 per seed against the vanilla GAN's 34).
 # - **WGAN-GP pays for its stability in generator updates.** Five critic updates with a
 #   double-backward penalty per generator update leave it a fifth of the generator updates at
 #   equal discriminator work. On the grid it already covers more modes than the collapsed vanilla
