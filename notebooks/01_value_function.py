@@ -64,7 +64,9 @@ from ganlib import losses, theory, toy
 from ganlib.runtime import describe_run, quick_mode, seed_everything
 
 seed_everything(0)
-run_info = describe_run(data_source="analytic 1-D Gaussians (no data set)")
+run_info = describe_run(data_source="analytic 1-D Gaussians (no data set)", device="cpu")
+print("device=cpu on purpose, on a GPU runtime too: no training here, only closed forms and small tensors, which "
+      "a GPU would not speed up")
 
 # %% [markdown]
 # ## The value function is a classifier's log-likelihood

@@ -59,7 +59,10 @@ from ganlib import experiments, propositions, theory, toy
 from ganlib.runtime import describe_run, quick_mode, seed_everything
 
 seed_everything(0)
-run_info = describe_run(data_source="analytic 1-D Gaussians and mixtures (no data set)")
+run_info = describe_run(data_source="analytic 1-D Gaussians and mixtures (no data set)", device="cpu")
+print("device=cpu on purpose, on a GPU runtime too: the discriminators fitted here have a few thousand "
+      "weights, and a GPU spends longer launching each step's small kernels than the CPU spends computing "
+      "them")
 
 # %% [markdown]
 # ## The derivation

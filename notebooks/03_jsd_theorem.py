@@ -65,7 +65,10 @@ from ganlib import losses, propositions, theory, toy
 from ganlib.runtime import describe_run, seed_everything
 
 seed_everything(0)
-run_info = describe_run(data_source="analytic 1-D Gaussians and mixtures (no data set; no training, so both modes agree)")
+run_info = describe_run(data_source="analytic 1-D Gaussians and mixtures (no data set; no training, so both modes agree)",
+                        device="cpu")
+print("device=cpu on purpose, on a GPU runtime too: no training here, only closed forms on a grid, which a GPU "
+      "would not speed up")
 
 # %% [markdown]
 # ## The derivation, line by line

@@ -60,7 +60,9 @@ from ganlib import experiments, losses, registry, theory, toy
 from ganlib.runtime import describe_run, quick_mode, seed_everything
 
 seed_everything(0)
-run_info = describe_run(data_source="analytic 1-D Gaussian p_data = N(0, 1) (no data set)")
+run_info = describe_run(data_source="analytic 1-D Gaussian p_data = N(0, 1) (no data set)", device="cpu")
+print("device=cpu on purpose, on a GPU runtime too: the race trains 1-D networks of a few thousand weights, "
+      "and a GPU spends longer launching each step's small kernels than the CPU spends computing them")
 
 # %% [markdown]
 # ## Two losses for the generator
