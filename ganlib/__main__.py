@@ -16,11 +16,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-
-import pandas as pd
 from pathlib import Path
 from typing import List, Optional
 
+import pandas as pd
 import torch
 
 from ganlib.checkpoint import load_checkpoint
@@ -29,7 +28,7 @@ from ganlib.data import load_mnist, toy_data
 from ganlib.experiments import train_pair
 from ganlib.registry import LOSSES
 from ganlib.models import MODELS, build_models
-from ganlib.optim import SCHEDULES
+from ganlib.optim import SCHEDULES, GeneratorEMA
 from ganlib.precision import AMP_MODES
 from ganlib.presets import PRESETS, get_preset, players_from_meta
 from ganlib.runtime import quick_mode
@@ -194,8 +193,8 @@ def _train(args) -> int:
             device=args.device or "auto", seed=args.seed,
             epochs=args.epochs or (2 if quick_mode() else TrainConfig.epochs), max_steps=args.max_steps,
             log_every=args.log_every or TrainConfig.log_every, snapshot_every=args.snapshot_every,
-            checkpoint_every=args.checkpoint_every, out_dir=str(out), amp=args.amp, compile=args.compile, ema_decay=args.ema_decay,
-            reuse_fakes=args.reuse_fakes,
+            checkpoint_every=args.checkpoint_every, out_dir=str(out), amp=args.amp, compile=args.compile,
+            ema_decay=args.ema_decay, reuse_fakes=args.reuse_fakes,
             progress=True if args.progress is None else args.progress,
         )
         if args.dry_run:
@@ -248,8 +247,8 @@ def _sample(args) -> int:
     meta = state["meta"]
     G, _ = build_models(meta["model"], tuple(meta["data_shape"]), **meta.get("model_kwargs", {}))
     averaged = state.get("generator_ema")
-    if averaged is not None and args.ema:  # AveragedModel's keys: module.<name>, n_averaged
-        G.load_state_dict({k.removeprefix("module."): v for k, v in averaged.items() if k.startswith("module.")})
+    if averaged is not None and args.ema:
+        G.load_state_dict(GeneratorEMA.generator_weights(averaged))
     else:
         G.load_state_dict(state["generator"])
     G.eval()

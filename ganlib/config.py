@@ -19,7 +19,7 @@ import torch
 
 from ganlib.registry import get_loss
 from ganlib.optim import SCHEDULES
-from ganlib.precision import AMP_MODES
+from ganlib.precision import resolve_amp
 from ganlib.runtime import resolve_device
 
 __all__ = ["TrainConfig"]
@@ -128,7 +128,5 @@ class TrainConfig:
         if self.ema_decay is not None and (isinstance(self.ema_decay, bool) or not isinstance(self.ema_decay, (int, float))
                                            or not 0 < self.ema_decay < 1):
             raise ValueError(f"ema_decay must be None or in (0, 1), e.g. 0.999, got {self.ema_decay!r}")
-        if self.amp not in AMP_MODES:
-            raise ValueError(f"amp must be one of {', '.join(map(repr, AMP_MODES))}, got {self.amp!r}")
         get_loss(self.loss)  # ValueError listing the valid names
-        resolve_device(self.device)  # ValueError for unknown / unavailable devices
+        resolve_amp(self.amp, resolve_device(self.device))  # ValueError for unknown devices and amp modes

@@ -184,6 +184,12 @@ class GeneratorEMA:
     def load_state_dict(self, state: Dict[str, Any]) -> None:
         self.averaged.load_state_dict(state)
 
+    @staticmethod
+    def generator_weights(state: Dict[str, Any]) -> Dict[str, Any]:
+        """The averaged weights in a saved :meth:`state_dict`, keyed as :math:`G`'s own
+        ``state_dict()`` (to load into a fresh :math:`G`, e.g. for sampling)."""
+        return {k[len("module."):]: v for k, v in state.items() if k.startswith("module.")}
+
 
 def _torch_pair(config: Any, module: nn.Module, lr: float, updates: int) -> OptimizerPair:
     cls, kwargs = getattr(torch.optim, config.optimizer), dict(config.optimizer_kwargs)
