@@ -14,8 +14,16 @@ process with the same thread count, interleaved over several rounds (the machine
 round reported. The matrix products of each step are counted with ``FlopCounterMode`` and divided
 by the device's float32 peak, measured in the same run.
 
-Usage: ``python benchmarks/bench_ensemble.py [--rounds 6] [--steps 30] [--threads 2]``. The last
-line, for the 1-D models: ``ensemble_speedup_s8=<x.xx> device=<cpu|cuda>``.
+The ``faults/step`` column counts the minor page faults of the timed steps (``getrusage``): the
+ensemble's stacked activations are megabyte-sized, and with glibc's default ``malloc`` settings
+they are unmapped when freed and faulted in again the next step. ``EnsembleTrainer`` therefore calls
+:func:`ganlib.runtime.keep_freed_memory` on the CPU (process-wide, so the ``Trainer`` rows of the
+same run get it too); ``--malloc-default`` skips that call, to measure what it buys. The last lines
+give each model's marginal cost of one more member (from S = 8 to S = 16) and the speed-up it
+bounds: no S can beat ``Trainer step / marginal cost``.
+
+Usage: ``python benchmarks/bench_ensemble.py [--rounds 15] [--steps 20] [--threads 2] [--malloc-default]``.
+The last line, for the 1-D models: ``ensemble_speedup_s8=<x.xx> device=<cpu|cuda>``.
 """
 from __future__ import annotations
 
@@ -33,7 +41,17 @@ from ganlib.ensemble import EnsembleTrainer
 from ganlib.experiments import train_pair
 from ganlib.losses import discriminator_loss, generator_loss_non_saturating
 from ganlib.models import MLPDiscriminator, MLPGenerator
+import ganlib.runtime
 from ganlib.runtime import resolve_device
+
+try:
+    import resource
+
+    def _faults() -> int:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+except ImportError:  # not on Unix
+    def _faults() -> int:
+        return 0
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_train import _sync, peak_flops  # noqa: E402  (the same peak measurement as the training benchmark)
@@ -129,16 +147,20 @@ def flops_per_member_step(step, members):
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--rounds", type=int, default=6)
-    p.add_argument("--steps", type=int, default=30)
+    p.add_argument("--rounds", type=int, default=15)
+    p.add_argument("--steps", type=int, default=20)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--device", default="auto")
+    p.add_argument("--malloc-default", action="store_true", help="keep glibc's malloc defaults (see the docstring)")
     args = p.parse_args()
+    if args.malloc_default:
+        ganlib.runtime._KEPT = False  # as if keep_freed_memory had already run and found no glibc
     torch.set_num_threads(args.threads)
     device = resolve_device(args.device)
     all_loops = {name: loops(name, device) for name in MODELS}
     flops = {(n, k): flops_per_member_step(fn, s) for n, ls in all_loops.items() for k, (fn, s) in ls.items()}
     best = {(n, k): float("inf") for n, ls in all_loops.items() for k in ls}
+    faults = {key: 0 for key in best}
     peaks = []
     for _ in range(args.rounds):
         peaks.append(peak_flops(device, 2048, 5))
@@ -147,23 +169,30 @@ def main() -> None:
                 for _ in range(3):  # warm, with this loop's own tensors in the caches
                     fn()
                 _sync(device)
-                t = time.perf_counter()
+                f0, t = _faults(), time.perf_counter()
                 for _ in range(args.steps):
                     fn()
                 _sync(device)
                 best[n, k] = min(best[n, k], (time.perf_counter() - t) / args.steps)
+                faults[n, k] += _faults() - f0
     top = max(peaks)
     print(f"device={device.type} torch={torch.__version__} threads={args.threads} batch=256 "
-          f"rounds={args.rounds}x(3 untimed + {args.steps} timed) steps, best round; peak fp32 matmul {top / 1e9:.1f} GFLOP/s")
+          f"rounds={args.rounds}x(3 untimed + {args.steps} timed) steps, best round; peak fp32 matmul {top / 1e9:.1f} GFLOP/s; "
+          f"malloc {'default' if args.malloc_default else 'keep_freed_memory'}")
     speedup_s8 = {}
     for n, ls in all_loops.items():
         base = 1 / best[n, "Trainer (1 seed)"]
-        print(f"\n{n} models: {'loop':22s} {'ms/step':>8s} {'member-steps/s':>15s} {'vs Trainer':>10s} {'% of peak':>9s}")
+        print(f"\n{n} models: {'loop':22s} {'ms/step':>8s} {'member-steps/s':>15s} {'vs Trainer':>10s} {'% of peak':>9s} "
+              f"{'faults/step':>11s}")
         for k, (_, s) in ls.items():
             rate = s / best[n, k]
             print(f"{'':12s}{k:22s} {1e3 * best[n, k]:8.2f} {rate:15.0f} {rate / base:9.2f}x "
-                  f"{100 * flops[n, k] * rate / top:8.2f}%")
+                  f"{100 * flops[n, k] * rate / top:8.2f}% {faults[n, k] / (args.rounds * args.steps):11.1f}")
         speedup_s8[n] = (8 / best[n, "ensemble S=8"]) / base
+    for n in all_loops:
+        marginal = (best[n, "ensemble S=16"] - best[n, "ensemble S=8"]) / 8
+        print(f"{n} models: one more member costs {1e3 * marginal:.2f} ms (S=8 to 16), a Trainer step "
+              f"{1e3 * best[n, 'Trainer (1 seed)']:.2f} ms: no S beats {best[n, 'Trainer (1 seed)'] / marginal:.2f}x")
     print(f"\nensemble at S=8 vs Trainer: 1-D {speedup_s8['1-D']:.2f}x, ring {speedup_s8['ring']:.2f}x")
     print(f"ensemble_speedup_s8={speedup_s8['1-D']:.2f} device={device.type}")
 

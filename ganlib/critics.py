@@ -27,6 +27,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ganlib import _args
+from ganlib.losses import batch_mean
 
 __all__ = [
     "critic_loss_wasserstein",
@@ -47,7 +48,7 @@ GP_WEIGHT = 10.0
 WGAN_CLIP = 0.01
 
 
-def critic_loss_wasserstein(d_real_logits: Tensor, d_fake_logits: Tensor) -> Tensor:
+def critic_loss_wasserstein(d_real_logits: Tensor, d_fake_logits: Tensor, *, dim: Optional[int] = None) -> Tensor:
     r"""WGAN critic loss (Arjovsky et al., 2017), on raw critic outputs :math:`f(x)` (the "logits").
 
     The Kantorovich-Rubinstein duality writes the earth mover's distance as
@@ -71,6 +72,8 @@ def critic_loss_wasserstein(d_real_logits: Tensor, d_fake_logits: Tensor) -> Ten
     Args:
         d_real_logits: critic outputs on real samples.
         d_fake_logits: critic outputs on generated samples.
+        dim: ``None`` (means over all elements) or the axis to average over
+            (:func:`ganlib.losses.batch_mean`); the same keyword on every loss here.
 
     Returns:
         0-dim tensor, :math:`-\widehat{W}` (minus the critic's estimate of :math:`W_1`).
@@ -83,10 +86,10 @@ def critic_loss_wasserstein(d_real_logits: Tensor, d_fake_logits: Tensor) -> Ten
         tensor(-2.)
     """
     _args.logit_pair(d_real_logits, d_fake_logits)
-    return d_fake_logits.mean() - d_real_logits.mean()
+    return batch_mean(d_fake_logits, dim) - batch_mean(d_real_logits, dim)
 
 
-def generator_loss_wasserstein(d_fake_logits: Tensor) -> Tensor:
+def generator_loss_wasserstein(d_fake_logits: Tensor, *, dim: Optional[int] = None) -> Tensor:
     r"""WGAN (and hinge) generator loss: :math:`G` minimises :math:`-\mathbb{E}_z[f(G(z))]`.
 
     .. math::
@@ -109,10 +112,10 @@ def generator_loss_wasserstein(d_fake_logits: Tensor) -> Tensor:
         tensor([-0.2500, -0.2500, -0.2500, -0.2500])
     """
     _args.logits(d_fake_logits, "d_fake_logits")
-    return -d_fake_logits.mean()
+    return -batch_mean(d_fake_logits, dim)
 
 
-def critic_loss_hinge(d_real_logits: Tensor, d_fake_logits: Tensor) -> Tensor:
+def critic_loss_hinge(d_real_logits: Tensor, d_fake_logits: Tensor, *, dim: Optional[int] = None) -> Tensor:
     r"""Hinge discriminator loss (Miyato et al., 2018, Eq. 16; Lim & Ye, 2017).
 
     .. math::
@@ -135,10 +138,10 @@ def critic_loss_hinge(d_real_logits: Tensor, d_fake_logits: Tensor) -> Tensor:
         tensor(2.)
     """
     _args.logit_pair(d_real_logits, d_fake_logits)
-    return F.relu(1.0 - d_real_logits).mean() + F.relu(1.0 + d_fake_logits).mean()
+    return batch_mean(F.relu(1.0 - d_real_logits), dim) + batch_mean(F.relu(1.0 + d_fake_logits), dim)
 
 
-def generator_loss_hinge(d_fake_logits: Tensor) -> Tensor:
+def generator_loss_hinge(d_fake_logits: Tensor, *, dim: Optional[int] = None) -> Tensor:
     r"""Hinge generator loss (Miyato et al., 2018, Eq. 17): :math:`-\mathbb{E}_z[D(G(z))]`.
 
     .. math::
@@ -153,10 +156,10 @@ def generator_loss_hinge(d_fake_logits: Tensor) -> Tensor:
         >>> generator_loss_hinge(torch.tensor([1.0, 3.0]))  # -E[D(G(z))]: no margin on G's side
         tensor(-2.)
     """
-    return generator_loss_wasserstein(d_fake_logits)
+    return generator_loss_wasserstein(d_fake_logits, dim=dim)
 
 
-def wasserstein_estimate(d_real_logits: Tensor, d_fake_logits: Tensor) -> Tensor:
+def wasserstein_estimate(d_real_logits: Tensor, d_fake_logits: Tensor, *, dim: Optional[int] = None) -> Tensor:
     r"""The critic's batch estimate of :math:`W_1`: :math:`\frac1m\sum_i f(x^{(i)}) - \frac1n\sum_j f(G(z^{(j)}))`.
 
     .. math::
@@ -178,7 +181,7 @@ def wasserstein_estimate(d_real_logits: Tensor, d_fake_logits: Tensor) -> Tensor
         >>> round(wasserstein_estimate(critic(real), critic(fake)).item(), 2)
         2.0
     """
-    return -critic_loss_wasserstein(d_real_logits, d_fake_logits)
+    return -critic_loss_wasserstein(d_real_logits, d_fake_logits, dim=dim)
 
 
 def gradient_penalty(

@@ -8,8 +8,8 @@ updates of :math:`D` per update of :math:`G`, callbacks, snapshots, bit-identica
 and member :math:`s` reproduces the single run of seed ``seeds[s]``: its own initial weights, its
 own :class:`torch.Generator` for minibatches and noise, drawn in the same order as the
 :class:`~ganlib.train.Trainer` draws them. Members share no statistic: each loss is a mean over
-the member's own batch (the registered loss functions are mapped over members with
-:func:`torch.vmap`), and the optimiser's moments are elementwise.
+the member's own batch (:meth:`ganlib.registry.GANLoss.member_objectives`), and the optimiser's
+moments are elementwise.
 
 Fault isolation: a member whose loss turns non-finite is frozen (its updates are rejected from
 that step on) while the others train on; :meth:`EnsembleTrainer.summary` says which members
@@ -30,7 +30,7 @@ from ganlib.config import TrainConfig
 from ganlib.optim import make_optimizers
 from ganlib.registry import get_loss
 from ganlib.precision import resolve_amp
-from ganlib.runtime import resolve_device, seed_everything
+from ganlib.runtime import keep_freed_memory, resolve_device, seed_everything
 from ganlib.stacked import stack_players
 from ganlib.train import HISTORY_COLUMNS, STAT_COLUMNS, Loop
 
@@ -77,6 +77,8 @@ class EnsembleTrainer(Loop):
             raise ValueError(f"seeds must be a non-empty list of distinct integers, got {seeds!r}")
         self.config, self.seeds, self.loss = config, seeds, get_loss(config.loss)
         self.device = resolve_device(config.device)
+        if self.device.type == "cpu":
+            keep_freed_memory()  # stacked activations are megabytes: reuse them rather than page-fault each step
         if resolve_amp(config.amp, self.device) == torch.float16:
             raise ValueError(f"the ensemble does not support amp={config.amp!r} (float16 here): a gradient scaler skips "
                              "the step of every member when one overflows; use amp='bf16' or None")
@@ -130,8 +132,13 @@ class EnsembleTrainer(Loop):
                 p.copy_(torch.where(self.alive.view(-1, *([1] * (p.dim() - 1))), p, old))
 
     def _fail(self, loss: Tensor, which: int) -> None:
-        """Freeze the members whose ``loss`` (S,) is non-finite, remembering step and loss."""
-        bad = self.alive & ~torch.isfinite(loss.detach())
+        """Freeze the members whose ``loss`` (S,) is non-finite, remembering step and loss. On the
+        CPU one read tells whether there is anything to do; on an accelerator the masked update
+        always runs (a read would synchronise)."""
+        finite = torch.isfinite(loss.detach())
+        if self.device.type == "cpu" and bool(finite.all()):
+            return
+        bad = self.alive & ~finite
         self._failed.masked_fill_(bad.unsqueeze(1) & self._first, self.step + 1)
         self._failed.masked_fill_(bad.unsqueeze(1) & ~self._first, which)
         self.alive &= ~bad
@@ -142,7 +149,7 @@ class EnsembleTrainer(Loop):
         return stats[:, 0].sum(), stats.detach()  # members are independent: the sum's gradient is each one's
 
     def _g_objective(self, fake_l: Tensor) -> Tuple[Tensor, Tensor]:
-        g_loss = torch.vmap(self.loss.generator)(fake_l)
+        g_loss = self.loss.member_generator(fake_l)
         self._fail(g_loss, 2)
         return g_loss.sum(), g_loss.detach()
 

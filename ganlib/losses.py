@@ -10,7 +10,9 @@ written with :func:`torch.nn.functional.logsigmoid` / :func:`torch.nn.functional
 so values and gradients stay finite for logits of :math:`\pm 100` (and far beyond).
 
 Expectations are estimated by batch means (Monte Carlo), as in Algorithm 1. The real and fake
-batches may have different sizes. No function here synchronises with the host (no ``.item()``,
+batches may have different sizes. By default a mean runs over all elements (a 0-dim result);
+``dim=-1`` averages over the last axis only, so logits ``(S, B)`` of S independent games (the
+ensemble of :mod:`ganlib.ensemble`) give S losses in one call. No function here synchronises with the host (no ``.item()``,
 no branch on tensor values), so they are safe on the training hot path on a GPU.
 
 The training loop finds these losses by name in the registry, :mod:`ganlib.registry`
@@ -19,6 +21,7 @@ The training loop finds these losses by name in the registry, :mod:`ganlib.regis
 
 from __future__ import annotations
 
+from typing import Optional
 
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -26,6 +29,7 @@ from torch import Tensor, nn
 from ganlib import _args
 
 __all__ = [
+    "batch_mean",
     "value_function",
     "discriminator_loss",
     "generator_loss_saturating",
@@ -37,7 +41,22 @@ __all__ = [
 ]
 
 
-def value_function(d_real_logits: Tensor, d_fake_logits: Tensor) -> Tensor:
+def batch_mean(t: Tensor, dim: Optional[int] = None) -> Tensor:
+    r"""The Monte-Carlo mean :math:`\frac1m \sum_i t_i` of every loss here: over all elements
+    (``dim=None``, a 0-dim tensor) or over axis ``dim`` only (e.g. ``-1``: one mean per game
+    when the logits carry a leading member axis).
+
+    Example:
+        >>> import torch
+        >>> from ganlib.losses import batch_mean
+        >>> t = torch.tensor([[1.0, 3.0], [0.0, 4.0]])  # two games, two samples each
+        >>> batch_mean(t), batch_mean(t, -1)
+        (tensor(2.), tensor([2., 2.]))
+    """
+    return t.mean() if dim is None else t.mean(dim)
+
+
+def value_function(d_real_logits: Tensor, d_fake_logits: Tensor, *, dim: Optional[int] = None) -> Tensor:
     r"""Batch (Monte-Carlo) estimate of the value function :math:`V(G, D)` of Eq. 1.
 
     .. math::
@@ -54,9 +73,10 @@ def value_function(d_real_logits: Tensor, d_fake_logits: Tensor) -> Tensor:
     Args:
         d_real_logits: logits of :math:`D` on samples :math:`x \sim p_{data}`, any shape.
         d_fake_logits: logits of :math:`D` on samples :math:`G(z)`, :math:`z \sim p_z`, any shape.
+        dim: ``None`` (means over all elements) or the axis to average over (see :func:`batch_mean`).
 
     Returns:
-        0-dim tensor, :math:`\hat V(G, D) \le 0`.
+        0-dim tensor, :math:`\hat V(G, D) \le 0` (with ``dim``: one value per remaining index).
 
     Example:
         >>> import torch
@@ -65,10 +85,10 @@ def value_function(d_real_logits: Tensor, d_fake_logits: Tensor) -> Tensor:
         -1.3863
     """
     _args.logit_pair(d_real_logits, d_fake_logits)
-    return F.logsigmoid(d_real_logits).mean() + F.logsigmoid(-d_fake_logits).mean()
+    return batch_mean(F.logsigmoid(d_real_logits), dim) + batch_mean(F.logsigmoid(-d_fake_logits), dim)
 
 
-def discriminator_loss(d_real_logits: Tensor, d_fake_logits: Tensor) -> Tensor:
+def discriminator_loss(d_real_logits: Tensor, d_fake_logits: Tensor, *, dim: Optional[int] = None) -> Tensor:
     r"""Discriminator loss :math:`-V(G, D)` (Eq. 1), minimised by :math:`D`.
 
     In Algorithm 1 the discriminator *ascends* the stochastic gradient of
@@ -87,6 +107,7 @@ def discriminator_loss(d_real_logits: Tensor, d_fake_logits: Tensor) -> Tensor:
     Args:
         d_real_logits: logits of :math:`D` on real samples :math:`x \sim p_{data}`.
         d_fake_logits: logits of :math:`D` on generated samples :math:`G(z)`.
+        dim: as in :func:`value_function`.
 
     Returns:
         0-dim tensor, :math:`-\hat V(G, D) \ge 0`.
@@ -98,10 +119,10 @@ def discriminator_loss(d_real_logits: Tensor, d_fake_logits: Tensor) -> Tensor:
         >>> round(discriminator_loss(real, fake).item(), 4), round(-value_function(real, fake).item(), 4)
         (0.8638, 0.8638)
     """
-    return -value_function(d_real_logits, d_fake_logits)
+    return -value_function(d_real_logits, d_fake_logits, dim=dim)
 
 
-def generator_loss_saturating(d_fake_logits: Tensor) -> Tensor:
+def generator_loss_saturating(d_fake_logits: Tensor, *, dim: Optional[int] = None) -> Tensor:
     r"""Minimax ("saturating") generator loss: the :math:`G`-dependent term of Eq. 1.
 
     .. math::
@@ -116,6 +137,7 @@ def generator_loss_saturating(d_fake_logits: Tensor) -> Tensor:
 
     Args:
         d_fake_logits: logits of :math:`D` on generated samples :math:`G(z)`.
+        dim: as in :func:`value_function`.
 
     Returns:
         0-dim tensor, :math:`\le 0`.
@@ -129,10 +151,10 @@ def generator_loss_saturating(d_fake_logits: Tensor) -> Tensor:
         tensor([-2.2699e-05, -2.5000e-01])
     """
     _args.logits(d_fake_logits, "d_fake_logits")
-    return -F.softplus(d_fake_logits).mean()
+    return -batch_mean(F.softplus(d_fake_logits), dim)
 
 
-def generator_loss_non_saturating(d_fake_logits: Tensor) -> Tensor:
+def generator_loss_non_saturating(d_fake_logits: Tensor, *, dim: Optional[int] = None) -> Tensor:
     r"""Non-saturating generator loss, the heuristic of Section 3.
 
     Rather than minimising :math:`\log(1 - D(G(z)))`, :math:`G` maximises :math:`\log D(G(z))`,
@@ -148,7 +170,7 @@ def generator_loss_non_saturating(d_fake_logits: Tensor) -> Tensor:
     near :math:`-1/m` when :math:`D(G(z)) \to 0`.
 
     Args:
-        d_fake_logits: as in :func:`generator_loss_saturating`.
+        d_fake_logits, dim: as in :func:`generator_loss_saturating`.
 
     Returns:
         0-dim tensor, :math:`\ge 0`.
@@ -161,7 +183,7 @@ def generator_loss_non_saturating(d_fake_logits: Tensor) -> Tensor:
         tensor([-0.5000, -0.2500])
     """
     _args.logits(d_fake_logits, "d_fake_logits")
-    return F.softplus(-d_fake_logits).mean()
+    return batch_mean(F.softplus(-d_fake_logits), dim)
 
 
 def generator_logit_gradient(d_fake: Tensor, kind: str) -> Tensor:

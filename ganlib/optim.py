@@ -193,8 +193,8 @@ class GeneratorEMA:
 
 def _torch_pair(config: Any, module: nn.Module, lr: float, updates: int) -> OptimizerPair:
     cls, kwargs = getattr(torch.optim, config.optimizer), dict(config.optimizer_kwargs)
-    if "foreach" in inspect.signature(cls).parameters:  # one kernel per op for all tensors; the same numbers
-        kwargs.setdefault("foreach", True)
+    if "foreach" in inspect.signature(cls).parameters and not kwargs.get("fused"):
+        kwargs.setdefault("foreach", True)  # one kernel per op for all tensors; the same numbers
     opt = cls(module.parameters(), lr=lr, **kwargs)
     if config.schedule == "cosine":
         return OptimizerPair(opt, torch.optim.lr_scheduler.LambdaLR(opt, CosineToFloor(updates, config.lr_floor)))

@@ -57,6 +57,12 @@ class GANLoss:
         link: maps :math:`D`'s raw outputs to the ``d_real`` / ``d_fake`` history columns (their
             batch means): :func:`torch.sigmoid` (probabilities :math:`D(x)`) by default, the
             identity (raw critic scores) for critic losses, whose outputs are not probabilities.
+        batched: ``True`` when ``discriminator``, ``generator`` and ``value`` take the keyword
+            ``dim`` and with ``dim=-1`` average over the last axis only (as every loss of
+            :mod:`ganlib.losses` and :mod:`ganlib.critics` does; see
+            :func:`ganlib.losses.batch_mean`). The ensemble then evaluates S games' logits
+            ``(S, B)`` in one call; otherwise (the default for a registered loss) it maps the loss
+            over the members with :func:`torch.vmap`, which costs more per call but assumes nothing.
     """
 
     name: str
@@ -67,6 +73,7 @@ class GANLoss:
     clip_value: Optional[float] = None
     value: Callable[[Tensor, Tensor], Tensor] = value_function
     link: Callable[[Tensor], Tensor] = torch.sigmoid
+    batched: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
@@ -74,6 +81,8 @@ class GANLoss:
         for field in ("discriminator", "generator", "value", "link") + (("penalty",) if self.penalty is not None else ()):
             if not callable(getattr(self, field)):
                 raise TypeError(f"GANLoss.{field} must be callable, got {type(getattr(self, field)).__name__}")
+        if not isinstance(self.batched, bool):
+            raise TypeError(f"GANLoss.batched must be a bool, got {type(self.batched).__name__}")
         if not isinstance(self.description, str):
             raise TypeError(f"GANLoss.description must be a str, got {type(self.description).__name__}")
         c = self.clip_value
@@ -108,20 +117,34 @@ class GANLoss:
         (differentiable), then, detached, :attr:`value` and the means of :attr:`link` on the real
         and on the generated logits (the ``d_loss``, ``value``, ``d_real``, ``d_fake`` history columns).
 
-        The per-member means come from one :func:`torch.vmap` over the members, so each member's
-        loss is a mean over its own batch; a penalty is called with ``rand`` (a function
-        ``shape -> tensor`` of uniform draws, one row per member) and ``batch_dims=2``.
+        Each member's loss is a mean over its own batch: with :attr:`batched` the loss functions
+        are called once with ``dim=-1``, otherwise they are mapped over the members with one
+        :func:`torch.vmap`. A penalty is called with ``rand`` (a function ``shape -> tensor`` of
+        uniform draws, one row per member) and ``batch_dims=2``.
         """
-        def per_member(r: Tensor, f: Tensor) -> Tensor:
-            loss = self.discriminator(r, f)
-            r, f = r.detach(), f.detach()
-            return torch.stack([loss, self.value(r, f), self.link(r).mean(), self.link(f).mean()])
+        if self.batched:
+            loss = self.discriminator(d_real_logits, d_fake_logits, dim=-1)
+            r, f = d_real_logits.detach(), d_fake_logits.detach()
+            out = torch.stack([loss, self.value(r, f, dim=-1), self.link(r).mean(-1), self.link(f).mean(-1)], dim=1)
+        else:
+            def per_member(r: Tensor, f: Tensor) -> Tensor:
+                loss = self.discriminator(r, f)
+                r, f = r.detach(), f.detach()
+                return torch.stack([loss, self.value(r, f), self.link(r).mean(), self.link(f).mean()])
 
-        out = torch.vmap(per_member)(d_real_logits, d_fake_logits)
+            out = torch.vmap(per_member)(d_real_logits, d_fake_logits)
         if self.penalty is None:
             return out
         penalty = self.penalty(D, real, fake, rand=rand, batch_dims=2).float()
         return torch.cat([(out[:, 0] + penalty).unsqueeze(1), out[:, 1:]], dim=1)
+
+    def member_generator(self, d_fake_logits: Tensor) -> Tensor:
+        """:attr:`generator` for S independent games at once: logits ``(S, B)`` to S losses, each
+        a mean over its member's own batch (one call with ``dim=-1`` when :attr:`batched`, else
+        :func:`torch.vmap`)."""
+        if self.batched:
+            return self.generator(d_fake_logits, dim=-1)
+        return torch.vmap(self.generator)(d_fake_logits)
 
     def after_discriminator_update(self, d_params: Iterable[Tensor]) -> None:
         r"""Called by the training loop after every update of :math:`D`, for every loss: WGAN's
@@ -138,12 +161,14 @@ LOSSES: Dict[str, GANLoss] = {
         discriminator=discriminator_loss,
         generator=generator_loss_saturating,
         description="Eq. 1 minimax game: D minimises -V(G,D), G minimises E_z[log(1 - D(G(z)))]",
+        batched=True,
     ),
     "non_saturating": GANLoss(
         name="non_saturating",
         discriminator=discriminator_loss,
         generator=generator_loss_non_saturating,
         description="Section 3 heuristic: D minimises -V(G,D), G minimises -E_z[log D(G(z))]",
+        batched=True,
     ),
 }
 
@@ -216,7 +241,7 @@ def _register_critic(name: str, discriminator: Callable, generator: Callable, de
     """Register a loss of :mod:`ganlib.critics`: its ``value`` is the critic's estimate of
     :math:`W_1` and its ``d_real`` / ``d_fake`` columns are raw scores."""
     register_loss(GANLoss(name, discriminator, generator, description, value=critics.wasserstein_estimate,
-                          link=_identity, **hooks))
+                          link=_identity, batched=True, **hooks))
 
 
 _register_critic("wasserstein", critics.critic_loss_wasserstein, critics.generator_loss_wasserstein,
