@@ -18,11 +18,13 @@ The ``faults/step`` column counts the minor page faults of the timed steps (``ge
 ensemble's stacked activations are megabyte-sized, and with glibc's default ``malloc`` settings
 they are unmapped when freed and faulted in again the next step. ``EnsembleTrainer`` therefore calls
 :func:`ganlib.runtime.keep_freed_memory` on the CPU (process-wide, so the ``Trainer`` rows of the
-same run get it too); ``--malloc-default`` skips that call, to measure what it buys. The last lines
+same run get it too). This process cannot show what that buys (the peak measurement's large
+matrices raise glibc's adaptive thresholds as a side effect), so two fresh subprocesses train the
+ring's ensemble at S = 8 with and without it and print faults and time per step. The last lines
 give each model's marginal cost of one more member (from S = 8 to S = 16) and the speed-up it
 bounds: no S can beat ``Trainer step / marginal cost``.
 
-Usage: ``python benchmarks/bench_ensemble.py [--rounds 15] [--steps 20] [--threads 2] [--malloc-default]``.
+Usage: ``python benchmarks/bench_ensemble.py [--rounds 15] [--steps 20] [--threads 2]``.
 The last line, for the 1-D models: ``ensemble_speedup_s8=<x.xx> device=<cpu|cuda>``.
 """
 from __future__ import annotations
@@ -41,7 +43,6 @@ from ganlib.ensemble import EnsembleTrainer
 from ganlib.experiments import train_pair
 from ganlib.losses import discriminator_loss, generator_loss_non_saturating
 from ganlib.models import MLPDiscriminator, MLPGenerator
-import ganlib.runtime
 from ganlib.runtime import resolve_device
 
 try:
@@ -139,6 +140,40 @@ def loops(name, device):
     return out
 
 
+_FRESH = """
+import sys, time, torch
+sys.path.insert(0, {here!r})
+import ganlib.runtime
+if {default}:
+    ganlib.runtime._KEPT = False  # as if keep_freed_memory had run and found no glibc
+from bench_ensemble import MODELS, config, stepper, _faults
+from ganlib.ensemble import EnsembleTrainer
+torch.set_num_threads({threads})
+players, dim = MODELS["ring"]
+step = stepper(EnsembleTrainer(config(torch.device("cpu")), players, torch.randn(20_000, dim), members=8))
+for _ in range(20):
+    step()
+best, faults = float("inf"), 0
+for _ in range(5):
+    f0, t = _faults(), time.perf_counter()
+    for _ in range(20):
+        step()
+    best, faults = min(best, (time.perf_counter() - t) / 20), faults + _faults() - f0
+print(f"{{1e3 * best:.2f}} {{faults / 100:.1f}}")
+"""
+
+
+def fresh_process_faults(threads: int) -> None:
+    """Ring ensemble, S = 8, in two fresh processes: glibc's malloc defaults against keep_freed_memory."""
+    import subprocess
+
+    here = str(Path(__file__).resolve().parent)
+    for label, default in (("glibc malloc defaults", True), ("keep_freed_memory (what the ensemble does)", False)):
+        out = subprocess.run([sys.executable, "-c", _FRESH.format(here=here, default=default, threads=threads)],
+                             capture_output=True, text=True, check=True).stdout.split()
+        print(f"ring ensemble S=8, fresh process, {label:42s}: {out[0]:>6s} ms/step {out[1]:>7s} page faults/step")
+
+
 def flops_per_member_step(step, members):
     with FlopCounterMode(display=False) as counter:
         step()
@@ -151,10 +186,7 @@ def main() -> None:
     p.add_argument("--steps", type=int, default=20)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--device", default="auto")
-    p.add_argument("--malloc-default", action="store_true", help="keep glibc's malloc defaults (see the docstring)")
     args = p.parse_args()
-    if args.malloc_default:
-        ganlib.runtime._KEPT = False  # as if keep_freed_memory had already run and found no glibc
     torch.set_num_threads(args.threads)
     device = resolve_device(args.device)
     all_loops = {name: loops(name, device) for name in MODELS}
@@ -177,8 +209,7 @@ def main() -> None:
                 faults[n, k] += _faults() - f0
     top = max(peaks)
     print(f"device={device.type} torch={torch.__version__} threads={args.threads} batch=256 "
-          f"rounds={args.rounds}x(3 untimed + {args.steps} timed) steps, best round; peak fp32 matmul {top / 1e9:.1f} GFLOP/s; "
-          f"malloc {'default' if args.malloc_default else 'keep_freed_memory'}")
+          f"rounds={args.rounds}x(3 untimed + {args.steps} timed) steps, best round; peak fp32 matmul {top / 1e9:.1f} GFLOP/s")
     speedup_s8 = {}
     for n, ls in all_loops.items():
         base = 1 / best[n, "Trainer (1 seed)"]
@@ -193,6 +224,8 @@ def main() -> None:
         marginal = (best[n, "ensemble S=16"] - best[n, "ensemble S=8"]) / 8
         print(f"{n} models: one more member costs {1e3 * marginal:.2f} ms (S=8 to 16), a Trainer step "
               f"{1e3 * best[n, 'Trainer (1 seed)']:.2f} ms: no S beats {best[n, 'Trainer (1 seed)'] / marginal:.2f}x")
+    if device.type == "cpu":
+        fresh_process_faults(args.threads)
     print(f"\nensemble at S=8 vs Trainer: 1-D {speedup_s8['1-D']:.2f}x, ring {speedup_s8['ring']:.2f}x")
     print(f"ensemble_speedup_s8={speedup_s8['1-D']:.2f} device={device.type}")
 

@@ -9,6 +9,10 @@
   toys: ``samples_final.csv``.
 
 ``--dry-run`` trains a few steps on a tiny slice of the data (for CI).
+
+Under ``torchrun --nproc_per_node=N -m ganlib train ...`` every process trains its shard of each
+minibatch (``--batch-size`` is the global batch; :mod:`ganlib.distributed`) and rank 0 alone
+prints and writes the run folder.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import torch
 from ganlib.checkpoint import load_checkpoint
 from ganlib.config import TrainConfig
 from ganlib.data import load_mnist, toy_data
+from ganlib.distributed import init_from_env, world
 from ganlib.experiments import train_pair
 from ganlib.registry import LOSSES
 from ganlib.models import MODELS, build_models
@@ -122,12 +127,18 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _say(*text) -> None:
+    """Print on rank 0 only (every process of a torchrun launch runs this code)."""
+    if world()[0] == 0:
+        print(*text)
+
+
 def _load_data(args, model: str):
     if args.dataset == "mnist":
         ds = load_mnist("train", root=args.data_root, flatten=(model != "dcgan"), source=args.mnist_source)
     else:
         ds = toy_data(args.dataset, n=args.n_toy, seed=args.seed)
-        print(f"data source={ds.source} images={len(ds)}")
+        _say(f"data source={ds.source} images={len(ds)}")
     if args.dry_run:
         ds.images, ds.labels = ds.images[:200], ds.labels[:200]
     return ds
@@ -160,6 +171,16 @@ def _preset_run(args, out: Path):
 
 
 def _train(args) -> int:
+    joined = init_from_env(args.device or "auto")  # under torchrun: join its process group
+    try:
+        return _train_here(args)
+    finally:
+        if joined:
+            torch.distributed.destroy_process_group()
+
+
+def _train_here(args) -> int:
+    main = world()[0] == 0  # rank 0 writes the run folder
     out = Path(args.out)
     ckpt_path = out / "checkpoint.pt"
     if args.resume:
@@ -207,20 +228,26 @@ def _train(args) -> int:
     is_image = ds.images[0].numel() == 784
     players = lambda: players_from_meta(meta, tuple(ds.images.shape[1:]), pixel_means=ds.images.mean(0))  # noqa: E731
     write_history = lambda t: pd.DataFrame(t.history).to_csv(out / "history.csv", index=False)  # noqa: E731
-    callbacks = {"on_checkpoint": write_history, **({"on_snapshot": GridWriter(out)} if is_image else {})}
+    callbacks = {"on_checkpoint": write_history, **({"on_snapshot": GridWriter(out)} if is_image else {})} if main else {}
     trainer = train_pair(cfg, players, ds, callbacks=callbacks, meta=meta, run=False)
     if args.resume:
         trainer.load_checkpoint(ckpt_path)
-        print(f"resumed from {ckpt_path} at step {trainer.step}")
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "config.json").write_text(json.dumps({"config": cfg.to_dict(), "meta": meta}, indent=2, default=str))
-    print(f"training {model} on {ds.source} ({len(ds)} samples), loss={cfg.loss}, k={cfg.k}, "
-          f"device={trainer.device.type}, {trainer.total_steps} steps -> {out}")
+        _say(f"resumed from {ckpt_path} at step {trainer.step}")
+    if main:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "config.json").write_text(json.dumps({"config": cfg.to_dict(), "meta": meta}, indent=2, default=str))
+    ranks = world()[1]
+    _say(f"training {model} on {ds.source} ({len(ds)} samples), loss={cfg.loss}, k={cfg.k}, "
+         f"device={trainer.device.type}, {trainer.total_steps} steps -> {out}"
+         + (f"; {ranks} processes, {cfg.batch_size // ranks} samples each per batch" if ranks > 1 else ""))
     try:
         trainer.run()
     finally:
-        write_history(trainer)  # up to the last good step, also when a loss turned non-finite
+        if main:
+            write_history(trainer)  # up to the last good step, also when a loss turned non-finite
     trainer.save_checkpoint(ckpt_path)
+    if not main:
+        return 0
     final = trainer.sample(trainer.fixed_noise)
     if is_image:
         save_grid(final, out / "samples_final.png")

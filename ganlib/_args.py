@@ -174,3 +174,23 @@ def logit_pair(d_real_logits: object, d_fake_logits: object) -> None:
         raise ValueError(
             f"d_real_logits is on {real.device} but d_fake_logits is on {fake.device}: put both on the same device"
         )
+
+
+@torch.no_grad()
+def players_fit(G: "torch.nn.Module", D: "torch.nn.Module", data: "torch.Tensor", device: "torch.device") -> None:
+    """G's samples have the data's shape and D returns one logit per sample (one eval-mode forward on 2)."""
+    was = (G.training, D.training)
+    G.eval(), D.eval()
+    try:
+        fake = G(G.sample_noise(2, generator=torch.Generator(device).manual_seed(0), device=device))
+        if tuple(fake.shape[1:]) != tuple(data.shape[1:]):
+            raise ValueError(f"G's output shape {tuple(fake.shape[1:])} does not match the data's sample shape "
+                             f"{tuple(data.shape[1:])} (D's input)")
+        try:
+            out = D(fake)
+        except RuntimeError as e:
+            raise ValueError(f"D cannot take G's output of shape {tuple(fake.shape)}: {e}") from e
+        if out.shape != (2,):
+            raise ValueError(f"D must return one logit per sample, shape (N,); got {tuple(out.shape)} for N=2")
+    finally:
+        G.train(was[0]), D.train(was[1])

@@ -27,6 +27,7 @@ from torch import Tensor, nn
 from ganlib._args import training_data
 from ganlib.checkpoint import get_rng_state, set_rng_state
 from ganlib.config import TrainConfig
+from ganlib.distributed import Shard, world
 from ganlib.optim import make_optimizers
 from ganlib.registry import get_loss
 from ganlib.precision import resolve_amp
@@ -76,7 +77,10 @@ class EnsembleTrainer(Loop):
         if not seeds or len(set(seeds)) != len(seeds):
             raise ValueError(f"seeds must be a non-empty list of distinct integers, got {seeds!r}")
         self.config, self.seeds, self.loss = config, seeds, get_loss(config.loss)
+        if world()[1] > 1:
+            raise ValueError("the ensemble trains in one process; under torchrun, train one game per process with Trainer")
         self.device = resolve_device(config.device)
+        self.shard = Shard(config.batch_size, self.device)  # one process: the whole batch
         if self.device.type == "cpu":
             keep_freed_memory()  # stacked activations are megabytes: reuse them rather than page-fault each step
         if resolve_amp(config.amp, self.device) == torch.float16:
@@ -97,7 +101,8 @@ class EnsembleTrainer(Loop):
         self.alive = torch.ones(self.S, dtype=torch.bool, device=self.device)
         self._failed = torch.zeros(self.S, 2, dtype=torch.long, device=self.device)  # (step, which loss)
         self._first = torch.tensor([True, False], device=self.device)  # column 0 of _failed
-        self._g, self._d, self._cat_dim = self.G, self.D, 1
+        self._g, self._d, self._d_frozen, self._cat_dim = self.G, self.D, self.D, 1
+        self._d_pair = lambda x, fake: (self.D(x), self.D(fake))
 
     # ------------------------------------------------------------------------------ Algorithm 1
     def _uniform(self, shape: Sequence[int]) -> Tensor:

@@ -91,7 +91,8 @@ class GANLoss:
 
     def discriminator_objective(self, D: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor,
                                 d_real_logits: Tensor, d_fake_logits: Tensor,
-                                generator: Optional[torch.Generator] = None, grad_scale: Optional[Tensor] = None) -> Tensor:
+                                generator: Optional[torch.Generator] = None, grad_scale: Optional[Tensor] = None,
+                                rand: Optional[Callable[..., Tensor]] = None) -> Tensor:
         r"""What :math:`D` minimises in one update of Algorithm 1: :attr:`discriminator` on the
         logits, plus :attr:`penalty` on :math:`D` itself when the loss has one.
 
@@ -101,14 +102,16 @@ class GANLoss:
         For the paper's losses this is :math:`-\hat V(G, D)` (Eq. 1); for WGAN-GP it adds
         :math:`\lambda\,\mathbb E[(\lVert\nabla_{\hat x} D(\hat x)\rVert_2 - 1)^2]`. The training
         loop calls it for every loss (inside its autocast region); ``generator`` draws the
-        penalty's random numbers; ``grad_scale`` (float16's gradient scale, see
-        :mod:`ganlib.precision`) goes to the penalty when it is set.
+        penalty's random numbers, or ``rand`` (a function ``shape -> uniform draws``: under
+        :mod:`ganlib.distributed`, this rank's rows of the global batch's draws) when it is set;
+        ``grad_scale`` (float16's gradient scale, see :mod:`ganlib.precision`) goes to the penalty
+        when it is set.
         """
         loss = self.discriminator(d_real_logits, d_fake_logits)
         if self.penalty is None:
             return loss
-        scaled = {} if grad_scale is None else {"grad_scale": grad_scale}
-        return loss + self.penalty(D, real, fake, generator=generator, **scaled).float()
+        extra = {k: v for k, v in (("grad_scale", grad_scale), ("rand", rand)) if v is not None}
+        return loss + self.penalty(D, real, fake, generator=generator, **extra).float()
 
     def member_objectives(self, D: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor, d_real_logits: Tensor,
                           d_fake_logits: Tensor, rand: Callable[..., Tensor]) -> Tensor:

@@ -37,9 +37,10 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 import torch
 from torch import Tensor, nn
 
-from ganlib._args import training_data
+from ganlib._args import players_fit, training_data
 from ganlib.checkpoint import get_rng_state, load_checkpoint, save_checkpoint, set_rng_state
 from ganlib.config import TrainConfig
+from ganlib.distributed import Shard
 from ganlib.layers import mixes_samples
 from ganlib.registry import get_loss
 from ganlib.optim import GeneratorEMA, check_pairs, clear_grads, make_optimizers
@@ -131,7 +132,7 @@ class Loop:
                 logits = self._d(torch.cat([x, fake], dim=self._cat_dim)).float()
                 real_l, fake_l = logits.narrow(self._cat_dim, 0, n), logits.narrow(self._cat_dim, n, n)
             else:
-                real_l, fake_l = self._d(x).float(), self._d(fake).float()
+                real_l, fake_l = (t.float() for t in self._d_pair(x, fake))
             d_loss, stats = self._d_objective(x, fake, real_l, fake_l)
         opt, sched = self.optim_d
         clear_grads(opt)
@@ -150,8 +151,8 @@ class Loop:
             fake, self._kept_fakes = self._kept_fakes, None
             with self.precision.autocast():
                 if fake is None:
-                    fake = self._g(self._noise(self.config.batch_size))
-                g_loss, stats = self._g_objective(self._d(fake).float())
+                    fake = self._g(self._noise(self.shard.local))
+                g_loss, stats = self._g_objective(self._d_frozen(fake).float())
             clear_grads(opt)
             self.precision.backward(g_loss, "g")
             self.precision.step(opt, "g", self._optimizer_step)
@@ -199,7 +200,7 @@ class Loop:
         if self.step == 0 and snapshots and not self.snapshots:
             self.snapshot()
         self._fire("on_train_start")
-        bar = tqdm(total=end, initial=self.step, disable=not cfg.progress, desc="train", unit="step")
+        bar = tqdm(total=end, initial=self.step, disable=not (cfg.progress and self.shard.main), desc="train", unit="step")
         t0, s0 = time.perf_counter(), self.step
         try:
             while self.step < end:
@@ -266,7 +267,9 @@ class Loop:
         """Read back the pending statistics (``flush()``, so a checkpoint never follows a NaN loss),
         write ``state_dict()`` atomically to ``path`` and fire ``on_checkpoint``."""
         self.flush()
-        self.last_checkpoint = save_checkpoint(self.state_dict(), path)
+        state = self.state_dict()  # on every rank: under a process group it gathers the ranks' generators
+        self.last_checkpoint = save_checkpoint(state, path) if self.shard.main else Path(path)
+        self.shard.barrier()  # no rank reads it back before rank 0 has written it
         self._fire("on_checkpoint")
         return self.last_checkpoint
 
@@ -310,11 +313,13 @@ class Trainer(Loop):
         config.validate()
         self.config, self.meta = config, dict(meta or {})
         self.loss = get_loss(config.loss)
-        self.device = resolve_device(config.device)
+        self.shard = Shard(config.batch_size, resolve_device(config.device))  # this process's part of the batch
+        self.device = self.shard.device
         seed_everything(config.seed)
+        self.shard.reseed(config.seed)
         self.data = training_data(data, config.batch_size).to(self.device, torch.float32).contiguous()
         self.G, self.D = generator.to(self.device), discriminator.to(self.device)
-        self._check_shapes()
+        players_fit(self.G, self.D, self.data, self.device)
         self._plan()
         if optimizers is None:
             optimizers = make_optimizers(config, self.G, self.D, self.total_steps, self.steps_per_epoch)
@@ -323,26 +328,8 @@ class Trainer(Loop):
         self.fixed_noise = self.G.sample_noise(config.n_snapshot, generator=self.rng, device=self.device)
         self._begin(HISTORY_COLUMNS, (len(STAT_COLUMNS),), work_per_step=config.batch_size * config.k)  # images
         self.last_log: Dict[str, float] = {}
-        self._g = torch.compile(self.G) if config.compile else self.G
-        self._d = torch.compile(self.D) if config.compile else self.D
-
-    @torch.no_grad()
-    def _check_shapes(self) -> None:
-        was = (self.G.training, self.D.training)
-        self.G.eval(), self.D.eval()
-        try:
-            fake = self.G(self.G.sample_noise(2, generator=torch.Generator(self.device).manual_seed(0), device=self.device))
-            if tuple(fake.shape[1:]) != tuple(self.data.shape[1:]):
-                raise ValueError(f"G's output shape {tuple(fake.shape[1:])} does not match the data's sample shape "
-                                 f"{tuple(self.data.shape[1:])} (D's input)")
-            try:
-                out = self.D(fake)
-            except RuntimeError as e:
-                raise ValueError(f"D cannot take G's output of shape {tuple(fake.shape)}: {e}") from e
-            if out.shape != (2,):
-                raise ValueError(f"D must return one logit per sample, shape (N,); got {tuple(out.shape)} for N=2")
-        finally:
-            self.G.train(was[0]), self.D.train(was[1])
+        compiled = [torch.compile(m) if config.compile else m for m in (self.G, self.D)]
+        self._g, self._d, self._d_frozen, self._d_pair = self.shard.players(*compiled, fuse=self._fuse)
 
     # ------------------------------------------------------------------------------ Algorithm 1
     def _real_batch(self) -> Tensor:
@@ -351,15 +338,15 @@ class Trainer(Loop):
             self._perm, self._pos = torch.randperm(len(self.data), generator=self.rng, device=self.device), 0
         idx = self._perm[self._pos : self._pos + m]
         self._pos += m
-        return self.data.index_select(0, idx)
+        return self.data.index_select(0, self.shard.take(idx))
 
-    def _noise(self, n: int) -> Tensor:
-        return self.G.sample_noise(n, generator=self.rng, device=self.device)
+    def _noise(self, n: int) -> Tensor:  # n per rank: every rank draws the global batch, keeps its rows
+        return self.shard.take(self.G.sample_noise(n * self.shard.world, generator=self.rng, device=self.device))
 
     def _d_objective(self, x: Tensor, fake: Tensor, real_l: Tensor, fake_l: Tensor) -> Tuple[Tensor, Tensor]:
         # uncompiled D for a penalty: it differentiates through D twice
         d_loss = self.loss.discriminator_objective(self.D, x, fake, real_l, fake_l, generator=self.rng,
-                                                   grad_scale=self.precision.grad_scale("d"))
+                                                   grad_scale=self.precision.grad_scale("d"), rand=self.shard.rand(self.rng))
         with torch.no_grad():
             r, f, link = real_l.detach(), fake_l.detach(), self.loss.link
             return d_loss, torch.stack([d_loss.detach(), self.loss.value(r, f), link(r).mean(), link(f).mean()])
@@ -384,7 +371,8 @@ class Trainer(Loop):
         the forward statistics (g_loss, value, d_real, d_fake) must still be finite."""
         if not self._pending:
             return
-        rows, (pending, self._pending) = self._buf[: len(self._pending)].tolist(), (self._pending, [])
+        rows = self.shard.average_(self._buf[: len(self._pending)]).tolist()  # the mean over ranks
+        pending, self._pending = self._pending, []
         checked = slice(1, 5) if self.precision.scalers else slice(0, 3)
         for (step, lr_d, lr_g), vals in zip(pending, rows):
             if not all(math.isfinite(v) for v in vals[checked]):
@@ -420,9 +408,10 @@ class Trainer(Loop):
         """Everything needed to resume bit-identically, as ``weights_only``-safe plain data.
 
         No side effects: statistics not yet read back are saved as they are (``pending``)."""
-        return {**self._loop_state(), "meta": self.meta, "rng": get_rng_state(self.rng)}
+        return {**self._loop_state(), "meta": self.meta, "rng": get_rng_state(self.rng), **self.shard.rng_states(get_rng_state)}
 
     def load_state_dict(self, state: Dict[str, Any]) -> None:
         """Restore from :meth:`state_dict` (models, optimizer pairs, step, RNGs, history)."""
         self._load_loop_state(state, HISTORY_COLUMNS)
         set_rng_state(state["rng"], self.rng)
+        self.shard.load_rng_state(state, set_rng_state, self.config.seed)
