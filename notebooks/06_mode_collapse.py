@@ -156,12 +156,14 @@ plt.show()
 # In the committed run, seed 2 sends **every** $z$ into the right-hand mode: half of
 # $p_\text{data}$ is never generated. $D$ does say "real" on the left, but the generated samples
 # sit where $D$ is flat, so the generator's gradient has nothing pointing them across the gap.
-# The other seeds cover both modes, but look at the interquartile ranges in the table: only
-# seed 3 matches the data's width on both sides (1.12 and 1.03 times it). Seed 1's left-hand mode
-# is squeezed to less than half the data's width (0.43), and both of seed 0's modes to about
-# three fifths (0.55 and 0.62): the values of $z$ sent to such a mode land on a narrower patch of
-# $x$ than the data occupy. Dropping a mode and narrowing one are the Helvetica scenario at two
-# strengths, and both came out of plain Algorithm 1.
+# The other seeds cover both modes, but look at the interquartile ranges in the table: no seed
+# matches the data's width on both sides. Seed 0 squeezes its right-hand mode into a spike about
+# an eighth of the data's width (0.13) and its left-hand one to about half (0.55); seeds 1 and 3
+# squeeze the left-hand mode to about half (0.49 and 0.54) and make the right-hand one too wide
+# or split it in two (1.88 and 1.18 times the data's width; the figure shows the double peaks).
+# The values of $z$ sent to a squeezed mode land on a narrower patch of $x$ than the data occupy.
+# Dropping a mode and narrowing one are the Helvetica scenario at two strengths, and both came
+# out of plain Algorithm 1.
 #
 # ### The paper's mechanism: train $G$ too much without updating $D$
 #
