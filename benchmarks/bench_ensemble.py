@@ -19,8 +19,9 @@ ensemble's stacked activations are megabyte-sized, and with glibc's default ``ma
 they are unmapped when freed and faulted in again the next step. ``EnsembleTrainer`` therefore calls
 :func:`ganlib.runtime.keep_freed_memory` on the CPU (process-wide, so the ``Trainer`` rows of the
 same run get it too). This process cannot show what that buys (the peak measurement's large
-matrices raise glibc's adaptive thresholds as a side effect), so two fresh subprocesses train the
-ring's ensemble at S = 8 with and without it and print faults and time per step. The last lines
+matrices raise glibc's adaptive thresholds as a side effect), so fresh subprocesses train the
+ring's ensemble at S = 8 with and without it (ABBA order, three times) and print the median faults
+and time per step. The last lines
 give each model's marginal cost of one more member (from S = 8 to S = 16) and the speed-up it
 bounds: no S can beat ``Trainer step / marginal cost``.
 
@@ -163,15 +164,22 @@ print(f"{{1e3 * best:.2f}} {{faults / 100:.1f}}")
 """
 
 
-def fresh_process_faults(threads: int) -> None:
-    """Ring ensemble, S = 8, in two fresh processes: glibc's malloc defaults against keep_freed_memory."""
+def fresh_process_faults(threads: int, pairs: int = 3) -> None:
+    """Ring ensemble, S = 8, in fresh processes: glibc's malloc defaults against keep_freed_memory,
+    run in the order ABBA ``pairs`` times (the machine's speed drifts), medians reported."""
+    import statistics
     import subprocess
 
     here = str(Path(__file__).resolve().parent)
-    for label, default in (("glibc malloc defaults", True), ("keep_freed_memory (what the ensemble does)", False)):
+    runs = {True: [], False: []}
+    for default in [True, False, False, True] * pairs:
         out = subprocess.run([sys.executable, "-c", _FRESH.format(here=here, default=default, threads=threads)],
                              capture_output=True, text=True, check=True).stdout.split()
-        print(f"ring ensemble S=8, fresh process, {label:42s}: {out[0]:>6s} ms/step {out[1]:>7s} page faults/step")
+        runs[default].append((float(out[0]), float(out[1])))
+    for default, label in ((True, "glibc malloc defaults"), (False, "keep_freed_memory (what the ensemble does)")):
+        ms, faults = (statistics.median(v) for v in zip(*runs[default]))
+        print(f"ring ensemble S=8, {2 * pairs} fresh processes, {label:42s}: median {ms:6.2f} ms/step "
+              f"{faults:7.1f} page faults/step")
 
 
 def flops_per_member_step(step, members):
