@@ -31,8 +31,10 @@ How the loop is laid out over ranks (:class:`Shard`):
   is wrapped for its own update. A gradient penalty differentiates through the plain :math:`D`
   and its parameter gradient joins the wrapped forward's in the one backward that DDP reduces.
   Two separate :math:`D` forwards (a :math:`D` with batch norm) run inside one wrapped call.
-* Batch norm uses each rank's own statistics (as :class:`torch.nn.BatchNorm2d` does under DDP); DDP
-  broadcasts rank 0's running statistics at each forward. :class:`torch.nn.SyncBatchNorm` would
+* Batch norm normalises with each rank's own batch statistics (as :class:`torch.nn.BatchNorm2d`
+  does under DDP). DDP copies rank 0's running statistics to every rank at the start of each
+  wrapped forward, and the forward then updates them locally, so they drift apart between copies;
+  rank 0's are the ones checkpointed and sampled with. :class:`torch.nn.SyncBatchNorm` would
   reproduce the single-process statistics but needs a GPU and an all-reduce per layer.
 * Rank 0 alone writes checkpoints and files and shows the progress bar; the statistics of the
   history are averaged over ranks when they are read back, every ``log_every`` steps.

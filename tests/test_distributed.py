@@ -4,7 +4,8 @@ One spawn of two processes runs every multi-process check (starting them costs s
 config trains 20 steps with a per-rank batch of m/2 and is compared with one process at batch m
 (same seed, hence the same initial weights and the same global batches); the weights of both
 ranks are compared through an all-gather of their hash; a run checkpointed at step 5 and resumed
-in a fresh Trainer matches the uninterrupted run bit for bit. Two torchrun launches check the
+in a fresh Trainer matches the uninterrupted run bit for bit; batch norm in D (its two forwards
+in one wrapped call) and in G keeps the ranks identical. Two torchrun launches check the
 command line (--dry-run) and that a rank killed mid-run ends the launch with an error, not a hang.
 """
 import hashlib
@@ -23,7 +24,7 @@ import torch.multiprocessing as mp
 from ganlib.config import TrainConfig
 from ganlib.distributed import Shard, world
 from ganlib.experiments import train_pair
-from ganlib.models import MLPDiscriminator, MLPGenerator
+from ganlib.models import MLPDiscriminator, MLPGenerator, build_models
 
 CONFIGS = [("non_saturating", 1), ("non_saturating", 3), ("wgan-gp", 1), ("wgan-gp", 3)]
 DATA = torch.randn(512, 2, generator=torch.Generator().manual_seed(1)) * 0.5 + 1.0
@@ -80,6 +81,17 @@ def _worker(rank, world_size, port, out_dir):
         b.run()
         results["resume"] = bool(torch.equal(flat(a), flat(b))) and a.history == b.history
         results["shard"] = (Shard(32, torch.device("cpu")).local, world())
+        # batch norm: in D (two D forwards in one wrapped call) and in G (running statistics broadcast)
+        bn = {}
+        for name, pair in (("D", lambda: build_models("dcgan", (1, 28, 28), generator_kwargs={"width": 4},
+                                                      discriminator_kwargs={"width": 4})),
+                           ("G", lambda: (MLPGenerator(2, 2, (16, 16), batch_norm=True), MLPDiscriminator(2, (16,))))):
+            data = torch.rand(64, 1, 28, 28, generator=torch.Generator().manual_seed(0)) if name == "D" else DATA
+            t = train_pair(cfg("non_saturating", 2, max_steps=4, batch_size=16), pair, data)
+            hashes = [None] * world_size
+            dist.all_gather_object(hashes, digest(flat(t)))
+            bn[name] = (t._fuse, hashes, bool(torch.isfinite(flat(t)).all()))
+        results["batch_norm"] = bn
         if rank == 0:
             torch.save(results, os.path.join(out_dir, "results.pt"))
     finally:
@@ -117,6 +129,14 @@ def test_each_rank_trains_half_the_global_batch(two_ranks):
     assert two_ranks["shard"] == (16, (0, 2))
 
 
+@pytest.mark.parametrize("where", ["D", "G"])
+def test_batch_norm_under_two_ranks_keeps_the_ranks_identical(two_ranks, where):
+    fused, hashes, finite = two_ranks["batch_norm"][where]
+    assert fused is (where == "G")  # a D with batch norm takes x and G(z) in two forwards
+    # the weights; running statistics are each rank's own (rank 0's are checkpointed and sampled with)
+    assert finite and hashes[0] == hashes[1]
+
+
 def test_batch_not_divisible_by_the_ranks_is_one_clear_error(monkeypatch):
     monkeypatch.setattr("ganlib.distributed.world", lambda: (0, 3))
     with pytest.raises(ValueError, match="batch_size 32 .* divisible by the 3 processes"):
@@ -148,7 +168,7 @@ def test_a_rank_killed_mid_run_ends_the_launch_with_an_error(tmp_path):
         from ganlib.distributed import init_from_env, world
         from ganlib.experiments import train_pair
         from ganlib.config import TrainConfig
-        from ganlib.models import MLPDiscriminator, MLPGenerator
+        from ganlib.models import MLPDiscriminator, MLPGenerator, build_models
         init_from_env("cpu")
         def die(t):
             if world()[0] == 1 and t.step == 5:
