@@ -53,9 +53,10 @@ import time
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from IPython.display import HTML, display
 from scipy.integrate import simpson
 
-from ganlib import experiments, propositions, theory, toy
+from ganlib import experiments, explorer, propositions, theory, toy
 from ganlib.runtime import describe_run, quick_mode, seed_everything
 
 seed_everything(0)
@@ -258,13 +259,14 @@ print(f"trained D within 0.05 of 1/2 on the 99 % region: {np.abs(same['d'][same[
 # ## Explore: move $p_g$ and watch $D^*_G$, $V$ and the JSD
 #
 # With $p_\text{data} = \mathcal N(0, 1)$ fixed, the sliders below move a Gaussian
-# $p_g = \mathcal N(\mu_g, s_g^2)$. The plot redraws $D^*_G$, and the title reports
+# $p_g = \mathcal N(\mu_g, s_g^2)$. The plot redraws $D^*_G$, and the line under it reports
 # $V(G, D^*_G) = C(G)$ and the Jensen–Shannon divergence $\mathrm{JSD}(p_\text{data} \Vert p_g)$,
 # both by quadrature (`ganlib.theory`). Watch $C(G)$ fall to $-\log 4 \approx -1.386$ and the JSD
 # to 0 as $p_g$ approaches $p_\text{data}$: the theorem of the next chapter.
 #
-# The sliders need a live Jupyter kernel (run this notebook locally or on Colab). On the published
-# page they cannot move, so a static grid of the same plot for a few settings follows.
+# The sliders work on the published page as well as in a running notebook: `ganlib.explorer`
+# computed every one of the 150 frames (25 means, 6 standard deviations) when this notebook ran,
+# and the page's script only shows the frame of the sliders' position.
 
 # %%
 x_explore = np.linspace(-10.0, 10.0, 4001)
@@ -285,33 +287,16 @@ def draw_discriminator_panel(ax, mean_g: float, std_g: float) -> None:
     ax.set_title(f"$\\mu_g$={mean_g:g}, $s_g$={std_g:g}: $C(G)$={c:.3f}, JSD={jsd:.3f}", fontsize=9)
 
 
-# %% tags=["nbval-ignore-output", "remove-output"]
-# Interactive version: needs a live kernel with a widget frontend (Jupyter, Colab). Without one
-# (e.g. when the book is built) it shows the sliders' description instead and does no harm.
-try:
-    import ipywidgets as widgets
-except ImportError:  # the static grid below still shows the result
-    widgets = None
-
-
-def explore(mean_g: float = 1.5, std_g: float = 0.7) -> None:
-    """Redraw the panel for the slider values."""
-    fig, ax = plt.subplots(figsize=(7, 3.5))
-    draw_discriminator_panel(ax, mean_g, std_g)
-    ax.legend(fontsize=8, loc="upper left")
-    plt.show()
-
-
-if widgets is not None:
-    widgets.interact(
-        explore,
-        mean_g=widgets.FloatSlider(value=1.5, min=-3.0, max=3.0, step=0.1, description="mean of p_g"),
-        std_g=widgets.FloatSlider(value=0.7, min=0.3, max=3.0, step=0.05, description="std of p_g"),
-    )
+# %% tags=["nbval-ignore-output"]
+frames = explorer.discriminator_frames(means=np.round(np.arange(-3.0, 3.01, 0.25), 2),
+                                       stds=[0.3, 0.5, 0.7, 1.0, 1.5, 2.5], data=p_data, n_plot=121)
+at_data = frames["frames"][frames["means"].index(0.0)][frames["stds"].index(1.0)]  # p_g = p_data
+assert abs(at_data["c"] + np.log(4)) < 1e-6 and at_data["jsd"] < 1e-9 and set(at_data["d_star"]) == {0.5}
+display(HTML(explorer.explorer_html(frames, mean=1.5, std=0.7)))
 
 # %% [markdown]
-# The static version: $D^*_G$ for six generators, from far away to $p_g = p_\text{data}$
-# (bottom right, where $D^*_G \equiv \tfrac12$, $C(G) = -\log 4$ and the JSD is 0).
+# Six of those settings side by side, from far away to $p_g = p_\text{data}$ (bottom right, where
+# $D^*_G \equiv \tfrac12$, $C(G) = -\log 4$ and the JSD is 0).
 
 # %%
 settings = [(3.0, 0.7), (1.5, 0.7), (1.5, 1.5), (0.5, 2.5), (0.5, 1.0), (0.0, 1.0)]

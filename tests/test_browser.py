@@ -8,7 +8,10 @@ Debian's `chromium` headless with every host except 127.0.0.1 unresolvable, and 
 - MathJax (vendored in book/_vendor/mathjax, no CDN) rendered every math element, with no TeX error
   and no raw `$$` left in the text;
 - every <img> loaded (`complete && naturalWidth > 0`);
-- the page requested nothing from outside 127.0.0.1, nothing failed to load, no script threw.
+- the page requested nothing from outside 127.0.0.1, nothing failed to load, no script threw;
+
+and on chapter 02 it moves the sliders of the optimal-discriminator explorer and checks that the
+canvas and the numbers shown change to the ones ganlib computes.
 
 Separately, every internal link of every HTML page (a/link href, script/img src, the root
 redirect; `#fragment` included) is resolved against the files of the HTML folder in Python.
@@ -405,6 +408,44 @@ def test_screenshots_written(reports):
         png = SCREENSHOTS / name
         assert png.is_file() and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", f"{png} missing or not a PNG"
         assert png.stat().st_size > 20_000, f"{png} is suspiciously small (blank page?)"
+
+
+EXPLORER_JS = """
+(() => {
+  const root = document.querySelector(".gan-explorer");
+  if (!root) return {found: false};
+  const cv = root.querySelector("canvas"), out = root.querySelector(".gan-explorer-readout");
+  const state = () => ({text: out.textContent, pixels: cv.toDataURL(), frame: root.dataset.frame});
+  const move = (cls, value) => {
+    const el = root.querySelector(".gan-explorer-" + cls);
+    el.value = String(value);
+    el.dispatchEvent(new Event("input"));
+  };
+  const before = state();
+  move("mean", %(mean)d); move("std", %(std)d);
+  const after = state();
+  return {found: true, before, after};
+})()
+"""
+
+
+def test_the_discriminator_explorer_moves_without_a_kernel(server, browser):
+    """Chapter 02's explorer on the static page: moving both sliders redraws the canvas and shows
+    the numbers ganlib computes for that p_g (p_g = p_data: C(G) = -log 4, JSD = 0)."""
+    from ganlib import explorer, toy
+
+    means, stds = [round(-3.0 + 0.25 * i, 2) for i in range(25)], [0.3, 0.5, 0.7, 1.0, 1.5, 2.5]
+    i, j = means.index(0.0), stds.index(1.0)
+    page = next(p for p in toc_pages() if p.startswith("notebooks/02_"))
+    open_page(browser, urllib.parse.urljoin(server, page))
+    res = browser.call("Runtime.evaluate", expression=EXPLORER_JS % {"mean": i, "std": j}, returnByValue=True)
+    r = res["result"]["value"]
+    assert r["found"], f"{page}: no explorer (.gan-explorer) on the page"
+    assert r["before"]["text"] != r["after"]["text"] and r["before"]["pixels"] != r["after"]["pixels"]
+    assert r["after"]["frame"] == f"{i},{j}"
+    expected = explorer.discriminator_frames([0.0], [1.0], data=toy.gaussian_1d(0.0, 1.0), n_plot=121)
+    assert r["after"]["text"] == expected["frames"][0][0]["label"]
+    assert "C(G) = V(G, D*) = -1.386" in r["after"]["text"] and "JSD = 0.000" in r["after"]["text"]
 
 
 # --------------------------------------------------------------------------------------------------
