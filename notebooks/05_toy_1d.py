@@ -55,6 +55,7 @@ if "google.colab" in sys.modules:
 # %% tags=["nbval-ignore-output"]
 import copy
 import math
+import warnings
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -65,6 +66,7 @@ from IPython.display import HTML, display
 from ganlib import experiments, propositions, theory, viz
 from ganlib.config import TrainConfig
 from ganlib.data import toy_data
+from ganlib.metrics import HealthMonitor, HealthWarning
 from ganlib.models import MLPDiscriminator, MLPGenerator
 from ganlib.runtime import describe_run, quick_mode, seed_everything
 from ganlib.toy import get_toy
@@ -309,10 +311,14 @@ display(HTML(anim_html))
 
 # %% tags=["nbval-ignore-output"]
 K_STEPS = 300 if quick_mode() else 3000
-rows, k_runs = [], {}
+rows, k_runs, health = [], {}, {}
 for loss in ("non_saturating", "saturating"):
     for k in (1, 5):
-        tr = experiments.train_pair(config(K_STEPS, k=k, loss=loss), lambda: players(centred=False), data)
+        health[(loss, k)] = HealthMonitor(p_data, n=2000, patience=3)  # reads every log_every = 100 steps
+        with warnings.catch_warnings():  # its warnings are printed in the next section, with the curves
+            warnings.simplefilter("ignore", HealthWarning)
+            tr = experiments.train_pair(config(K_STEPS, k=k, loss=loss), lambda: players(centred=False), data,
+                                        callbacks={"on_log": health[(loss, k)]})
         hist = pd.DataFrame(tr.history)
         st = state(tr.G, tr.D)
         s = st["samples"]
@@ -357,6 +363,35 @@ plt.show()
 #   but the weaker discriminator leaves it a small gradient, and it escapes and ends close to the
 #   data. Saturation is a matter of degree, and $k$ sets the degree. The non-saturating loss
 #   recovers from the same start within a few dozen steps.
+#
+# ## Is my run healthy?
+#
+# Every run above carried a `ganlib.metrics.HealthMonitor`: a callback that, at each read of the
+# loop's statistics (every 100 steps here), records what a reader should watch, namely mean $D(x)$ and
+# $D(G(z))$ against $\tfrac12$, the batch $\hat V$ against $-\log 4$, and for a toy the JSD
+# between $p_\text{data}$ and a kernel estimate of $p_g$ (and the modes covered). It warns, with a
+# Python `HealthWarning`, on the two known failure signatures: $D(x) \to 1$ with $D(G(z)) \to 0$ for
+# three reads in a row (the discriminator wins and the minimax loss saturates), and a number of
+# modes covered that stays below its best (mode collapse, chapter 06). Two of the runs above side
+# by side, from the same start, with $k = 5$:
+
+# %%
+for (loss, k), monitor in health.items():
+    said = "; ".join(f"step {step}: {kind}" for step, kind, _ in monitor.alerts) or "no warning"
+    print(f"{loss:15s} k={k}: {said}")
+    for step, kind, message in monitor.alerts:
+        print(f"    HealthWarning: {message}")
+fig = viz.plot_health({"non-saturating, k=5": health[("non_saturating", 5)],
+                       "saturating, k=5": health[("saturating", 5)]})
+plt.show()
+
+# %% [markdown]
+# The healthy run has the equilibrium's signature: both means of $D$ settle at $\tfrac12$,
+# $\hat V$ at $-\log 4$, and the JSD falls towards 0. The saturated one has the other signature
+# from its first read: $D(x) = 1$, $D(G(z)) = 0$, $\hat V$ near 0 (its largest value, $D$ is
+# right about everything) and the JSD pinned at $\log 2$ (disjoint supports), and the monitor
+# says so. $D$ near $\tfrac12$ is necessary, not sufficient: in the non-saturating $k = 1$ run of
+# the table, $D$ sits at $\tfrac12$ while $p_g$ is still too wide, which only the JSD shows.
 #
 # ## Exercises
 #

@@ -1,0 +1,102 @@
+"""HealthMonitor: the signals of a run, and its warnings on the two failure signatures."""
+import math
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+from ganlib import toy
+from ganlib.config import TrainConfig
+from ganlib.data import toy_data
+from ganlib.ensemble import EnsembleTrainer
+from ganlib.experiments import train_pair
+from ganlib.metrics.health import HealthMonitor, HealthWarning
+from ganlib.models import MLPDiscriminator, MLPGenerator
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+GAUSS = toy.gaussian_1d(4.0, 0.5)
+DATA = toy_data(GAUSS, n=4000, seed=0)
+
+
+def players(centred):
+    def make():
+        G, D = MLPGenerator(1, 1, (32, 32), noise="uniform"), MLPDiscriminator(1, (64, 64))
+        if centred:
+            with torch.no_grad():
+                G.net[-1].bias.fill_(4.0)
+        return G, D
+    return make
+
+
+def run(loss, k, centred, steps=400):
+    monitor = HealthMonitor(GAUSS, n=1000, patience=3)
+    cfg = TrainConfig(loss=loss, k=k, batch_size=128, max_steps=steps, lr_d=2e-3, lr_g=5e-4, device="cpu",
+                      progress=False, log_every=25, snapshot_every=-1)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        train_pair(cfg, players(centred), DATA, callbacks={"on_log": monitor})
+    return monitor, [w for w in caught if issubclass(w.category, HealthWarning)]
+
+
+def test_a_saturated_minimax_run_warns_that_the_discriminator_wins():
+    monitor, caught = run("saturating", 5, centred=False)
+    assert [kind for _, kind, _ in monitor.alerts] == ["discriminator wins"]
+    assert len(caught) == 1 and "D separates real from generated" in str(caught[0].message)
+    last = monitor.records[-1]
+    assert last["d_real"] > 0.98 and last["d_fake"] < 0.02 and last["jsd"] > 0.6  # disjoint: JSD near log 2
+
+
+def test_a_healthy_run_raises_no_warning_and_approaches_the_equilibrium():
+    # k = 3: with k = 1 this D sits at 1/2 while p_g is still too narrow (JSD 0.42), which only the JSD shows
+    monitor, caught = run("non_saturating", 3, centred=True, steps=600)
+    assert not caught and not monitor.alerts
+    last = monitor.records[-1]
+    assert abs(last["d_real"] - 0.5) < 0.1 and abs(last["d_fake"] - 0.5) < 0.1
+    assert abs(last["value_gap"]) < 0.1 and last["jsd"] < 0.05 and last["modes"] == 1
+    assert len(monitor.records) == 600 // 25 and monitor.frame().shape[0] == len(monitor.records)
+
+
+class _Stub:
+    """Just what the monitor reads: a history, the loss's link, G's noise and samples."""
+
+    def __init__(self, rings):
+        self.history = {c: [] for c in ("step", "d_real", "d_fake", "value")}
+        self.loss = type("L", (), {"link": staticmethod(torch.sigmoid)})()
+        self.G = type("G", (), {"sample_noise": staticmethod(lambda n, generator=None, device=None: torch.zeros(n, 1))})()
+        self.rings, self.read = rings, 0
+
+    def log(self, step):
+        for c, v in (("step", step), ("d_real", 0.6), ("d_fake", 0.4), ("value", -1.3)):
+            self.history[c].append(v)
+
+    def sample(self, z):
+        covered = self.rings[min(self.read, len(self.rings) - 1)]
+        self.read += 1
+        t = toy.ring_of_gaussians(8, 1.0, 0.01)
+        return t.means[torch.arange(len(z)) % covered].float()
+
+
+def test_modes_falling_below_their_best_warns_once():
+    ring = toy.ring_of_gaussians(8, 1.0, 0.01)
+    stub = _Stub([8, 8, 6, 5, 5, 4, 4])
+    monitor = HealthMonitor(ring, n=400, patience=3)
+    with pytest.warns(HealthWarning, match="5 modes covered for 3 reads, down from 8"):
+        for step in range(1, 8):
+            stub.log(step)
+            monitor(stub)
+    assert [kind for _, kind, _ in monitor.alerts] == ["modes lost"]
+    assert [r["modes"] for r in monitor.records] == [8, 8, 6, 5, 5, 4, 4]
+    assert monitor.records[0]["value_gap"] == pytest.approx(-1.3 + math.log(4))
+
+
+def test_bad_arguments_and_an_ensemble_are_clear_errors():
+    with pytest.raises(ValueError, match="patience"):
+        HealthMonitor(patience=0)
+    with pytest.raises(TypeError, match="ganlib.toy.Toy"):
+        HealthMonitor(toy=np.zeros(3))
+    cfg = TrainConfig(batch_size=64, max_steps=2, device="cpu", progress=False, log_every=1, snapshot_every=-1)
+    ens = EnsembleTrainer(cfg, players(True), DATA, members=2)
+    ens.add_callback("on_log", HealthMonitor(GAUSS))
+    with pytest.raises(TypeError, match="one game"):
+        ens.run()
