@@ -401,10 +401,10 @@ def plot_health(monitors: Dict[str, Any], width: float = 13.0) -> Any:
     axes[1].axhline(-math.log(4), color="0.5", lw=0.8, ls=":")
     axes[0].set(ylim=(-0.03, 1.08), ylabel="mean on recent batches", title=r"$D(x)$ and $D(G(z))$ (1/2 at equilibrium)")
     axes[1].set(ylabel=r"$\hat V(G, D)$", title=r"batch $V$ ($-\log 4$ at equilibrium)")
-    axes[2].set(ylabel=third, title="JSD(p_data, KDE of p_g)" if third == "jsd" else "modes covered")
+    axes[2].set(ylabel="JSD" if third == "jsd" else "modes", title="JSD(p_data, KDE of p_g)" if third == "jsd" else "modes covered")
     for ax in axes:
         ax.set_xlabel("step")
-    axes[0].legend(fontsize=7, loc="center right")
+    axes[0].legend(fontsize=7, loc="center right", bbox_to_anchor=(1.0, 0.72))  # between 1/2 and 1
     axes[2].legend(fontsize=7)
     fig.tight_layout()
     return fig
