@@ -90,11 +90,12 @@ print("device=cpu on purpose, on a GPU runtime too: these networks have a few th
 #   with leaky ReLUs, returning a logit ($D = \sigma(\text{logit})$). $G$'s output bias starts at
 #   the mean of the training data, the one-dimensional version of what the paper's code does for
 #   MNIST (the output bias is set from the data's pixel means); the rest is PyTorch's default
-#   initialisation. Without it, $G$ often learns a folded (non-monotone) map in our trials: a
-#   legitimate solution, but a confusing picture.
+#   initialisation. Without it, $G$'s samples start near 0, far from the data, and $G$ may learn
+#   a folded (non-monotone) map: a legitimate solution, but a confusing picture. (The comparison
+#   of $k$ at the end starts that way on purpose.)
 # - **Training.** Algorithm 1 with $k = 3$ discriminator steps per generator step (the paper used
-#   $k = 1$; in this small set-up a discriminator trained with $k = 1$ often stops seeing a
-#   mismatch in *spread* once the means agree: see the comparison of $k$ at the end), the
+#   $k = 1$; in this small set-up the $k = 1$ run of the comparison at the end, one seed, stops
+#   seeing a mismatch in *spread* once the means agree), the
 #   non-saturating generator loss $-\log D(G(z))$ (Section 3), minibatches of $m = 256$, and Adam
 #   with learning rates $2\cdot10^{-3}$ for $D$ and $5\cdot10^{-4}$ for $G$, both decayed along a
 #   cosine to 5 % of their start by the last step, so that the game settles instead of circling
