@@ -21,7 +21,7 @@ from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple, Unio
 import numpy as np
 import pandas as pd
 import torch
-from torch import nn
+from torch import Tensor, nn
 
 from ganlib import _args
 from ganlib.config import TrainConfig
@@ -110,6 +110,7 @@ def fit_discriminator(
     lr: float = 3e-3,
     hidden: Sequence[int] = (64, 64),
     generator: Optional[torch.Generator] = None,
+    fixed_sample: Optional[Tuple[Tensor, Tensor]] = None,
 ) -> MLPDiscriminator:
     r"""Train a discriminator for a *fixed* generator: the inner maximisation of Eq. 1.
 
@@ -139,6 +140,10 @@ def fit_discriminator(
         generator: :class:`torch.Generator` for the initial weights and every minibatch; with the
             same generator state the result is the same (at a fixed thread count). ``None`` uses
             the global RNG.
+        fixed_sample: ``None`` (fresh minibatches: the expectation of Eq. 1), or a finite
+            training set ``(real, fake)``, tensors ``(n, 1)`` used whole at every step
+            (``batch_size`` is then ignored). :math:`D` then maximises the *empirical* value on
+            those points and, given capacity and steps, fits them rather than :math:`D^*_G`.
 
     Returns:
         The trained :class:`~ganlib.models.MLPDiscriminator`, in eval mode; it returns logits,
@@ -165,10 +170,15 @@ def fit_discriminator(
     net.train()
     opt = torch.optim.Adam(net.parameters(), lr=lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps)
+    if fixed_sample is not None:
+        real, fake = fixed_sample
+        if not all(isinstance(t, Tensor) and t.dim() == 2 and t.shape[1] == 1 and len(t) > 0 for t in (real, fake)):
+            raise ValueError("fixed_sample must be (real, fake), two non-empty tensors of shape (n, 1)")
     with one_cpu_thread():
         for _ in range(steps):
-            real = p_data.sample(batch_size, generator=generator)
-            fake = p_g.sample(batch_size, generator=generator)
+            if fixed_sample is None:
+                real = p_data.sample(batch_size, generator=generator)
+                fake = p_g.sample(batch_size, generator=generator)
             loss = discriminator_loss(net(real), net(fake))
             opt.zero_grad(set_to_none=True)
             loss.backward()

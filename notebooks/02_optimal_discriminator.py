@@ -56,7 +56,7 @@ import torch
 from IPython.display import HTML, display
 from scipy.integrate import simpson
 
-from ganlib import experiments, explorer, propositions, theory, toy
+from ganlib import experiments, explorer, losses, propositions, theory, toy
 from ganlib.runtime import describe_run, quick_mode, seed_everything
 
 seed_everything(0)
@@ -254,6 +254,63 @@ same = results["p_g = p_data"]
 assert np.all(same["d_star"] == 0.5)
 print(f"analytic D*_G == 1/2 exactly at every grid point when p_g = p_data: {bool(np.all(same['d_star'] == 0.5))}")
 print(f"trained D within 0.05 of 1/2 on the 99 % region: {np.abs(same['d'][same['region']] - 0.5).max() < 0.05}")
+
+# %% [markdown]
+# ## A finite training set: $D$ learns the sample, not $D^*_G$
+#
+# Proposition 1 is about expectations: $D^*_G$ maximises $V(G, D)$, an integral against the true
+# densities. Every network above saw fresh samples at each step, so it was, in effect, fitting that
+# integral. A discriminator trained again and again on one *fixed*, small sample maximises
+# something else, the empirical value on those points, and with enough capacity it can push that
+# above anything attainable in expectation by memorising which points are real. Here the same
+# network trains for the same number of steps on 40 draws from $p_\text{data}$ and 40 from the
+# Gaussian $p_g$ above (`fit_discriminator(..., fixed_sample=...)`), and we compare it with
+# $D^*_G$ of the true densities and with $D^*$ of the *empirical* distributions (kernel density
+# estimates of the 40 + 40 points, bandwidth 0.2).
+
+# %% tags=["nbval-ignore-output"]
+p_gauss = generators["Gaussian p_g"]
+gen_small = torch.Generator().manual_seed(3)
+small = (p_data.sample(40, generator=gen_small), p_gauss.sample(40, generator=gen_small))
+net_small = experiments.fit_discriminator(p_data, p_gauss, steps=steps, generator=torch.Generator().manual_seed(4),
+                                          fixed_sample=small)
+d_small = theory.discriminator_curve(net_small, x)
+with torch.no_grad():
+    v_train = losses.value_function(net_small(small[0]), net_small(small[1])).item()  # on its 80 points
+fresh = results["Gaussian p_g"]
+v_true = theory.value_function_logits(theory.discriminator_curve(net_small, x, logits=True), pdf_data, fresh["pdf_g"], x)
+kde = {k: theory.kde_pdf(t.numpy().ravel(), x, bandwidth=0.2) for k, t in zip(("data", "g"), small)}
+d_empirical = theory.optimal_discriminator(kde["data"], kde["g"])
+err_small = propositions.discriminator_error(d_small, pdf_data, fresh["pdf_g"], x, mass=0.99)
+region = fresh["region"]
+print(f"D on fresh minibatches: max|D - D*| = {fresh['err']:.4f}, V(G, D) = {fresh['v']:.4f} (true densities)")
+print(f"D on 40 + 40 fixed points: max|D - D*| = {err_small:.4f}, V(G, D) = {v_true:.4f} (true densities), "
+      f"empirical V on its own points = {v_train:.4f}")
+print(f"C(G) = max_D V(G, D) = {fresh['c']:.4f};  max|D - D* of the empirical densities| = "
+      f"{np.abs(d_small - d_empirical)[region].max():.4f}")
+assert v_train > fresh["c"] > fresh["v"] > v_true
+print("the fixed-sample D beats C(G) on its own points and loses to D* on the true densities: PASS")
+
+# %%
+fig, ax = plt.subplots(figsize=(9, 3.6))
+ax.plot(x, pdf_data, "k", lw=1, label=r"$p_\mathrm{data}$")
+ax.plot(x, fresh["pdf_g"], "g", lw=1, label=r"$p_g$")
+ax.plot(x, fresh["d_star"], "b", lw=2.5, label=r"$D^*_G$ (true densities)")
+ax.plot(x, fresh["d"], "c--", lw=1.5, label="D, fresh minibatches")
+ax.plot(x, d_empirical, ":", color="0.4", lw=1.5, label=r"$D^*$ of the empirical densities")
+ax.plot(x, d_small, "r", lw=1.5, label="D, 40 + 40 fixed points")
+ax.plot(small[0].numpy().ravel(), np.full(40, 1.03), "k|", ms=8)
+ax.plot(small[1].numpy().ravel(), np.full(40, -0.03), "g|", ms=8)
+ax.set_xlim(-3.5, 4.0)
+ax.set_ylim(-0.08, 1.08)
+ax.set_xlabel("$x$")
+ax.set_title("the training points: real at the top, generated at the bottom", fontsize=9)
+ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
+fig.tight_layout()
+plt.show()
+
+# %% [markdown]
+# READING_PLACEHOLDER
 
 # %% [markdown]
 # ## Explore: move $p_g$ and watch $D^*_G$, $V$ and the JSD
