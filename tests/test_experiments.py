@@ -102,3 +102,23 @@ def test_race_rejects_bad_input():
         experiments.race_generator_losses(p, -3.0, 0.0, steps=5)
     with pytest.raises(ValueError, match="losses must be a non-empty sequence"):
         experiments.race_generator_losses(p, -3.0, 0.5, steps=5, losses="saturating")
+
+
+def test_a_discriminator_on_a_fixed_small_sample_beats_c_of_g_on_its_points():
+    """Trained on 15 + 15 fixed points, D's empirical value exceeds C(G) = max_D V (it memorises)."""
+    import numpy as np
+
+    from ganlib import theory, toy
+    from ganlib.experiments import fit_discriminator
+    from ganlib.losses import value_function
+
+    p_data, p_g = toy.gaussian_1d(0.0, 1.0), toy.gaussian_1d(1.5, 0.7)
+    g = torch.Generator().manual_seed(3)
+    small = (p_data.sample(15, generator=g), p_g.sample(15, generator=g))
+    net = fit_discriminator(p_data, p_g, steps=800, generator=torch.Generator().manual_seed(4), fixed_sample=small)
+    x = np.linspace(-8.0, 9.0, 3401)
+    c = theory.virtual_criterion(p_data.pdf(x), p_g.pdf(x), x)
+    with torch.no_grad():
+        assert value_function(net(small[0]), net(small[1])).item() > c
+    with pytest.raises(ValueError, match="fixed_sample"):
+        fit_discriminator(p_data, p_g, steps=1, fixed_sample=(torch.zeros(3), torch.zeros(3, 1)))
