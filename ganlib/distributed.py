@@ -38,6 +38,10 @@ How the loop is laid out over ranks (:class:`Shard`):
   reproduce the single-process statistics but needs a GPU and an all-reduce per layer.
 * Rank 0 alone writes checkpoints and files and shows the progress bar; the statistics of the
   history are averaged over ranks when they are read back, every ``log_every`` steps.
+* Like every step of the loop, :meth:`~ganlib.train.Loop.save_checkpoint` and
+  :meth:`~ganlib.train.Trainer.state_dict` are collective under a process group (they gather the
+  ranks' generators): every rank calls them, as the loop and the command line do; a call on one
+  rank alone would wait for the others.
 """
 
 from __future__ import annotations
