@@ -102,7 +102,6 @@ class EnsembleTrainer(Loop):
         self._failed = torch.zeros(self.S, 2, dtype=torch.long, device=self.device)  # (step, which loss)
         self._first = torch.tensor([True, False], device=self.device)  # column 0 of _failed
         self._g, self._d, self._d_frozen, self._cat_dim = self.G, self.D, self.D, 1
-        self._d_pair = lambda x, fake: (self.D(x), self.D(fake))
 
     # ------------------------------------------------------------------------------ Algorithm 1
     def _uniform(self, shape: Sequence[int]) -> Tensor:

@@ -116,6 +116,10 @@ class Loop:
         """Number of completed epochs."""
         return self.step // self.steps_per_epoch
 
+    def _d_pair(self, x: Tensor, fake: Tensor) -> Tuple[Tensor, Tensor]:
+        """D on the real and the generated batch separately (a D that mixes samples, e.g. batch norm)."""
+        return self._d(x), self._d(fake)
+
     def _d_step(self, keep_fakes: bool = False) -> Tensor:
         """One D update; returns its statistics (on device). ``keep_fakes``: keep G(z) with its
         graph for the G update (``reuse_fakes``)."""

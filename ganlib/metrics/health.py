@@ -76,10 +76,6 @@ class HealthMonitor:
         self.alerts: List[tuple] = []
         self._seen = 0  # history rows already read
         self._z: Optional[torch.Tensor] = None
-        if toy is not None and toy.dim == 1:
-            lo, hi = float(toy.means.min() - 8 * toy.std), float(toy.means.max() + 8 * toy.std)
-            self._x = np.linspace(lo, hi, 4001)
-            self._p_data = toy.pdf(self._x)
 
     def __call__(self, trainer: Any) -> None:
         h = trainer.history
@@ -105,10 +101,10 @@ class HealthMonitor:
         modes, hq = mode_coverage(x, self.toy.means, self.toy.std)
         out = {"modes": modes, "hq": hq}
         if self.toy.dim == 1:
-            s = x[:, 0]
-            grid = np.linspace(min(self._x[0], s.min() - 1.0), max(self._x[-1], s.max() + 1.0), 4001)
-            p = self._p_data if grid[0] == self._x[0] and grid[-1] == self._x[-1] else self.toy.pdf(grid)
-            out["jsd"] = theory.jensen_shannon(p, theory.kde_pdf(s, grid), grid)
+            s, means, std = x[:, 0], self.toy.means, self.toy.std  # a grid over the data and the samples
+            grid = np.linspace(min(float(means.min()) - 8 * std, s.min() - 1.0),
+                               max(float(means.max()) + 8 * std, s.max() + 1.0), 4001)
+            out["jsd"] = theory.jensen_shannon(self.toy.pdf(grid), theory.kde_pdf(s, grid), grid)
         return out
 
     def _alert(self, step: int, kind: str, message: str) -> None:
