@@ -2,6 +2,8 @@ r"""Network experiments the chapters share: the paper's statements run with real
 
 * :func:`train_pair`: seed, build :math:`G` and :math:`D`, train them with Algorithm 1
   (:class:`ganlib.train.Trainer`): the one way every chapter trains a pair.
+* :func:`map_seeds`: many seeds of one experiment, in fixed chunks (one
+  :class:`ganlib.ensemble.EnsembleTrainer` each) spread over the CPU cores.
 * Proposition 1: :func:`fit_discriminator` trains a discriminator network against a *fixed*
   :math:`p_g`, the inner maximisation of Eq. 1; :func:`ganlib.theory.discriminator_curve` brings
   it to a grid and :func:`ganlib.propositions.discriminator_error` measures it against
@@ -28,11 +30,11 @@ from ganlib.config import TrainConfig
 from ganlib.losses import discriminator_loss
 from ganlib.registry import get_loss
 from ganlib.models import MLPDiscriminator, MLPGenerator
-from ganlib.runtime import resolve_device, seed_everything
+from ganlib.runtime import parallel_map, resolve_device, seed_everything
 from ganlib.toy import Toy, gaussian_1d
 from ganlib.train import Trainer
 
-__all__ = ["train_pair", "one_cpu_thread", "fit_discriminator", "steps_to_halfway", "race_generator_losses"]
+__all__ = ["train_pair", "map_seeds", "one_cpu_thread", "fit_discriminator", "steps_to_halfway", "race_generator_losses"]
 
 Players = Union[Tuple[nn.Module, nn.Module], Callable[[], Tuple[nn.Module, nn.Module]]]
 
@@ -71,6 +73,44 @@ def train_pair(config: TrainConfig, players: Players, data: Any, *,
     if run:
         trainer.run()
     return trainer
+
+
+def map_seeds(job: Callable[[list], Sequence[Any]], seeds: Sequence[int], chunk: int = 5,
+              processes: Optional[int] = None) -> list:
+    """Run ``job`` on the seeds in chunks of ``chunk``, the chunks in parallel processes.
+
+    ``job(chunk_of_seeds)`` trains those seeds (typically one
+    :class:`ganlib.ensemble.EnsembleTrainer` with ``seeds=chunk_of_seeds``) and returns one
+    picklable result per seed, in order. The chunks are always the same (``seeds[0:chunk]``,
+    ``seeds[chunk:2 chunk]``, ...), whatever the number of cores, so the results do not depend on
+    the machine's core count; :func:`ganlib.runtime.parallel_map` spreads them over ``processes``
+    forked workers of one thread each (all cores by default).
+
+    Returns:
+        the results of every seed, in the order of ``seeds``.
+
+    Raises:
+        ValueError: ``chunk`` below 1, no seeds, or a job that returned a number of results other
+            than the number of seeds it was given.
+
+    Example:
+        >>> from ganlib.experiments import map_seeds
+        >>> map_seeds(lambda part: [10 * s for s in part], [0, 1, 2, 3, 4], chunk=2)
+        [0, 10, 20, 30, 40]
+    """
+    seeds = list(seeds)
+    if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
+        raise ValueError(f"chunk must be an integer >= 1, got {chunk!r}")
+    if not seeds:
+        raise ValueError("map_seeds needs at least one seed")
+    parts = [seeds[i:i + chunk] for i in range(0, len(seeds), chunk)]
+    out = []
+    for part, results in zip(parts, parallel_map(job, parts, processes)):
+        results = list(results)
+        if len(results) != len(part):
+            raise ValueError(f"job returned {len(results)} results for the {len(part)} seeds {part}")
+        out.extend(results)
+    return out
 
 
 def _check_toy_1d(toy: object, name: str) -> Toy:

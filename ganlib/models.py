@@ -267,6 +267,12 @@ class MLPGenerator(_NoiseMixin, nn.Module):
     :math:`\to` (Linear, ReLU) x ``len(hidden)`` :math:`\to` Linear to ``out_dim``; no output
     non-linearity (toy data live on :math:`\mathbb{R}^d`).
 
+    ``activation="elu"`` replaces the ReLUs by ELUs, :math:`x \mapsto x` for :math:`x > 0` and
+    :math:`e^x - 1` otherwise (Clevert et al., 2016), a smooth map: with ReLUs :math:`G` is
+    piecewise linear, so :math:`p_g` jumps wherever a kink of :math:`G` changes its slope (change
+    of variables: :math:`p_g(G(z)) = p_z(z) / |G'(z)|` in 1-D), and so does
+    :math:`D^*_G = p_{data} / (p_{data} + p_g)`, which no smooth discriminator can then match.
+
     ``batch_norm=True`` (not in the paper) puts a :class:`~torch.nn.BatchNorm1d` before each ReLU,
     :math:`h \mapsto \mathrm{ReLU}\big(\gamma \odot \frac{h - \mu_B}{\sqrt{\sigma_B^2 + \epsilon}} + \beta\big)`
     (Ioffe and Szegedy, 2015), as in PacGAN's toy generator (Lin et al., 2018); in eval mode
@@ -274,17 +280,21 @@ class MLPGenerator(_NoiseMixin, nn.Module):
 
     def __init__(
         self, latent_dim: int = 1, out_dim: int = 1, hidden: Sequence[int] = (32, 32), noise: str = "normal",
-        batch_norm: bool = False,
+        batch_norm: bool = False, activation: str = "relu",
     ) -> None:
         super().__init__()
+        acts = {"relu": nn.ReLU, "elu": nn.ELU}
+        if activation not in acts:
+            raise ValueError(f"activation must be one of {sorted(acts)}, got {activation!r}")
+        act = acts[activation]
         self.latent_dim, self.noise, self.out_dim = latent_dim, noise, out_dim
         if batch_norm:
             sizes, layers = [latent_dim, *hidden], []
             for a, b in zip(sizes[:-1], sizes[1:]):
-                layers += [nn.Linear(a, b), nn.BatchNorm1d(b), nn.ReLU()]
+                layers += [nn.Linear(a, b), nn.BatchNorm1d(b), act()]
             self.net = nn.Sequential(*layers, nn.Linear(sizes[-1], out_dim))
         else:
-            self.net = _mlp([latent_dim, *hidden, out_dim], nn.ReLU)
+            self.net = _mlp([latent_dim, *hidden, out_dim], act)
 
     def forward(self, z: Tensor) -> Tensor:
         """Map noise ``(N, latent_dim)`` to samples ``(N, out_dim)``."""

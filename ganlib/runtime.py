@@ -7,20 +7,25 @@
   first.
 * :func:`keep_freed_memory`: let glibc's ``malloc`` keep freed buffers for reuse instead of
   returning them to the kernel (the ensemble's activations would otherwise page-fault every step).
+* :func:`parallel_map`: call a function on each item in forked worker processes, one CPU thread
+  each (independent seeds on every core).
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import ctypes
 import ctypes.util
+import multiprocessing
 import os
 import random
-from typing import Optional, Union
+import warnings
+from typing import Any, Callable, List, Optional, Sequence, Union
 
 import numpy as np
 import torch
 
-__all__ = ["quick_mode", "resolve_device", "seed_everything", "describe_run", "keep_freed_memory"]
+__all__ = ["quick_mode", "resolve_device", "seed_everything", "describe_run", "keep_freed_memory", "parallel_map"]
 
 _TRUE = {"1", "true", "yes", "on"}
 
@@ -121,3 +126,68 @@ def keep_freed_memory(mmap_threshold: int = 32 << 20, trim_threshold: int = 512 
             except OSError:
                 _KEPT = False
     return _KEPT
+
+
+_JOB: Optional[tuple] = None  # (fn, items) of the parallel_map in progress, inherited by forked workers
+
+
+def _one_thread() -> None:
+    torch.set_num_threads(1)
+
+
+def _run_item(i: int) -> Any:
+    fn, items = _JOB  # type: ignore[misc]
+    return fn(items[i])
+
+
+def parallel_map(fn: Callable[[Any], Any], items: Sequence[Any], processes: Optional[int] = None) -> List[Any]:
+    """Return ``[fn(item) for item in items]``, computed in ``processes`` forked worker processes.
+
+    Made for independent training runs on the CPU (seeds, or chunks of seeds for
+    :class:`ganlib.ensemble.EnsembleTrainer`): each worker runs with one PyTorch thread, so that
+    two workers on two cores do not fight over them. The workers are forked, so ``fn`` may be a
+    closure or a lambda defined in a notebook (nothing but the results is pickled); the results
+    must be picklable (numbers, arrays, lists, dicts). The order of the results is that of
+    ``items``, whatever the order in which the workers finish, and so is what each item computes:
+    the number of processes changes the wall time, not the results.
+
+    ``processes=None`` uses one worker per CPU core, at most one per item. It runs the items
+    one after another in this process (same results) when ``processes`` is 1, when there is one
+    item, where the operating system cannot fork (Windows), or when CUDA is initialised (a forked
+    child cannot use it).
+
+    Raises:
+        ValueError: ``processes`` below 1.
+        RuntimeError: a worker died (killed, out of memory) instead of returning; its item is named.
+        Any exception ``fn`` raised in a worker, re-raised here.
+
+    Example:
+        >>> from ganlib.runtime import parallel_map
+        >>> parallel_map(lambda n: n * n, [1, 2, 3], processes=2)
+        [1, 4, 9]
+    """
+    global _JOB
+    items = list(items)
+    if processes is not None and (isinstance(processes, bool) or int(processes) != processes or processes < 1):
+        raise ValueError(f"processes must be an integer >= 1 or None, got {processes!r}")
+    workers = min(len(items), processes or os.cpu_count() or 1)
+    forkable = "fork" in multiprocessing.get_all_start_methods() and not torch.cuda.is_initialized()
+    if workers <= 1 or not forkable or _JOB is not None:  # _JOB set: already inside a worker
+        return [fn(item) for item in items]
+    _JOB = (fn, items)
+    try:
+        with warnings.catch_warnings():  # Python >= 3.12 warns that fork() in a threaded process may
+            warnings.simplefilter("ignore", DeprecationWarning)  # deadlock; the workers fork at once
+            with concurrent.futures.ProcessPoolExecutor(workers, multiprocessing.get_context("fork"),
+                                                        initializer=_one_thread) as pool:
+                futures = [pool.submit(_run_item, i) for i in range(len(items))]
+                results = []
+                for i, future in enumerate(futures):
+                    try:
+                        results.append(future.result())
+                    except concurrent.futures.process.BrokenProcessPool as e:
+                        raise RuntimeError(f"parallel_map: a worker process died while computing item {i} "
+                                           "(killed, or out of memory)") from e
+                return results
+    finally:
+        _JOB = None

@@ -149,7 +149,7 @@ def _stack_sequential(nets: Sequence[nn.Sequential]) -> nn.Sequential:
             layers.append(StackedLinear(column))
         elif isinstance(layer, nn.BatchNorm1d):
             layers.append(StackedBatchNorm(column))
-        elif isinstance(layer, (nn.ReLU, nn.LeakyReLU, nn.Tanh, nn.Sigmoid, nn.Identity)):
+        elif isinstance(layer, (nn.ReLU, nn.ELU, nn.LeakyReLU, nn.Tanh, nn.Sigmoid, nn.Identity)):
             layers.append(copy.deepcopy(layer))  # elementwise: the same for every member
         else:
             raise ValueError(f"layer {type(layer).__name__} is not supported by the ensemble")
