@@ -100,3 +100,49 @@ def test_bad_arguments_and_an_ensemble_are_clear_errors():
     ens.add_callback("on_log", HealthMonitor(GAUSS))
     with pytest.raises(TypeError, match="one game"):
         ens.run()
+
+
+# --- JSDRecorder and steps_to_converge (ganlib.metrics.divergence) ---------------------------------
+
+import math as _math
+
+from ganlib.metrics import JSDRecorder, steps_to_converge
+from ganlib.toy import gaussian_1d as _gaussian_1d
+
+
+class _FixedGenerator:
+    """A stand-in trainer whose G maps z to a + b z (S members when ``members`` is set)."""
+
+    def __init__(self, a, b, members=None):
+        self.step, self.a, self.b = 0, torch.as_tensor(a, dtype=torch.float32), torch.as_tensor(b, dtype=torch.float32)
+        if members is not None:
+            self.S = members
+
+    class G:
+        @staticmethod
+        def sample_noise(n, generator=None, device=None):
+            return torch.randn(n, 1, generator=generator)
+
+    def sample(self, z):
+        if hasattr(self, "S"):
+            return self.a.reshape(-1, 1, 1) + self.b.reshape(-1, 1, 1) * z
+        return self.a + self.b * z
+
+
+def test_jsd_recorder_is_near_zero_for_the_data_and_log2_far_from_it():
+    rec = JSDRecorder(_gaussian_1d(4.0, 0.5), every=1, n=4000)
+    close, far = rec.capture(_FixedGenerator(4.0, 0.5))["jsd"][0], rec.capture(_FixedGenerator(-20.0, 0.5))["jsd"][0]
+    assert close < 0.01 and abs(far - _math.log(2)) < 1e-3
+
+
+def test_jsd_recorder_scores_every_member_of_an_ensemble():
+    rec = JSDRecorder(_gaussian_1d(4.0, 0.5), every=1, n=3000)
+    jsd = rec.capture(_FixedGenerator([4.0, 5.0, 40.0], [0.5, 0.5, 1e-4], members=3))["jsd"]
+    assert len(jsd) == 3 and jsd[0] < 0.01 < jsd[1] < jsd[2]
+    assert abs(jsd[2] - _math.log(2)) < 1e-3  # a collapsed spike, narrower than the grid's spacing
+
+
+def test_steps_to_converge_needs_the_run_to_stay_below():
+    recs = [{"step": s, "jsd": v} for s, v in [(0, [0.6, 0.6, 0.6]), (10, [0.01, 0.01, 0.2]),
+                                                  (20, [0.3, 0.02, 0.03]), (30, [0.01, 0.01, float("nan")])]]
+    assert steps_to_converge(recs, 0.05) == [30, 10, None]

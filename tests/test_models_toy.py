@@ -94,3 +94,22 @@ def test_batch_norm_generator_normalises_hidden_units_in_training_mode():
 
 def test_default_generator_has_no_batch_norm():
     assert not any(isinstance(m, torch.nn.BatchNorm1d) for m in MLPGenerator(2, 2, (8,)).modules())
+
+
+def test_elu_generator_is_smooth_and_the_ensemble_stacks_it():
+    import torch
+
+    from ganlib.models import MLPGenerator
+    from ganlib.stacked import stack_players
+    from ganlib.models import MLPDiscriminator
+
+    torch.manual_seed(0)
+    G = MLPGenerator(1, 1, (16, 16), activation="elu").double()
+    z = torch.linspace(-3, 3, 2001, dtype=torch.float64).reshape(-1, 1).requires_grad_(True)
+    (slope,) = torch.autograd.grad(G(z).sum(), z)
+    assert torch.max(torch.abs(torch.diff(slope.reshape(-1)))) < 1e-2  # G' has no jumps (a ReLU G's does)
+    pairs = [(MLPGenerator(1, 1, (16, 16), activation="elu"), MLPDiscriminator(1, (8,))) for _ in range(2)]
+    stack_players(pairs)
+    import pytest
+    with pytest.raises(ValueError, match="activation"):
+        MLPGenerator(1, 1, (4,), activation="gelu")

@@ -1,8 +1,8 @@
 """Evaluation metrics: mode coverage for the 2-D toys, Parzen-window log-likelihood (the paper's
 Table 1), FID on our own feature network, the digit-class histogram, and the quality figures of
 generated digits (confident share, Inception-like score, class shares, memorisation), the
-health signals of a run while it trains (:class:`HealthMonitor`), and the JSD of 1-D runs over
-time (:class:`JSDRecorder`).
+health signals of a run while it trains (:class:`HealthMonitor`), the JSD of 1-D runs over
+time (:class:`JSDRecorder`), and means over seeds with their intervals (:func:`seed_interval`).
 
 Each family lives in its own submodule and is re-exported here, so ``from ganlib.metrics import X``
 is the one way to use them.
@@ -19,3 +19,4 @@ from ganlib.metrics.digits import class_probabilities, digit_report, inception_l
 from ganlib.metrics.modes import ModeCoverageRecorder, mode_counts, mode_coverage  # noqa: E402,F401
 from ganlib.metrics.health import HealthMonitor, HealthWarning  # noqa: E402,F401
 from ganlib.metrics.divergence import JSDRecorder, steps_to_converge  # noqa: E402,F401
+from ganlib.metrics.seeds import format_interval, seed_interval, separated  # noqa: E402,F401

@@ -22,6 +22,7 @@ from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
 import torch
+from scipy.integrate import trapezoid
 
 from ganlib import theory
 
@@ -35,8 +36,10 @@ class JSDRecorder:
         toy: the run's :math:`p_{data}`, a 1-D :class:`ganlib.toy.Toy` (``pdf``, ``means``, ``std``).
         every: steps between records (> 0).
         n: samples of the fixed noise batch (the same :math:`z` at every record).
-        grid: the quadrature grid (default: 1,201 points from 12 standard deviations below the
-            lowest mode to 12 above the highest, widened to take in every sample).
+        grid: the quadrature grid (default: 4,001 points from 12 standard deviations below the
+            lowest mode to 12 above the highest, widened to take in every sample). The kernel
+            estimate is normalised on it by the trapezoidal rule: a collapsed generator's kernels
+            can be narrower than the grid's spacing, and its JSD is then close to log 2 anyway.
         seed: seed of the fixed noise batch.
 
     Attributes:
@@ -88,11 +91,13 @@ class JSDRecorder:
                 finite = s[np.isfinite(s)]
                 lo = min(self._span[0], float(finite.min()) - 1.0) if finite.size else self._span[0]
                 hi = max(self._span[1], float(finite.max()) + 1.0) if finite.size else self._span[1]
-                grid = np.linspace(lo, hi, 1201)
+                grid = np.linspace(lo, hi, 4001)
             if not np.all(np.isfinite(s)):
                 jsd.append(float("nan"))  # a diverged game: no density to compare
                 continue
-            jsd.append(theory.jensen_shannon(self.toy.pdf(grid), theory.kde_pdf(s, grid), grid))
+            q = theory.kde_pdf(s, grid)
+            q = q / trapezoid(q, grid)  # a collapsed G's kernels can be narrower than the grid's spacing
+            jsd.append(theory.jensen_shannon(self.toy.pdf(grid), q, grid))
         rec = {"step": int(trainer.step), "jsd": jsd}
         self.records.append(rec)
         return rec
