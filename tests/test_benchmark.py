@@ -80,3 +80,25 @@ def test_matmul_time_in_loop_times_real_steps():
     wall = time.perf_counter() - t0
     assert trainer.step == 3 and len(trainer.history["step"]) == 3
     assert 0 < 3 * seconds < wall
+
+
+def _load(name):
+    spec_ = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec_)
+    spec_.loader.exec_module(module)
+    return module
+
+
+def test_sampling_benchmark_prints_both_samplers_side_by_side(capsys):
+    _load("bench_sampling").main(["--batch", "20", "--rounds", "1"])
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[2].startswith("GAN generator, one forward pass") and "RBM 784-500, 1000 Gibbs" in lines[-2]
+    fields = dict(item.split("=") for item in lines[-1].split())
+    assert set(fields) == {"generator_ms", "sweep_ms", "sweeps_per_generator_pass"}
+    assert float(fields["generator_ms"]) > 0 and float(fields["sweep_ms"]) > 0
+
+
+def test_sampling_benchmark_refuses_a_zero_batch_in_one_line(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        _load("bench_sampling").main(["--batch", "0"])
+    assert exit_.value.code == 2 and "--batch" in capsys.readouterr().err.strip().splitlines()[-1]
