@@ -152,7 +152,7 @@ def parallel_map(fn: Callable[[Any], Any], items: Sequence[Any], processes: Opti
     the number of processes changes the wall time, not the results.
 
     ``processes=None`` uses one worker per CPU core, at most one per item. It runs the items
-    one after another in this process (same results) when ``processes`` is 1, when there is one
+    one after another in this process, also with one thread (so with the same results), when ``processes`` is 1, when there is one
     item, where the operating system cannot fork (Windows), or when CUDA is initialised (a forked
     child cannot use it).
 
@@ -173,7 +173,12 @@ def parallel_map(fn: Callable[[Any], Any], items: Sequence[Any], processes: Opti
     workers = min(len(items), processes or os.cpu_count() or 1)
     forkable = "fork" in multiprocessing.get_all_start_methods() and not torch.cuda.is_initialized()
     if workers <= 1 or not forkable or _JOB is not None:  # _JOB set: already inside a worker
-        return [fn(item) for item in items]
+        previous = torch.get_num_threads()
+        torch.set_num_threads(1)  # as in a worker: the thread count changes the rounding of a result
+        try:
+            return [fn(item) for item in items]
+        finally:
+            torch.set_num_threads(previous)
     _JOB = (fn, items)
     try:
         with warnings.catch_warnings():  # Python >= 3.12 warns that fork() in a threaded process may

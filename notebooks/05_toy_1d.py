@@ -224,13 +224,22 @@ print(f"max |D - D*| on the central 95 % of the mixture: panel (a) {err['a']:.3f
 # ## Panel (d): the whole run
 #
 # One run of Algorithm 1 from the players of panel (a)'s start ($G$ off the data, $D$ fresh),
-# recorded 50 times by the callback.
+# recorded by the callback every 5 steps up to step 150, while $p_g$ moves fast, then every 300.
 
 # %% tags=["nbval-ignore-output"]
-recorder = viz.Figure1Recorder(xs, z_grid, every=STEPS // 50, n_samples=4000)
+recorder = viz.Figure1Recorder(xs, z_grid, n_samples=4000)
+FRAMES = set(range(0, 151, 5)) | set(range(300, STEPS + 1, 300))  # dense while p_g moves fast, then sparse
+
+
+def record_frames(tr: Trainer) -> None:
+    """Callback: a Figure-1 record at the steps of FRAMES."""
+    if tr.step in FRAMES:
+        recorder.capture(tr)
+
+
 trainer = experiments.train_pair(config(STEPS, k=K_MAIN), (copy.deepcopy(G_0), copy.deepcopy(D_0)), data,
                                  callbacks={"on_train_start": recorder.capture,  # step 0: the untrained players
-                                            "on_step_end": recorder})
+                                            "on_step_end": record_frames})
 for record in recorder.records:  # draw each noise value at its quantile u = Phi(z) (see the set-up)
     record["z"] = u_grid
 history = pd.DataFrame(trainer.history)
@@ -239,6 +248,9 @@ final = panels["d"]
 print(f"trained {trainer.step} steps in {trainer.wall_time:.1f} s; {len(recorder.records)} records")
 print(f"final p_g: mean {final['samples'].mean():.3f}, std {final['samples'].std():.3f} "
       f"(p_data: mean {MU}, std {SIGMA}); JSD {final['jsd']:.4f}, W1 {final['w1']:.4f}")
+print("p_g along the run (step: mean, std): " + "; ".join(
+    f"{r['step']}: {r['samples'].mean():.2f}, {r['samples'].std():.2f}" for r in recorder.records
+    if r["step"] in (0, 10, 20, 50, 100, 150, 300, 1200, 3000, STEPS)))
 
 # %%
 fig, axes = plt.subplots(1, 4, figsize=(16, 3.9), sharey=True)
@@ -302,10 +314,13 @@ print(f"final D on mu +- 2 sigma: min {d_end.min():.3f}, max {d_end.max():.3f}; 
 # %% [markdown]
 # ## The whole run, animated
 #
-# Every record of the run, one frame each (51 frames; the slider steps through them, the buttons
-# play, pause and step). Watch $p_g$ flow from its start at $x = 3$ onto $p_\text{data}$, the
-# discriminator's curve tilt and then flatten towards $\tfrac12$ over the data's bulk, and the
-# lines from $z$ swing over to the right.
+# Every record of the run, one frame each (the slider steps through them, the buttons play,
+# pause and step; the frame's title gives its step). Watch the phases, which the line of means and
+# standard deviations printed with the run above puts in numbers: within 10 steps $G$ overshoots,
+# its samples land beyond the data's mean; $p_g$ then swings back and forth across $p_\text{data}$,
+# narrowing as it goes, while $D$ tilts one way and the other; by step 150 the swinging has died
+# down but $p_g$ is too narrow, and over the remaining thousands of steps it widens to the data's
+# spread while $D$'s curve flattens towards $\tfrac12$ over the data's bulk.
 
 # %% tags=["nbval-ignore-output"]
 anim = viz.animate_figure1(recorder.records, xs, data_pdf, interval=150, z_range=(0.0, 1.0))

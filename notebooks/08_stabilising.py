@@ -424,11 +424,11 @@ plt.show()
 # at least 1 % of the samples according to the same classifier (10 for a generator that has not
 # dropped any digit).
 #
-# The first line printed below is labelled a floor, but it is **not a valid floor**: it compares
-# the 500 test images with the first 2,000 training images (so, despite its label, the two
-# samples differ in size), and the offline training digits are stored sorted by class, so those
-# 2,000 are the digits 0 to 4 only. Its value (326.55) measures that mismatch of classes, not how
-# close two real samples of all ten digits are; we draw no conclusion from it.
+# The first line printed below is the **floor** of this FID: the score of 2,000 real training
+# digits drawn at random (all ten classes; the offline training set is stored sorted by class, so
+# a random draw, not the first 2,000, is what a perfect generator's samples would look like)
+# against the same 500 test images, the sample sizes of the generated runs. A perfect generator
+# would score about this; the estimate of the covariance from finite samples keeps it above 0.
 
 # %% tags=["nbval-ignore-output"]
 classifier = load_or_train_classifier(mnist.images, mnist.labels, verbose=False)
@@ -471,14 +471,15 @@ plot_value_curves({method: (mnist_runs[method][0], METHODS[method]["k"], METHODS
 plt.show()
 
 # %% [markdown]
-# ## The table
+# ## The tables
 #
-# Mean $\pm$ standard deviation over the seeds (sample standard deviation; three seeds in the
-# default run). Modes and high-quality percentages on the toys, FID and classes covered on MNIST,
-# and the wall time per seed on this CPU, 2-D and MNIST summed (for the 2-D toys, whose seeds
-# train together, the ensemble run's time divided by the number of seeds). The "FID floor" line
-# above the table is the invalid floor explained with the MNIST runs (training images of the
-# digits 0 to 4 only).
+# The toys: the mean over the ten seeds of modes covered and high-quality percentage, with its
+# 95 % bootstrap confidence interval in brackets (`ganlib.metrics.seed_interval`), and the wall
+# time per seed on this CPU (five seeds train together in an ensemble, two ensembles at a time on
+# the two cores; the time is an ensemble's divided by its five seeds). Under the table, every pair
+# of methods is called *separated* where their intervals do not overlap and *not resolved* where
+# they do. MNIST, three seeds a method: mean $\pm$ standard deviation (sample standard
+# deviation) of the FID and of the classes covered, and the wall time per seed.
 
 # %% tags=["nbval-ignore-output"]
 def mean_std(values: pd.Series, fmt: str = "{:.1f}") -> str:

@@ -146,3 +146,8 @@ def test_steps_to_converge_needs_the_run_to_stay_below():
     recs = [{"step": s, "jsd": v} for s, v in [(0, [0.6, 0.6, 0.6]), (10, [0.01, 0.01, 0.2]),
                                                   (20, [0.3, 0.02, 0.03]), (30, [0.01, 0.01, float("nan")])]]
     assert steps_to_converge(recs, 0.05) == [30, 10, None]
+
+
+def test_jsd_recorder_gives_log2_for_a_point_mass():
+    rec = JSDRecorder(_gaussian_1d(4.0, 0.5), every=1, n=100)
+    assert rec.capture(_FixedGenerator(4.0, 0.0))["jsd"] == [_math.log(2)]

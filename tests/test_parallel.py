@@ -67,7 +67,7 @@ def test_map_seeds_refuses_a_job_that_loses_a_seed():
 
 def _final_weights(processes):
     cfg = TrainConfig(batch_size=32, max_steps=20, device="cpu", progress=False, snapshot_every=-1, log_every=10)
-    data = torch.randn(512, 1) * 0.5 + 4
+    data = torch.randn(512, 1, generator=torch.Generator().manual_seed(0)) * 0.5 + 4
 
     def job(seeds):
         ens = EnsembleTrainer(cfg, lambda: (MLPGenerator(1, 1, (8,)), MLPDiscriminator(1, (8,))), data, seeds=seeds)

@@ -18,11 +18,13 @@ below a threshold for good.
 
 from __future__ import annotations
 
+import math
+
 from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
 import torch
-from scipy.integrate import trapezoid
+from scipy.integrate import simpson
 
 from ganlib import theory
 
@@ -37,9 +39,9 @@ class JSDRecorder:
         every: steps between records (> 0).
         n: samples of the fixed noise batch (the same :math:`z` at every record).
         grid: the quadrature grid (default: 4,001 points from 12 standard deviations below the
-            lowest mode to 12 above the highest, widened to take in every sample). The kernel
-            estimate is normalised on it by the trapezoidal rule: a collapsed generator's kernels
-            can be narrower than the grid's spacing, and its JSD is then close to log 2 anyway.
+            lowest mode to 12 above the highest, widened to take in every sample, and refined
+            around the samples where the kernels are narrower than its spacing, as for a
+            collapsed generator). The kernel estimate is normalised on it by Simpson's rule.
         seed: seed of the fixed noise batch.
 
     Attributes:
@@ -95,8 +97,15 @@ class JSDRecorder:
             if not np.all(np.isfinite(s)):
                 jsd.append(float("nan"))  # a diverged game: no density to compare
                 continue
+            if np.ptp(s) == 0:  # every sample the same point: a point mass against a density
+                jsd.append(math.log(2.0))
+                continue
+            h = max(float(np.std(s)) * len(s) ** -0.2, 1e-9)  # the kernels' width (Scott's rule)
+            if h < 4 * float(np.min(np.diff(grid))):  # a collapsed G: kernels narrower than the grid's spacing
+                n_fine = int(min(20001, max(201, np.ceil((np.ptp(s) + 16 * h) / (h / 4)) + 1)))
+                grid = np.union1d(grid, np.linspace(s.min() - 8 * h, s.max() + 8 * h, n_fine))
             q = theory.kde_pdf(s, grid)
-            q = q / trapezoid(q, grid)  # a collapsed G's kernels can be narrower than the grid's spacing
+            q = q / simpson(q, x=grid)  # the rule the divergence checks its densities with
             jsd.append(theory.jensen_shannon(self.toy.pdf(grid), q, grid))
         rec = {"step": int(trainer.step), "jsd": jsd}
         self.records.append(rec)
