@@ -246,15 +246,18 @@ print("PASS: every spectrally normalised layer has sigma(W) = 1")
 # stays out of every critic: a critic trained with a gradient penalty must not use it, since the
 # penalty is per sample and batch norm mixes the samples of a batch {cite:p}`gulrajani2017wgangp`
 # (hence `DCGANDiscriminator(batch_norm=False)`). The MNIST runs keep the paper's networks, which
-# have none, and leave out WGAN with clipping (its critic learns slowly at RMSprop's $5\cdot10^{-5}$,
-# and on the toys below it is the weakest of the critics).
+# have none, and leave out WGAN with clipping, which WGAN-GP was designed to replace (on the toys
+# below its generator spreads into a diffuse cloud: many modes touched, few samples on them).
 #
-# **The budget.** Everything below runs on two CPU threads in a few minutes, so each run gets a
-# small, fixed budget: the same number of **discriminator updates** for every method. WGAN-GP spends five
-# critic updates per generator update, so it gets a fifth of the generator updates; a critic update
-# with its penalty costs about as much as a vanilla discriminator-plus-generator step, so the
-# budgets are also roughly equal in compute. The papers train for $10^5$ generator updates and
-# more; the numbers here are what the methods do in the first few thousand.
+# **The budget.** Each toy run gets the same number of **discriminator updates**, 4,000 on
+# minibatches of 256, and every MNIST run 1,500 on minibatches of 64. The WGANs spend five critic
+# updates per generator update, so they get a fifth of the generator updates (800 on the toys); a
+# critic update with its penalty costs about as much as a vanilla discriminator-plus-generator
+# step, so the budgets are also roughly equal in compute (the time columns of the tables show it).
+# The toy budget is the one at which one configuration learns the ring: the vanilla GAN with
+# batch normalisation in $G$ covers all 8 modes in nine of its ten seeds. The papers train for
+# $10^5$ generator updates and more; the numbers here are what the methods do in the first few
+# thousand.
 
 # %% tags=["nbval-ignore-output"]
 METHODS = {
@@ -301,11 +304,12 @@ print(f"2-D: seeds {TOY_SEEDS}, {TOY_D_UPDATES} D updates per run; MNIST: seeds 
 # sample is *high quality* within 3 standard deviations of its nearest mode, and a mode is
 # *covered* if it has at least one high-quality sample.
 #
-# The three seeds of a method train together, stacked in one `ganlib.ensemble.EnsembleTrainer` run:
+# Ten seeds a method. Five seeds train together, stacked in one `ganlib.ensemble.EnsembleTrainer`
+# run, and two such ensembles run at once, one on each CPU core (`ganlib.experiments.map_seeds`):
 # each seed keeps its own initial weights, minibatches and noise, but the stacked computation
-# rounds differently from three separate runs, so a seed's trajectory here is not the one a
-# separate run with the same seed would follow (an equally valid run of the same recipe). The time
-# printed is that of the whole ensemble run.
+# rounds differently from separate runs, so a seed's trajectory here is not the one a separate run
+# with the same seed would follow (an equally valid run of the same recipe). The time printed is
+# the wall time of the method's ten seeds.
 
 # %% tags=["nbval-ignore-output"]
 TOYS = {name: get_toy(name) for name in ("ring", "grid")}
@@ -369,15 +373,17 @@ fig.tight_layout()
 plt.show()
 
 # %% [markdown]
-# The pictures say more than the scores. On the grid the vanilla GAN has collapsed onto a thin
-# diagonal streak in the upper right, the WGAN-GP generator is still a broad cloud around the
-# centre and below it, denser just above the centre, and the SN-GAN has spread over the whole
-# square, with dense ridges along its left and right edges. On the ring every method is still far
-# from the 8 tiny modes (standard deviation 0.01: a sample counts only within 0.03 of a centre):
-# in the first seed the vanilla GAN is a thin arc running outwards between the modes at $(1, 0)$
-# and $(0.71, 0.71)$, the WGAN-GP cloud sits outside the ring on the left, and the SN-GAN is a
-# thin streak that ends just beside the top mode. No seed of any method covers a ring mode except
-# one SN-GAN seed (2 of 8, with 0.9 % of its samples high quality).
+# The pictures say more than the scores. On the ring only the vanilla GAN with batch
+# normalisation in $G$ has learnt the ring: its samples lie on the circle and crowd onto the 8
+# modes. The plain vanilla GAN has collapsed onto a short streak just below the mode at $(1, 0)$,
+# the WGAN-GP generator is a half-disc outside the ring on the left, the SN-GAN a thin streak
+# ending beside the mode at $(-0.71, 0.71)$, and the clipped WGAN a broad ring-shaped cloud: it
+# reaches more modes than any method but the batch-normalised one (6.3 on average), but only by
+# being everywhere, with 1.4 % of its samples high quality. On the grid the vanilla GAN is again
+# a thin streak, the WGAN-GP generator a curved band along the middle row, the SN-GAN a
+# quadrilateral spread over the centre, the clipped WGAN a diffuse cloud centred just below the
+# middle row, and the batch-normalised vanilla GAN puts its samples on the grid's rows and
+# columns, with dense clusters on the modes and streaks between them.
 #
 # **Training curves.** The `value` column of the trainer's history is the loss's own statistic: for
 # the classic loss the minibatch $\hat V(G, D)$ of Eq. 1 (it sits at $-\log 4$ when $D$ cannot
@@ -398,14 +404,17 @@ plt.show()
 # The vanilla $\hat V$ oscillates well above $-\log 4$ (between about $-1.35$ and $-1.0$): its
 # discriminator keeps winning and the generator hops around. The spectrally normalised
 # discriminator's logit is 1-Lipschitz, so on modes 2 apart it cannot become confident: after a
-# short excursion in the first 300 updates its $\hat V$ stays at $-\log 4$ (with a small wobble
-# near update 2,000) and its gradients stay moderate, which is the point of the method. The
-# critic's $\hat W$ rises to about 4 in the first 700 updates while the critic learns, then falls,
-# with a second small bump near update 2,200, and ends below zero (about $-1$). A falling $\hat W$
-# is the pattern the WGAN papers describe, but it is an *estimate* that is only as good as the
-# critic: a value below zero means the critic currently scores generated points above real ones
-# (the true $W_1$ is never negative), and at the end the WGAN-GP samples are a broad cloud, not
-# the grid.
+# short excursion in the first 200 updates its $\hat V$ stays at $-\log 4$, which is the point of
+# the method. With batch normalisation in $G$, $\hat V$ also starts at $-\log 4$ and creeps up
+# slowly (to about $-1.34$): this $D$ learns to separate a little while $G$ puts its samples on the
+# modes. The WGAN-GP critic's $\hat W$ rises to about 4 in the first 700 updates while the critic
+# learns, then falls, below zero near update 3,100 (about $-1.5$), and climbs back to about 3.5 at
+# the end. A falling $\hat W$ is the pattern the WGAN papers describe, but it is an *estimate*
+# that is only as good as the critic: a value below zero means the critic currently scores
+# generated points above real ones (the true $W_1$ is never negative), and at the end the WGAN-GP
+# samples are a band, not the grid. The clipped critic's $\hat W$ stays close to zero at the
+# scale of this plot: with every weight in $[-0.01, 0.01]$ the critic is a function of tiny slope,
+# and its $\hat W$ estimates $W_1$ only up to that (unknown) Lipschitz constant.
 #
 # ## MNIST
 #
@@ -414,7 +423,7 @@ plt.show()
 # output, output bias at the logit of the pixel means) and the paper's maxout discriminator with
 # 128 units of 3 pieces and its dropout, on the offline training set. The same pair for every
 # method; SN-GAN adds `spectral_norm=True` to $D$. Each run gets the same number of discriminator
-# updates (1,500 minibatches of 64, i.e. 24 passes over the 4,000 training digits), 17 to 27
+# updates (1,500 minibatches of 64, i.e. 24 passes over the 4,000 training digits), 16 to 28
 # seconds per run on this CPU, about a minute per method over the three seeds. These runs train
 # one seed at a time (no ensemble).
 #
@@ -528,30 +537,43 @@ print(f"FID floor (real vs real): {fid_floor:.2f}")
 mnist_summary
 
 # %% [markdown]
-# What to read from it (a small budget on a CPU: every run is seeded, but a GAN's trajectory
+# What to read from them (a small budget on a CPU: every run is seeded, but a GAN's trajectory
 # amplifies rounding differences, so expect the numbers, not only their last digits, to move on
-# another machine or thread count; and the spread over three seeds is large, often as large as the
-# differences between methods):
+# another machine or thread count). The toy claims below are the ones the separation lines
+# support; everything else is called unresolved.
 #
-# - **Spectral normalisation gives the best MNIST FID, for a few seconds more.** With the same
-#   loss, the same networks and the same number of updates, only $D$'s weights divided by their
-#   largest singular value, the SN-GAN has the lowest FID (843.8 ± 72.9 against the vanilla GAN's
-#   1176.1 ± 92.4; each of its seeds is below each vanilla seed), and its samples above show more
-#   varied, still noisy shapes (0s, 1s, 3s and 9s among them) where the vanilla generator's first
-#   seed repeats a few, mostly one thin stroke. It also covers more digits on average (7.0 ± 1.0
-#   against 4.7 ± 1.5), but the two intervals touch (one seed of each covers 6 classes), so three
-#   seeds do not resolve that difference. On the grid it covers 14.7 ± 9.1 modes against the
-#   vanilla GAN's 0.3 ± 0.6; against WGAN-GP (11.0 ± 6.1 modes, and 1.4 ± 0.4 % of the samples
-#   high quality against the SN-GAN's 2.1 ± 0.7 %) the intervals overlap, and three seeds do not
-#   say which of the two does better. Its price is one power iteration per layer and step (the extra seconds in the last
-#   column: 45 per seed against the vanilla GAN's 34).
+# - **Batch normalisation in $G$ is the one change that learns both toys at this budget.** It
+#   covers 7.9 of the 8 ring modes (interval 7.6 to 8.0) with 34.5 % of its samples high quality,
+#   and 23.4 of the 25 grid modes (22.4 to 24.2) with 19.5 %; every comparison with another method
+#   is separated, in modes and in quality, on both toys. It is also the slowest per seed (26 s
+#   on either toy), its stacked batch norm not being one fused kernel.
+# - **A gradient penalty does not, here, protect against mode collapse.** WGAN-GP covers 1.1 ring
+#   modes and 9.3 grid modes against the vanilla GAN's 1.5 and 1.9: neither difference is
+#   resolved by ten seeds, and its share of high-quality samples is no better (0.3 and 1.5 %
+#   against 5.7 and 0.7 %, also unresolved). The claim that the penalty helps against collapse
+#   would need more than this budget (800 generator updates) to show.
+# - **The clipped WGAN covers more modes by being everywhere.** It reaches 6.3 ring modes and 16.3
+#   grid modes, separated from the vanilla GAN and from WGAN-GP on both toys, but with 1.4 % and
+#   1.5 % of its samples high quality: its scatter plots are diffuse clouds, and chapter 06
+#   estimates that 2,500 samples spread evenly over the grid's square cover some 20 modes by
+#   chance with about 2 % of them high quality. Mode counts mean something only next to the
+#   quality column.
+# - **Spectral normalisation: the best MNIST FID, no resolved gain on the toys.** On the toys the
+#   SN-GAN covers 0.9 ring and 9.8 grid modes, unresolved against the vanilla GAN, WGAN-GP and
+#   (on the grid) the clipped WGAN. On MNIST, with the same loss, the same networks and the same
+#   number of updates, only $D$'s weights divided by their largest singular value, it has the
+#   lowest FID (843.8 ± 72.9 against the vanilla GAN's 1176.1 ± 92.4; each of its three seeds is
+#   below each vanilla seed), and its samples above show more varied, still noisy shapes (0s, 1s,
+#   3s and 9s among them) where the vanilla generator's first seed repeats a few, mostly one thin
+#   stroke. It also covers more digits on average (7.0 ± 1.0 against 4.7 ± 1.5), but one seed of
+#   each covers 6 classes, so three seeds do not resolve that difference. Its price is one power
+#   iteration per layer and step (27 s per MNIST seed against the vanilla GAN's 24).
 # - **WGAN-GP pays for its stability in generator updates.** Five critic updates with a
 #   double-backward penalty per generator update leave it a fifth of the generator updates at
-#   equal discriminator work. On the grid it already covers more modes than the collapsed vanilla
-#   GAN (11.0 ± 6.1 against 0.3 ± 0.6, with 1.4 ± 0.4 % of the samples high quality against
-#   0.0 ± 0.1 %); on MNIST, with the WGAN-GP paper's small learning rate, its generator has barely
-#   left the initial blurry mean digit (the samples above), which the classifier calls an 8 in
-#   every sample of every seed: one class, and the highest FID of the three (1562.8 ± 2.0).
+#   equal discriminator work. On MNIST, with the WGAN-GP paper's small learning rate, its generator
+#   has barely left the initial blurry mean digit (the samples above), which the classifier calls
+#   an 8 in every sample of every seed: one class, and the highest FID of the three
+#   (1562.8 ± 2.0).
 # - **On MNIST the training curves do not track the samples.** The vanilla $\hat V$ climbs from
 #   $-\log 4$ to about $-0.1$, close to 0, where $D$ separates real from generated digits almost
 #   perfectly; the SN-GAN's climbs to about $-0.5$ by update 400 and stays near there (about $-0.6$
@@ -560,17 +582,12 @@ mnist_summary
 #   while the WGAN-GP samples stay a blurry mean digit: the critic keeps learning to separate the
 #   real digits from a generator that hardly moves. On this budget neither curve is a measure of
 #   sample quality.
-# - **The budget limits everything.** No method learns the ring in 3,000 updates: one SN-GAN seed
-#   touches 2 of the 8 modes, with 0.9 % of its samples high quality, and every other seed of every
-#   method covers none, whereas VEEGAN's vanilla GAN puts 99.3 % of its samples on one ring mode and
-#   PacGAN's covers 6.3 of the 8 after about 400,000 generator steps (chapter 06). On the grid the
-#   high-quality fractions are a few per cent at best, the same order as VEEGAN's vanilla GAN
-#   (3.3 modes, 0.5 % high quality). Where so few samples are high quality, the mode counts are
-#   largely chance hits of a diffuse cloud: chapter 06 estimates that 2,500 samples spread evenly
-#   over the square cover some 20 modes with about 2 % of them high quality, the same order as
-#   what the SN-GAN and WGAN-GP clouds score here. On MNIST the FIDs rank the three methods
-#   against each other only: the floor printed on this page is not a valid one (its training images hold only the
-#   digits 0 to 4), so it says nothing about how far any of them is from the data.
+# - **How far from the data.** The FID floor, two samples of real digits of the same sizes, is
+#   17.4; the best generator here scores 793.6 (an SN-GAN seed). On this budget every method is
+#   far from the data, and the FIDs rank the three methods against each other only. On the toys,
+#   VEEGAN's vanilla GAN puts 99.3 % of its samples on one ring mode and PacGAN's covers 6.3 of
+#   the 8 after about 400,000 generator steps (chapter 06); our vanilla runs of 4,000 updates
+#   collapse the same way, and only the batch-normalised generator gets near the data.
 #
 # ## Exercises
 #
