@@ -317,10 +317,13 @@ print(f"final D on mu +- 2 sigma: min {d_end.min():.3f}, max {d_end.max():.3f}; 
 # Every record of the run, one frame each (the slider steps through them, the buttons play,
 # pause and step; the frame's title gives its step). Watch the phases, which the line of means and
 # standard deviations printed with the run above puts in numbers: within 10 steps $G$ overshoots,
-# its samples land beyond the data's mean; $p_g$ then swings back and forth across $p_\text{data}$,
-# narrowing as it goes, while $D$ tilts one way and the other; by step 150 the swinging has died
-# down but $p_g$ is too narrow, and over the remaining thousands of steps it widens to the data's
-# spread while $D$'s curve flattens towards $\tfrac12$ over the data's bulk.
+# its samples land beyond the data's mean (mean 4.72); $p_g$ then swings back and forth across
+# $p_\text{data}$, narrowing as it goes, while $D$ tilts one way and the other. By step 300 the
+# swinging has died down but $p_g$ is half as wide as the data (standard deviation 0.24), and at
+# step 1,200 it has shrunk to a spike (0.02): the one-dimensional version of the collapse of the
+# next chapter. It then spreads out again and wanders (mean 4.48 at step 3,000) and only as the
+# learning rates decay does it settle onto $p_\text{data}$ (mean 4.00, standard deviation 0.50 at
+# the end), with $D$'s curve flat at $\tfrac12$ over the data's bulk.
 
 # %% tags=["nbval-ignore-output"]
 anim = viz.animate_figure1(recorder.records, xs, data_pdf, interval=150, z_range=(0.0, 1.0))
@@ -448,27 +451,28 @@ plt.show()
 # What the committed default run shows (a quick run, two seeds and 200 steps, says little):
 #
 # - **Non-saturating loss.** Every run with $k \ge 2$ converged; with $k = 1$ only half of them
-#   did, and the median final JSD, 0.047, sits at the threshold. From $k = 1$ to $k = 3$ each step
-#   up lowers the median (0.047, 0.018, 0.014; the separation lines above say which of these steps
-#   ten seeds resolve); beyond $k = 3$ the medians (0.014, 0.011, 0.012) are not resolved, while
-#   the cost per seed keeps growing with $k$ (4.1 s at $k = 1$, 17.6 s at $k = 10$). The converged
-#   runs got there in 900 generator steps at $k = 1$ and 300 from $k = 3$ on.
+#   did, and the median final JSD, 0.047, sits at the threshold. Going from $k = 1$ to $k = 2$ is
+#   the one step the intervals separate (0.047 against 0.018). From $k = 2$ on the medians (0.018,
+#   0.014, 0.011, 0.012) are not resolved by their intervals, although $k = 3$ ends below $k = 2$
+#   in all ten seeds; $k = 10$ is no better than $k = 5$ (lower in 4 of 10 seeds), while the cost
+#   per seed keeps growing with $k$ (3.6 s at $k = 1$, 21.2 s at $k = 10$). The converged runs got
+#   there in 900 generator steps at $k = 1$, 600 at $k = 2$ and 300 from $k = 3$ on.
 # - **Saturating loss.** The failure Section 3 predicts, and it grows with $k$: no run failed at
 #   $k \le 2$, one in ten at $k = 3$, six at $k = 5$ and eight at $k = 10$. A discriminator that
 #   takes more steps rejects the initial samples confidently (mean $D(G(z))$ drops to 0, the health
 #   monitor below shows it), $\nabla \log(1 - D(G(z)))$ vanishes with it, $G$ never leaves its
 #   starting point and the JSD stays at $\log 2$. The runs that escape end about as close to the
-#   data as the non-saturating ones at the same $k$.
+#   data as the non-saturating ones at the same $k$ (median 0.015 against 0.014 at $k = 3$).
 # - **$k$ discriminator steps against a $k$ times slower generator.** With the non-saturating loss,
 #   $k = 1$ with $G$'s learning rate divided by 5 (and five times the generator steps) ends at a
-#   median JSD of 0.008 against 0.011 for $k = 5$ (see the separation line above for whether the
-#   intervals overlap), and both converged after 1,500 discriminator updates (1,500 generator steps
+#   median JSD of 0.008 against 0.011 for $k = 5$. The two intervals overlap, but the seeds are the
+#   same, and seed by seed the slow generator ends lower in all ten (a sign test: $p = 2 \cdot
+#   2^{-10} \approx 0.002$); both converged after 1,500 discriminator updates (1,500 generator steps
 #   against 300). With the saturating loss the slow generator fails in six runs of ten, exactly as
 #   often as $k = 5$. In both losses, then, what decides the outcome is how fast $D$ learns
 #   relative to $G$, not how the discriminator updates are grouped: $k$ acts like a lower
-#   generator learning rate, as claimed, at a higher price (16.7 s per seed against 10.2 s, for
-#   the extra generator steps).
-#
+#   generator learning rate, as claimed, and here the slower generator is even slightly better, at
+#   a higher price (15.4 s per seed against 11.5 s, for the extra generator steps).#
 # ## Is my run healthy?
 #
 # A `ganlib.metrics.HealthMonitor` is a callback that, at each read of the loop's statistics (every
