@@ -490,7 +490,8 @@ def watch(loss: str) -> HealthMonitor:
     monitor = HealthMonitor(p_data, n=2000, patience=3)  # reads every log_every = 100 steps
     with warnings.catch_warnings():  # its warnings are printed below, with the curves
         warnings.simplefilter("ignore", HealthWarning)
-        experiments.train_pair(config(K_STEPS, k=5, loss=loss), players_far, data, callbacks={"on_log": monitor})
+        steps = max(K_STEPS, 300)  # at least three reads, so that a quick run can warn too
+        experiments.train_pair(config(steps, k=5, loss=loss), players_far, data, callbacks={"on_log": monitor})
     return monitor
 
 
