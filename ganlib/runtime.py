@@ -159,7 +159,7 @@ def parallel_map(fn: Callable[[Any], Any], items: Sequence[Any], processes: Opti
     Raises:
         ValueError: ``processes`` below 1.
         RuntimeError: a worker died (killed, out of memory) instead of returning; its item is named.
-        Any exception ``fn`` raised in a worker, re-raised here.
+        Exception: whatever ``fn`` raised in a worker, re-raised here.
 
     Example:
         >>> from ganlib.runtime import parallel_map
