@@ -15,7 +15,6 @@ r"""Network experiments the chapters share: the paper's statements run with real
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import math
 from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple, Union
@@ -30,7 +29,7 @@ from ganlib.config import TrainConfig
 from ganlib.losses import discriminator_loss
 from ganlib.registry import get_loss
 from ganlib.models import MLPDiscriminator, MLPGenerator
-from ganlib.runtime import parallel_map, resolve_device, seed_everything
+from ganlib.runtime import one_cpu_thread, parallel_map, resolve_device, seed_everything
 from ganlib.toy import Toy, gaussian_1d
 from ganlib.train import Trainer
 
@@ -119,21 +118,6 @@ def _check_toy_1d(toy: object, name: str) -> Toy:
     if toy.dim != 1:
         raise ValueError(f"{name} must be a 1-D toy, got dim {toy.dim} ({toy.name})")
     return toy
-
-
-@contextlib.contextmanager
-def one_cpu_thread():
-    """Run the block with one intra-op CPU thread, then restore the previous count.
-
-    The 1-D networks here are tiny: extra threads only add synchronisation, and on a busy machine
-    (more runnable threads than cores) they slow these loops down by an order of magnitude.
-    """
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 # --------------------------------------------------------------------------------------------------

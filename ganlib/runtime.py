@@ -7,6 +7,7 @@
   first.
 * :func:`keep_freed_memory`: let glibc's ``malloc`` keep freed buffers for reuse instead of
   returning them to the kernel (the ensemble's activations would otherwise page-fault every step).
+* :func:`one_cpu_thread`: run a block with one intra-op CPU thread.
 * :func:`parallel_map`: call a function on each item in forked worker processes, one CPU thread
   each (independent seeds on every core).
 """
@@ -14,6 +15,7 @@
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import ctypes
 import ctypes.util
 import multiprocessing
@@ -25,7 +27,8 @@ from typing import Any, Callable, List, Optional, Sequence, Union
 import numpy as np
 import torch
 
-__all__ = ["quick_mode", "resolve_device", "seed_everything", "describe_run", "keep_freed_memory", "parallel_map"]
+__all__ = ["quick_mode", "resolve_device", "seed_everything", "describe_run", "keep_freed_memory", "one_cpu_thread",
+           "parallel_map"]
 
 _TRUE = {"1", "true", "yes", "on"}
 
@@ -128,6 +131,21 @@ def keep_freed_memory(mmap_threshold: int = 32 << 20, trim_threshold: int = 512 
     return _KEPT
 
 
+@contextlib.contextmanager
+def one_cpu_thread():
+    """Run the block with one intra-op CPU thread, then restore the previous count.
+
+    The 1-D networks here are tiny: extra threads only add synchronisation, and on a busy machine
+    (more runnable threads than cores) they slow these loops down by an order of magnitude.
+    """
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
 _JOB: Optional[tuple] = None  # (fn, items) of the parallel_map in progress, inherited by forked workers
 
 
@@ -173,12 +191,8 @@ def parallel_map(fn: Callable[[Any], Any], items: Sequence[Any], processes: Opti
     workers = min(len(items), processes or os.cpu_count() or 1)
     forkable = "fork" in multiprocessing.get_all_start_methods() and not torch.cuda.is_initialized()
     if workers <= 1 or not forkable or _JOB is not None:  # _JOB set: already inside a worker
-        previous = torch.get_num_threads()
-        torch.set_num_threads(1)  # as in a worker: the thread count changes the rounding of a result
-        try:
+        with one_cpu_thread():  # as in a worker: the thread count changes the rounding of a result
             return [fn(item) for item in items]
-        finally:
-            torch.set_num_threads(previous)
     _JOB = (fn, items)
     try:
         with warnings.catch_warnings():  # Python >= 3.12 warns that fork() in a threaded process may

@@ -242,7 +242,6 @@ trainer = experiments.train_pair(config(STEPS, k=K_MAIN), (copy.deepcopy(G_0), c
                                             "on_step_end": record_frames})
 for record in recorder.records:  # draw each noise value at its quantile u = Phi(z) (see the set-up)
     record["z"] = u_grid
-history = pd.DataFrame(trainer.history)
 panels["d"] = state(trainer.G, trainer.D)
 final = panels["d"]
 print(f"trained {trainer.step} steps in {trainer.wall_time:.1f} s; {len(recorder.records)} records")
@@ -386,8 +385,6 @@ def train_k(loss: str, k: int, slow: int):
         ens = EnsembleTrainer(cfg, players_far, data, seeds=seeds)
         rec = JSDRecorder(p_data, every=100 * slow, n=2000, seed=1)
         ens.add_callback("on_train_start", rec.capture).add_callback("on_step_end", rec).run()
-        hist = pd.DataFrame(ens.history)
-        last = hist[hist["step"] == hist["step"].max()]
         alive = [bool(row["finished"]) for row in ens.summary()]
         return [{"curve": [r["jsd"][m] for r in rec.records], "steps": [r["step"] / slow for r in rec.records],
                  "alive": alive[m], "seconds": ens.wall_time / len(seeds)}
