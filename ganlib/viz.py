@@ -380,20 +380,33 @@ def animation_html(anim: Any, default_mode: str = "once") -> str:
 def plot_health(monitors: Dict[str, Any], width: float = 13.0) -> Any:
     r"""Runs side by side through their :class:`ganlib.metrics.HealthMonitor` records: mean
     :math:`D(x)` (solid) and :math:`D(G(z))` (dashed) against :math:`\tfrac12`, :math:`\hat V`
-    against :math:`-\log 4`, and the JSD to :math:`p_{data}` (1-D toys) or the modes covered; a
-    warning given is marked by a cross at its step. Returns the figure."""
+    against :math:`-\log 4`, and the JSD to :math:`p_{data}` (1-D toys) or the modes covered, or for
+    digits scored by :class:`ganlib.metrics.DigitScore` the confident share (and the FID when
+    recorded); a warning given is marked by a cross at its step. Returns the figure."""
     import matplotlib.pyplot as plt
 
     recs = {k: m.records for k, m in monitors.items() if m.records}
-    third = "jsd" if all("jsd" in r[0] for r in recs.values()) else "modes"
-    fig, axes = plt.subplots(1, 3, figsize=(width, 3.3))
+    has = lambda key: any(key in r for rows in recs.values() for r in rows)  # noqa: E731
+    if all("jsd" in r[0] for r in recs.values()):
+        extra = ["jsd"]
+    elif has("confident_share"):
+        extra = ["confident_share"] + (["fid"] if has("fid") else [])
+    else:
+        extra = ["modes"]
+    titles = {"jsd": ("JSD", "JSD(p_data, KDE of p_g)"), "modes": ("modes", "modes covered"),
+              "confident_share": ("share of samples", "digits read with confidence >= 0.9"),
+              "fid": ("FID (ours)", "FID to the training digits")}
+    fig, axes = plt.subplots(1, 2 + len(extra), figsize=(width, 3.3))
     for i, (label, rows) in enumerate(recs.items()):
         colour, steps = f"C{i}", [r["step"] for r in rows]
         axes[0].plot(steps, [r["d_real"] for r in rows], "-", color=colour, label=f"{label}: D(x)")
         axes[0].plot(steps, [r["d_fake"] for r in rows], "--", color=colour, label=f"{label}: D(G(z))")
         axes[1].plot(steps, [r["value"] for r in rows], color=colour, label=label)
-        if third in rows[0]:
-            axes[2].plot(steps, [r[third] for r in rows], color=colour, label=label)
+        for ax, key in zip(axes[2:], extra):
+            scored = [r for r in rows if key in r]
+            if scored:
+                style = "-" if key in ("jsd", "modes") else ".-"  # digit scores: sparse reads, marked
+                ax.plot([r["step"] for r in scored], [r[key] for r in scored], style, color=colour, label=label)
         for step, kind, _ in monitors[label].alerts:
             axes[0].plot([step], [1.0], "x", color=colour, ms=9, mew=2)
             axes[0].annotate(kind, (step, 1.0), textcoords="offset points", xytext=(4, -12), fontsize=7, color=colour)
@@ -401,7 +414,10 @@ def plot_health(monitors: Dict[str, Any], width: float = 13.0) -> Any:
     axes[1].axhline(-math.log(4), color="0.5", lw=0.8, ls=":")
     axes[0].set(ylim=(-0.03, 1.08), ylabel="mean on recent batches", title=r"$D(x)$ and $D(G(z))$ (1/2 at equilibrium)")
     axes[1].set(ylabel=r"$\hat V(G, D)$", title=r"batch $V$ ($-\log 4$ at equilibrium)")
-    axes[2].set(ylabel="JSD" if third == "jsd" else "modes", title="JSD(p_data, KDE of p_g)" if third == "jsd" else "modes covered")
+    for ax, key in zip(axes[2:], extra):
+        ax.set(ylabel=titles[key][0], title=titles[key][1])
+    if "fid" in extra:
+        axes[-1].set_yscale("log")
     for ax in axes:
         ax.set_xlabel("step")
     axes[0].legend(fontsize=7, loc="center right", bbox_to_anchor=(1.0, 0.72))  # between 1/2 and 1

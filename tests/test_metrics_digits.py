@@ -55,3 +55,22 @@ def test_copies_of_training_images_are_counted_as_memorised():
     assert r["nn_quantiles"][0] < 1e-4 and r["held_out_nn_quantiles"][0] >= r["memorised_threshold"] - 1e-9
     fresh = digit_report(ThreeIfBright(), torch.rand(100, 784, generator=g), train, held)
     assert fresh["memorised_share"] <= 0.05 and math.isclose(fresh["real_confident_share"], r["real_confident_share"])
+
+
+def test_stray_ink_counts_bright_pixels_where_no_training_digit_has_ink():
+    from ganlib.metrics import stray_ink_share
+
+    train = torch.zeros(200, 1, 28, 28)
+    train[:, :, 8:20, 10:18] = 1.0  # every training digit inks the centre only
+    clean = train[:10].clone()
+    assert stray_ink_share(clean, train) == 0.0
+    edge = clean.clone()
+    edge[:3, 0, 0, 14] = 0.8  # three samples light a top-row pixel
+    edge[3, 0, 27, 0] = 0.3  # below the ink threshold: not counted
+    assert stray_ink_share(edge, train) == pytest.approx(0.3)
+    r = digit_report(ThreeIfBright(), edge, train, train[:50])
+    assert r["stray_ink_share"] == pytest.approx(0.3) and r["real_stray_ink_share"] == 0.0
+    with pytest.raises(ValueError, match="pixels"):
+        stray_ink_share(torch.zeros(2, 10), train)
+    with pytest.raises(ValueError, match="ink must be"):
+        stray_ink_share(edge, train, ink=1.5)

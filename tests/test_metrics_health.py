@@ -151,3 +151,71 @@ def test_steps_to_converge_needs_the_run_to_stay_below():
 def test_jsd_recorder_gives_log2_for_a_point_mass():
     rec = JSDRecorder(_gaussian_1d(4.0, 0.5), every=1, n=100)
     assert rec.capture(_FixedGenerator(4.0, 0.0))["jsd"] == [_math.log(2)]
+
+
+def test_an_image_run_is_scored_every_few_reads_by_its_score_function():
+    from ganlib.metrics import DigitScore
+    from ganlib.models import build_models
+
+    class ThreeIfBright(torch.nn.Module):  # a classifier: a confident 3 for bright images, unsure otherwise
+        def __init__(self):
+            super().__init__()
+            self.w = torch.nn.Parameter(torch.zeros(1))
+
+        def forward(self, x):
+            logits = torch.zeros(len(x), 10)
+            logits[:, 3] = 20.0 * (x.reshape(len(x), -1).mean(1) > 0.5).float()
+            return logits + self.w
+
+    images = torch.rand(200, 784)
+    calls = []
+
+    def score(samples):
+        calls.append(samples.shape)
+        return DigitScore(ThreeIfBright())(samples)
+
+    monitor = HealthMonitor(n=50, score=score, score_every=3)
+    cfg = TrainConfig(batch_size=20, max_steps=40, device="cpu", progress=False, log_every=5, snapshot_every=-1)
+    train_pair(cfg, lambda: build_models("paper", (784,)), images, callbacks={"on_log": monitor})
+    scored = [r for r in monitor.records if "confident_share" in r]
+    assert len(monitor.records) == 8 and [r["step"] for r in scored] == [5, 20, 35]
+    assert calls == [torch.Size([50, 784])] * 3
+    assert all(0.0 <= r["confident_share"] <= 1.0 for r in scored)
+    with pytest.raises(TypeError, match="without a toy"):
+        HealthMonitor(GAUSS, score=score)
+    with pytest.raises(ValueError, match="score_every"):
+        HealthMonitor(score=score, score_every=0)
+
+
+def test_digit_score_counts_confident_classes_and_gives_an_fid_with_features():
+    from ganlib.metrics import DigitScore
+
+    class Onehot(torch.nn.Module):  # reads the digit from the brightest of the first ten pixels
+        def __init__(self):
+            super().__init__()
+            self.w = torch.nn.Parameter(torch.zeros(1))
+
+        def forward(self, x):
+            return 50.0 * x.reshape(len(x), -1)[:, :10] + self.w
+
+    x = torch.zeros(40, 784)
+    x[torch.arange(30), torch.arange(30) % 3] = 1.0  # 30 confident samples: digits 0, 1, 2 (10 each)
+    s = DigitScore(Onehot())(x)
+    assert s["confident_share"] == pytest.approx(0.75)
+    assert s["max_class_share"] == pytest.approx(1 / 3) and s["min_class_share"] == 0.0
+    assert math.isnan(DigitScore(Onehot())(torch.zeros(5, 784))["min_class_share"])
+
+    class Feat(torch.nn.Module):
+        num_features = 4
+
+        def forward(self, x):
+            x = x.reshape(len(x), -1)
+            return torch.stack([x[:, :196].mean(1), x[:, 196:392].mean(1), x[:, 392:588].mean(1), x[:, 588:].mean(1)], 1)
+
+    g = torch.Generator().manual_seed(0)
+    real = torch.rand(300, 784, generator=g)
+    near = DigitScore(Onehot(), real=real, features=Feat())(torch.rand(300, 784, generator=g))["fid"]
+    far = DigitScore(Onehot(), real=real, features=Feat())(torch.rand(300, 784, generator=g) * 0.3)["fid"]
+    assert 0 <= near < far
+    with pytest.raises(ValueError, match="real images"):
+        DigitScore(Onehot(), features=Feat())

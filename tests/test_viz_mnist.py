@@ -54,3 +54,20 @@ def test_class_histogram_plot_marks_missing_digits_in_red():
     show_grid(ax2, torch.rand(3, 10, 12), "grid")
     assert ax2.get_title() == "grid" and not ax2.axison
     plt.close(fig)
+
+
+def test_plot_health_draws_digit_scores_and_the_fid_on_their_own_panels():
+    from types import SimpleNamespace
+
+    from ganlib import viz
+
+    rows = [{"step": s, "d_real": 0.6, "d_fake": 0.4, "value": -1.3} for s in (100, 200, 300, 400)]
+    rows[0].update(confident_share=0.2, fid=300.0)
+    rows[3].update(confident_share=0.7, fid=40.0)
+    fig = viz.plot_health({"recipe": SimpleNamespace(records=rows, alerts=[])})
+    axes = fig.axes
+    assert len(axes) == 4 and "confidence" in axes[2].get_title() and axes[3].get_yscale() == "log"
+    (line,) = axes[2].get_lines()
+    assert list(line.get_xdata()) == [100, 400] and list(line.get_ydata()) == [0.2, 0.7]
+    toy = [{"step": 1, "d_real": 0.5, "d_fake": 0.5, "value": -1.4, "modes": 8}]
+    assert len(viz.plot_health({"toy": SimpleNamespace(records=toy, alerts=[])}).axes) == 3

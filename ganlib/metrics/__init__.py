@@ -15,7 +15,9 @@ from ganlib.metrics.classifier import (  # noqa: E402,F401
     load_or_train_classifier, missing_classes, predict_classes, train_classifier,
 )
 from ganlib.metrics.fid import fid_score  # noqa: E402,F401
-from ganlib.metrics.digits import class_probabilities, digit_report, inception_like_score  # noqa: E402,F401
+from ganlib.metrics.digits import (  # noqa: E402,F401
+    DigitScore, class_probabilities, digit_report, inception_like_score, stray_ink_share,
+)
 from ganlib.metrics.modes import ModeCoverageRecorder, mode_counts, mode_coverage  # noqa: E402,F401
 from ganlib.metrics.health import HealthMonitor, HealthWarning  # noqa: E402,F401
 from ganlib.metrics.divergence import JSDRecorder, steps_to_converge  # noqa: E402,F401

@@ -12,7 +12,9 @@ For samples :math:`x_1..x_N` of :math:`G` and the classifier's :math:`p(y \mid x
   samples all look alike or are all ambiguous;
 * **memorisation**: each sample's pixel :math:`L_2` distance to its nearest training image, against
   the same distance for *held-out* real digits. A sample closer to a training image than 99 % of
-  held-out digits are (below their 1st percentile) is counted as a possible copy.
+  held-out digits are (below their 1st percentile) is counted as a possible copy;
+* **stray ink** (:func:`stray_ink_share`): the fraction of samples with a bright pixel where
+  (almost) no training digit has ink, e.g. on the image's border.
 
 :func:`digit_report` computes them all in one call.
 
@@ -27,15 +29,16 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any, Dict, Sequence
+from typing import Any, Dict, Optional, Sequence
 
 import numpy as np
 import torch
 from torch import Tensor, nn
 
+from ganlib.metrics.fid import fid_score
 from ganlib.metrics.parzen import nearest_neighbours
 
-__all__ = ["class_probabilities", "inception_like_score", "digit_report"]
+__all__ = ["class_probabilities", "inception_like_score", "stray_ink_share", "digit_report", "DigitScore"]
 
 
 @torch.no_grad()
@@ -65,6 +68,28 @@ def inception_like_score(probs: Tensor) -> float:
     return float(kl.mean().exp())
 
 
+def stray_ink_share(samples: Tensor, train_images: Tensor, ink: float = 0.5, rare: float = 0.001) -> float:
+    r"""The fraction of ``samples`` with ink (a pixel above ``ink``) on a pixel where at most a share
+    ``rare`` of the ``train_images`` have ink: isolated bright pixels in places real digits never
+    touch (the border of MNIST's 28x28 frame: its top row is blank in every training digit).
+
+    Example:
+        >>> import torch
+        >>> from ganlib.metrics.digits import stray_ink_share
+        >>> train = torch.zeros(100, 1, 28, 28); train[:, :, 10:18, 12:16] = 1.0  # ink in the centre only
+        >>> fake = train[:4].clone(); fake[0, 0, 0, 5] = 0.9  # one sample with a lit top-row pixel
+        >>> stray_ink_share(fake, train)
+        0.25
+    """
+    if not (0 < ink < 1) or not (0 <= rare < 1):
+        raise ValueError(f"ink must be in (0, 1) and rare in [0, 1), got ink={ink!r}, rare={rare!r}")
+    flat_s, flat_t = samples.reshape(len(samples), -1), train_images.reshape(len(train_images), -1)
+    if flat_s.shape[1] != flat_t.shape[1]:
+        raise ValueError(f"samples have {flat_s.shape[1]} pixels, training images {flat_t.shape[1]}")
+    blank = (flat_t > ink).double().mean(0) <= rare
+    return float(((flat_s[:, blank] > ink).any(1)).double().mean())
+
+
 def digit_report(classifier: nn.Module, samples: Tensor, train_images: Tensor, held_out: Tensor,
                  confidence: float = 0.9, quantiles: Sequence[float] = (0.01, 0.05, 0.25, 0.5)) -> Dict[str, Any]:
     """The figures of the module docstring for ``samples`` (images ``(N, ...)`` in [0, 1]), with the
@@ -74,7 +99,8 @@ def digit_report(classifier: nn.Module, samples: Tensor, train_images: Tensor, h
     samples), ``confident_class_shares`` (over the confident ones; NaN if there are none),
     ``memorised_share`` and ``memorised_threshold`` (the held-out digits' 1st-percentile distance),
     ``nn_quantiles`` and ``held_out_nn_quantiles`` (the nearest-training-image distances at
-    ``quantiles``), and ``real_confident_share``, ``real_inception_like`` of ``held_out``.
+    ``quantiles``), ``real_confident_share``, ``real_inception_like`` of ``held_out``, and
+    ``stray_ink_share`` and ``real_stray_ink_share`` (:func:`stray_ink_share` of the samples and of ``held_out``).
     """
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must be in (0, 1), e.g. 0.9, got {confidence!r}")
@@ -100,4 +126,41 @@ def digit_report(classifier: nn.Module, samples: Tensor, train_images: Tensor, h
         "quantiles": list(quantiles),
         "real_confident_share": float((real.max(1).values >= confidence).double().mean()),
         "real_inception_like": inception_like_score(real),
+        "stray_ink_share": stray_ink_share(samples, train_images),
+        "real_stray_ink_share": stray_ink_share(held_out, train_images),
     }
+
+
+class DigitScore:
+    r"""The quick figures of a batch of generated digits, for
+    :class:`ganlib.metrics.HealthMonitor` ``(score=...)`` while a run trains: ``confident_share``,
+    the smallest and largest class share over the confident samples (``min_class_share``,
+    ``max_class_share``; NaN when none is confident), and with ``features`` the FID
+    (:func:`ganlib.metrics.fid_score`) against the ``real`` images.
+
+    Example:
+        >>> import torch
+        >>> from ganlib.metrics.digits import DigitScore
+        >>> clf = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 10))
+        >>> sorted(DigitScore(clf)(torch.rand(20, 1, 28, 28)))
+        ['confident_share', 'max_class_share', 'min_class_share']
+    """
+
+    def __init__(self, classifier: nn.Module, real: Optional[Tensor] = None, features: Optional[nn.Module] = None,
+                 confidence: float = 0.9) -> None:
+        if features is not None and real is None:
+            raise ValueError("the FID needs the real images: give real= with features=")
+        if not 0 < confidence < 1:
+            raise ValueError(f"confidence must be in (0, 1), e.g. 0.9, got {confidence!r}")
+        self.classifier, self.real, self.features, self.confidence = classifier, real, features, confidence
+
+    def __call__(self, samples: Tensor) -> Dict[str, float]:
+        probs = class_probabilities(self.classifier, samples.reshape(len(samples), -1).float())
+        sure = probs.max(1).values >= self.confidence
+        shares = torch.bincount(probs[sure].argmax(1), minlength=probs.shape[1]).double() / max(int(sure.sum()), 1)
+        out = {"confident_share": float(sure.double().mean()),
+               "min_class_share": float(shares.min()) if sure.any() else float("nan"),
+               "max_class_share": float(shares.max()) if sure.any() else float("nan")}
+        if self.features is not None:
+            out["fid"] = fid_score(self.features, self.real, samples)
+        return out

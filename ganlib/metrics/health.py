@@ -9,7 +9,10 @@ statistics (the ``on_log`` event), how far a run is from that picture:
 * for a toy :math:`p_{data}` (:mod:`ganlib.toy`): the modes covered and the share of high-quality
   samples (:func:`ganlib.metrics.mode_coverage`) of a fixed noise batch, and for a 1-D toy the
   Jensen-Shannon divergence of Theorem 1 between :math:`p_{data}` and a kernel density estimate of
-  :math:`p_g` (:func:`ganlib.theory.jensen_shannon`, by quadrature).
+  :math:`p_g` (:func:`ganlib.theory.jensen_shannon`, by quadrature);
+* for images, whatever a ``score`` function says of the fixed noise batch, e.g.
+  :class:`ganlib.metrics.DigitScore` (confident share, digits covered, FID), every
+  ``score_every`` reads.
 
 It warns (:class:`HealthWarning`, once per kind) on two known signatures:
 
@@ -24,7 +27,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 import numpy as np
 import torch
@@ -55,16 +58,26 @@ class HealthMonitor:
         saturated: the threshold of "D wins": mean :math:`D(x) > 1 -` ``saturated`` and mean
             :math:`D(G(z)) <` ``saturated``.
         seed: seed of the fixed noise batch.
+        score: for runs without a toy: a function of the fixed batch's samples (a CPU tensor from
+            :meth:`ganlib.train.Trainer.sample`, so from the moving average of :math:`G` when the
+            run keeps one) returning a dict of numbers added to the read's record.
+        score_every: call ``score`` at every ``score_every``-th read only (and at the first).
 
     Attributes:
         records: one dict per read: ``step``, ``d_real``, ``d_fake``, ``value``, ``value_gap``
-            (:math:`\hat V + \log 4`), and with a toy ``modes``, ``hq`` (and ``jsd`` for 1-D).
+            (:math:`\hat V + \log 4`), and with a toy ``modes``, ``hq`` (and ``jsd`` for 1-D);
+            with ``score`` its keys, on the reads where it was called.
         alerts: ``(step, kind, message)`` of every warning given (``kind`` is ``"discriminator
             wins"`` or ``"modes lost"``).
     """
 
     def __init__(self, toy: Optional[Any] = None, n: int = 2000, patience: int = 3, saturated: float = 0.02,
-                 seed: int = 0) -> None:
+                 seed: int = 0, score: Optional[Callable[[torch.Tensor], Dict[str, float]]] = None,
+                 score_every: int = 1) -> None:
+        if isinstance(score_every, bool) or not isinstance(score_every, int) or score_every < 1:
+            raise ValueError(f"score_every must be an integer >= 1, got {score_every!r}")
+        if score is not None and (toy is not None or not callable(score)):
+            raise TypeError("score must be a function of the samples, given without a toy")
         if isinstance(patience, bool) or not isinstance(patience, int) or patience < 1:
             raise ValueError(f"patience must be an integer >= 1, got {patience!r}")
         if not 0 < saturated < 0.5:
@@ -72,6 +85,7 @@ class HealthMonitor:
         if toy is not None and not (hasattr(toy, "means") and hasattr(toy, "std")):
             raise TypeError(f"toy must be a ganlib.toy.Toy with means and std, got {type(toy).__name__}")
         self.toy, self.n, self.patience, self.saturated, self.seed = toy, int(n), patience, float(saturated), seed
+        self.score, self.score_every = score, score_every
         self.records: List[Dict[str, Any]] = []
         self.alerts: List[tuple] = []
         self._seen = 0  # history rows already read
@@ -91,13 +105,18 @@ class HealthMonitor:
         rec["value_gap"] = rec["value"] + LOG4
         if self.toy is not None:
             rec.update(self._score_samples(trainer))
+        elif self.score is not None and len(self.records) % self.score_every == 0:
+            rec.update(self.score(trainer.sample(z=self._fixed_noise(trainer))))
         self.records.append(rec)
         self._check(trainer)
 
-    def _score_samples(self, trainer: Any) -> Dict[str, float]:
+    def _fixed_noise(self, trainer: Any) -> torch.Tensor:
         if self._z is None:
             self._z = trainer.G.sample_noise(self.n, generator=torch.Generator().manual_seed(self.seed), device="cpu")
-        x = trainer.sample(z=self._z).reshape(self.n, -1).numpy().astype(np.float64)
+        return self._z
+
+    def _score_samples(self, trainer: Any) -> Dict[str, float]:
+        x = trainer.sample(z=self._fixed_noise(trainer)).reshape(self.n, -1).numpy().astype(np.float64)
         modes, hq = mode_coverage(x, self.toy.means, self.toy.std)
         out = {"modes": modes, "hq": hq}
         if self.toy.dim == 1:
