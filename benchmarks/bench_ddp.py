@@ -3,7 +3,7 @@
 For two models, global batch m (each of N processes trains m/N samples per update), images per
 second of training (one image = one real sample through one update of D and one of G, k = 1):
 
-* ``dcgan``: the DCGAN pair of ``--preset mnist`` (width 64) on 28x28 images, m = 64;
+* ``dcgan``: the DCGAN pair of ``--preset mnist-dcgan`` (width 64) on 28x28 images, m = 64;
 * ``ring``: the toy MLPs of chapters 06 and 08 (G 2-128-128-128-2, D 2-128-128-1), m = 256;
 
 three ways on the same machine: one process with T threads, one process with 1 thread, and

@@ -102,3 +102,18 @@ def test_sampling_benchmark_refuses_a_zero_batch_in_one_line(capsys):
     with pytest.raises(SystemExit) as exit_:
         _load("bench_sampling").main(["--batch", "0"])
     assert exit_.value.code == 2 and "--batch" in capsys.readouterr().err.strip().splitlines()[-1]
+
+
+def test_mnist_ablation_prints_one_row_per_lever_and_writes_every_run(capsys, tmp_path):
+    out = tmp_path / "runs.json"
+    _load("ablate_mnist").main(["--steps", "3", "--seeds", "0", "--rows", "Adam, lr_G = 4 lr_D (TTUR)",
+                                "recipe + PacGAN packs of 2", "--json", str(out)])
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0].startswith("3 G steps per run, seeds [0]")
+    assert lines[2].startswith("Adam, lr_G = 4 lr_D (TTUR)") and lines[3].startswith("recipe + PacGAN packs of 2")
+    assert lines[-1].startswith("recipe_confident=")
+    import json
+
+    runs = json.loads(out.read_text())
+    assert [r["row"] for r in runs] == ["Adam, lr_G = 4 lr_D (TTUR)", "recipe + PacGAN packs of 2"]
+    assert all(0 <= r["confident"] <= 1 and r["wall_s"] > 0 for r in runs)

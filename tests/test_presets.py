@@ -21,13 +21,14 @@ def mnist_run(tmp_path_factory):
     return out
 
 
-def test_quick_run_keeps_the_preset_the_average_and_the_augmentation(mnist_run):
+def test_quick_run_keeps_the_preset_and_the_average(mnist_run):
     state = torch.load(mnist_run / "checkpoint.pt", weights_only=True)
     preset = get_preset("mnist")
     assert state["step"] == preset.quick_steps and state["meta"]["preset"] == "mnist"
     assert state["config"]["ema_decay"] == preset.config["ema_decay"] and state["generator_ema"] is not None
     assert state["meta"]["augment"] == dict(preset.augment) and state["config"]["amp"] == preset.config["amp"]
-    assert any(k.startswith("discriminator.") for k in state["discriminator"])  # D is wrapped
+    assert state["meta"]["model"] == "paper" and state["meta"]["pack"] == 1
+    assert state["config"]["optimizer"] == "Adam" and state["config"]["lr_g"] == 4 * state["config"]["lr_d"]
 
 
 def test_sample_writes_images_in_the_unit_interval(mnist_run, tmp_path):
@@ -37,7 +38,7 @@ def test_sample_writes_images_in_the_unit_interval(mnist_run, tmp_path):
     assert x.shape == (300, 1, 28, 28) and x.dtype == torch.float32 and 0 <= x.min() and x.max() <= 1
 
 
-def test_resume_rebuilds_the_augmented_players(mnist_run, monkeypatch):
+def test_resume_rebuilds_the_players(mnist_run, monkeypatch):
     monkeypatch.setenv("GANLIB_QUICK", "1")
     steps = get_preset("mnist").quick_steps + 4
     assert main(["train", "--resume", "--out", str(mnist_run), "--max-steps", str(steps), "--no-progress"]) == 0
@@ -55,8 +56,21 @@ def test_options_the_preset_sets_are_refused_in_one_line(flag, tmp_path, capsys)
 def test_every_preset_states_its_budget_and_builds_its_players():
     for name, preset in PRESETS.items():
         assert "steps" in preset.budget and "minutes" in preset.budget
-        G, D = players_from_meta(preset.meta(), (1, 28, 28))
+        shape = (1, 28, 28) if preset.model == "dcgan" else (784,)  # the data layout the command line trains on
+        G, D = players_from_meta(preset.meta(), shape)
         assert isinstance(D, AugmentedDiscriminator) == bool(preset.augment)
-        assert G(G.sample_noise(3)).shape == (3, 1, 28, 28) and D(torch.rand(3, 1, 28, 28)).shape == (3,)
+        assert G(G.sample_noise(3)).reshape(3, 784).shape == (3, 784) and D(torch.rand(3, *shape)).shape == (3,)
     with pytest.raises(ValueError, match="unknown preset 'cifar'; valid: mnist"):
         get_preset("cifar")
+
+
+def test_the_dcgan_preset_augments_and_packing_wraps_a_flat_discriminator():
+    from ganlib.layers import PackedDiscriminator
+
+    G, D = players_from_meta(get_preset("mnist-dcgan").meta(), (1, 28, 28))
+    assert isinstance(D, AugmentedDiscriminator) and D.policy == ("translation",)
+    meta = {**get_preset("mnist").meta(), "pack": 2}
+    G, D = players_from_meta(meta, (784,))
+    assert isinstance(D, PackedDiscriminator) and D(torch.rand(6, 784)).shape == (6,)
+    with pytest.raises(ValueError, match="packing needs a flat model"):
+        players_from_meta({**get_preset("mnist-dcgan").meta(), "pack": 2}, (1, 28, 28))

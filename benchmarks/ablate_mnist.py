@@ -1,0 +1,105 @@
+"""The MNIST recipe, lever by lever: one table, the same seeds and the same number of steps per row.
+
+The first five rows build the ``mnist`` preset (:data:`ganlib.presets.PRESETS`) up from the paper's
+own optimiser, one change per row; the later ones try one more lever on top of that recipe (the
+last swaps the paper's networks for the ``mnist-dcgan`` preset). ``torch.compile`` is not a row:
+it slows the training step on this CPU (``benchmarks/bench_train.py --compile``) and does not
+change the maths. Every run trains on the
+4,000-digit offline split (or full MNIST online), then 10,000 samples of its generator (the moving
+average when the row keeps one) are scored with ganlib's digit classifier
+(:func:`ganlib.metrics.digit_report`). The runs go two at a time, one per core, one thread each
+(:func:`ganlib.runtime.parallel_map`), so the wall times are those of one thread.
+
+Usage: ``python benchmarks/ablate_mnist.py [--steps 2000] [--seeds 0 1 2] [--rows NAME ...] [--json F]``.
+The last line: ``recipe_confident=<share> recipe_inception_like=<score>`` (means over seeds).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import numpy as np
+import torch
+
+from ganlib import metrics
+from ganlib.data import load_mnist
+from ganlib.experiments import train_pair
+from ganlib.presets import get_preset, players_from_meta
+from ganlib.runtime import parallel_map
+
+NO_EXTRAS = dict(ema_decay=None, amp=None)
+#: label -> (preset, config overrides, meta overrides); the first five rows build the "mnist" recipe up
+ROWS = {
+    "paper SGD (lr 0.1, momentum schedule)": ("mnist", dict(optimizer="paper", lr_d=0.1, lr_g=0.1, optimizer_kwargs={}, **NO_EXTRAS), {}),
+    "Adam 2e-4 for both players": ("mnist", dict(lr_d=2e-4, lr_g=2e-4, **NO_EXTRAS), {}),
+    "Adam, lr_G = 4 lr_D (TTUR)": ("mnist", dict(NO_EXTRAS), {}),
+    "+ moving average of G (EMA)": ("mnist", dict(amp=None), {}),
+    "+ bf16 autocast (the recipe)": ("mnist", {}, {}),
+    "recipe + PacGAN packs of 2": ("mnist", {}, dict(pack=2)),
+    "recipe + 2-pixel translations": ("mnist", {}, dict(augment={"translation": 2 / 28})),
+    "recipe, cosine learning-rate decay": ("mnist", dict(schedule="cosine", lr_floor=0.05), {}),
+    "recipe, hinge loss": ("mnist", dict(loss="hinge"), {}),
+    "recipe, spectral norm in D": ("mnist", {}, dict(model_kwargs={"discriminator_kwargs": {"spectral_norm": True}})),
+    "recipe, batch 50": ("mnist", dict(batch_size=50), {}),
+    "DCGAN recipe (preset mnist-dcgan)": ("mnist-dcgan", {}, {}),
+}
+
+
+def run(item):
+    label, seed, steps = item
+    name, overrides, meta_changes = ROWS[label]
+    preset = get_preset(name)
+    train = load_mnist("train", flatten=preset.model != "dcgan", verbose=False)
+    held = torch.cat([load_mnist(s, source=train.source, verbose=False).images for s in ("validation", "test")])
+    meta = {**preset.meta(), **meta_changes}
+    if "model_kwargs" in meta_changes:
+        meta["model_kwargs"] = {**preset.meta()["model_kwargs"], **meta_changes["model_kwargs"]}
+    cfg = preset.train_config(seed=seed, device="cpu", quick=False, max_steps=steps, progress=False,
+                              snapshot_every=-1, checkpoint_every=-1, **overrides)
+    images = train.images
+    start = time.perf_counter()
+    trainer = train_pair(cfg, lambda: players_from_meta(meta, tuple(images.shape[1:]), images.mean(0)), images, meta=meta)
+    wall = time.perf_counter() - start
+    classifier = metrics.load_or_train_classifier(train.images.reshape(-1, 1, 28, 28), train.labels, device="cpu", verbose=False)
+    g = torch.Generator().manual_seed(1000 + seed)
+    z = trainer.G.sample_noise(10_000, generator=g, device="cpu")
+    x = torch.cat([trainer.sample(z[i:i + 1000]) for i in range(0, 10_000, 1000)]).reshape(-1, 1, 28, 28)
+    r = metrics.digit_report(classifier, x, train.images.reshape(-1, 1, 28, 28), held.reshape(-1, 1, 28, 28))
+    shares = np.array(r["confident_class_shares"])
+    return {"row": label, "seed": seed, "wall_s": wall, "confident": r["confident_share"], "inception_like": r["inception_like"],
+            "min_share": float(np.nanmin(shares)), "max_share": float(np.nanmax(shares)), "memorised": r["memorised_share"],
+            "stray_ink": r["stray_ink_share"]}
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--steps", type=int, default=2000, help="G updates per run (default 2000: 50 epochs of batch 100)")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    p.add_argument("--rows", nargs="+", default=list(ROWS), choices=list(ROWS), metavar="ROW")
+    p.add_argument("--json", default=None, help="also write every run's figures to this file")
+    args = p.parse_args(argv)
+    items = [(label, seed, args.steps) for label in args.rows for seed in args.seeds]
+    results = parallel_map(run, items)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=1)
+    print(f"{args.steps} G steps per run, seeds {args.seeds}; 10,000 samples per run; mean [min, max] over seeds")
+    cols = ["confident", "inception_like", "min_share", "max_share", "memorised", "stray_ink", "wall_s"]
+    print(f"{'row':40s} " + " ".join(f"{c:>20s}" for c in cols))
+    means = {}
+    for label in args.rows:
+        rs = [r for r in results if r["row"] == label]
+        cells = []
+        for c in cols:
+            v = np.array([r[c] for r in rs])
+            means[(label, c)] = v.mean()
+            fmt = "{:.0f}" if c == "wall_s" else ("{:.2f}" if c == "inception_like" else "{:.3f}")
+            cells.append(f"{fmt.format(v.mean())} [{fmt.format(v.min())}, {fmt.format(v.max())}]")
+        print(f"{label:40s} " + " ".join(f"{x:>20s}" for x in cells))
+    recipe = "+ bf16 autocast (the recipe)" if "+ bf16 autocast (the recipe)" in args.rows else args.rows[0]
+    print(f"recipe_confident={means[(recipe, 'confident')]:.3f} recipe_inception_like={means[(recipe, 'inception_like')]:.2f}")
+
+
+if __name__ == "__main__":
+    main()
