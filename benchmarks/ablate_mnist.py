@@ -67,8 +67,10 @@ def run(item):
     x = torch.cat([trainer.sample(z[i:i + 1000]) for i in range(0, 10_000, 1000)]).reshape(-1, 1, 28, 28)
     r = metrics.digit_report(classifier, x, train.images.reshape(-1, 1, 28, 28), held.reshape(-1, 1, 28, 28))
     shares = np.array(r["confident_class_shares"])
+    none = np.isnan(shares).all()  # no confident sample: no class shares
     return {"row": label, "seed": seed, "wall_s": wall, "confident": r["confident_share"], "inception_like": r["inception_like"],
-            "min_share": float(np.nanmin(shares)), "max_share": float(np.nanmax(shares)), "memorised": r["memorised_share"],
+            "min_share": float("nan") if none else float(np.nanmin(shares)),
+            "max_share": float("nan") if none else float(np.nanmax(shares)), "memorised": r["memorised_share"],
             "stray_ink": r["stray_ink_share"]}
 
 

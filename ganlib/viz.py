@@ -217,6 +217,8 @@ def plot_class_histogram(ax: Any, counts: Union[Tensor, Sequence[int]], title: s
     of each class, the uniform share :math:`1/K` dashed, and the classes under ``min_fraction``
     of the samples (:func:`ganlib.metrics.missing_classes`) in red, labelled "missing"."""
     h = np.asarray(counts.cpu() if isinstance(counts, Tensor) else counts, dtype=np.float64)
+    if not (np.isfinite(h).all() and (h >= 0).all() and h.sum() > 0):
+        raise ValueError("counts must be finite, non-negative and not all zero")
     share = h / h.sum()
     missing = share < min_fraction
     ax.bar(np.arange(len(h)), share, color=np.where(missing, "tab:red", "tab:blue"))

@@ -71,3 +71,14 @@ def test_plot_health_draws_digit_scores_and_the_fid_on_their_own_panels():
     assert list(line.get_xdata()) == [100, 400] and list(line.get_ydata()) == [0.2, 0.7]
     toy = [{"step": 1, "d_real": 0.5, "d_fake": 0.5, "value": -1.4, "modes": 8}]
     assert len(viz.plot_health({"toy": SimpleNamespace(records=toy, alerts=[])}).axes) == 3
+
+
+def test_plot_class_histogram_refuses_counts_that_are_all_zero():
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    with pytest.raises(ValueError, match="not all zero"):
+        plot_class_histogram(ax, [0] * 10)
+    with pytest.raises(ValueError, match="finite"):
+        plot_class_histogram(ax, [float("nan")] + [1] * 9)
+    plt.close(fig)
