@@ -12,6 +12,7 @@
 #     name: python3
 # ---
 
+# %%
 
 # %% [markdown]
 # # MNIST: the paper's model, its figures and its table
@@ -291,7 +292,7 @@ show_run("Run 2: paper SGD, lr 0.05", "Run 2: the same recipe with learning rate
 # and $D(G(z)) \to 0$ (the curves), and the generator ends with **nearly the same image for
 # every $z$**: a few strokes and isolated bright pixels on black, no digit. Not one of the 10,000
 # samples reads as a digit with confidence 0.9, the Inception-like score is 1.70, and the
-# classifier's best guesses pile onto one or two classes (the right panel). That is the Helvetica
+# classifier's best guesses pile onto three classes, most of them onto 8 (the right panel). That is the Helvetica
 # scenario, live. The mechanism is visible in the curves: once $D$ rejects every sample with
 # confidence, the gradient of $-\log D(G(z))$ moves every $z$ towards the few images $D$ currently
 # rates most "real", and nothing pulls the samples apart again. Here the collapse comes from a
@@ -359,14 +360,15 @@ print(scored[["step", "d_real", "d_fake", "confident_share", "max_class_share", 
 print(f"health warnings: {[kind for _, kind, _ in health.alerts] or 'none'}")
 
 # %% [markdown]
-# **What Run 4 shows.** Clean strokes, most of them legible: **81.0 % of the 10,000
+# **What Run 4 shows.** Clean strokes, most of them legible: **80.1 % of the 10,000
 # samples read as one clear digit** (Run 3: 70.4 %, real digits 94.7 %) and the Inception-like
-# score is **8.14** (Run 3: 7.30, real digits 9.47). The ten digits are not equally common: the
-# confident samples range from 5.4 % (the 2s) to 17.3 % (the 1s), the generator's one clear
-# weakness. The health curves show the run settling: $D(x)$ about 0.6 and $D(G(z))$ about 0.4
-# after 2,000 steps, while the confident share of the fixed noise batch climbs from 0.01 at step
-# 100 to 0.79-0.82 from step 8,100, and its FID to the training digits falls from 1,600 to about
-# 40. The four panels come from one `HealthMonitor`; none of its failure signatures fired.
+# score is **8.09** (Run 3: 7.30, real digits 9.47). The ten digits are not equally common: the
+# confident samples range from 5.4 % (the 2s) to 16.8 % (the 1s), the generator's one clear
+# weakness. The health curves and the printout show the run settling: $D(x)$ near 0.6 and
+# $D(G(z))$ near 0.4 from step 2,000 on, while the confident share of the fixed noise batch climbs
+# from 0.006 at step 100 to 0.742 at step 4,100 and 0.819 at step 8,100, and its FID to the
+# training digits falls from 1,669 to 39.3; the largest digit's share of its confident samples
+# falls from 0.396 (step 1,100) to 0.165. No failure signature of the monitor fired.
 #
 # **The stray pixels on the border.** The top row of the 28x28 frame is blank in every training
 # digit, yet the speckled samples of the fully-connected generators light pixels there. The
@@ -387,7 +389,7 @@ plt.show()
 
 # %% [markdown]
 # The stray pixels are real, and the average removes them: **21.1 %** of Run 3's
-# samples and **5.3 %** of those of Run 4's last generator light a pixel that no training digit
+# samples and **4.6 %** of those of Run 4's last generator light a pixel that no training digit
 # inks, against **0.2 %** for Run 4's moving average (and 2.9 % of held-out real digits, whose
 # strokes sometimes reach a little further than any of the 4,000 training digits). They are not
 # on the top row itself (0.0 % everywhere) but on the blank margins around the digits. Our reading,
@@ -448,8 +450,8 @@ print(f"fewer than 2 % of the samples are closer to a training image than 99 % o
 # %% [markdown]
 # The framed neighbours share the digit of their sample but not its exact shape.
 # In numbers: the samples' distances to their nearest training image match those of new real
-# digits at every quantile (2.02 / 2.40 / 4.15 / 4.96 against 1.79 / 2.27 / 4.18 / 5.00), and
-# 0.27 % of the samples are closer to a training image than 99 % of held-out digits are (by
+# digits at every quantile (2.00 / 2.39 / 4.16 / 4.95 against 1.79 / 2.27 / 4.18 / 5.00), and
+# 0.24 % of the samples are closer to a training image than 99 % of held-out digits are (by
 # construction, 1 % of held-out digits are): the generator draws new digits rather than
 # retrieving stored ones.
 #
@@ -532,9 +534,9 @@ print(f"Parzen estimates: {parzen_seconds:.0f} s")
 # neighbours, so every estimate on this page is lower than it would be on full MNIST; compare the
 # rows with each other, not with the paper's. Among them, the collapsed Run 2 is hopeless
 # (-245 ± 4.6: one image of scattered pixels is far from every test digit); Run 4 comes first
-# (181 ± 10.3, within three standard errors of the real images' 207 ± 10.1), then Run 3
-# (81 ± 6.8) and Run 1 (55 ± 8.0). Every step of that ranking is more than two standard errors
-# wide (100 nats between Runs 4 and 3, 26 between Runs 3 and 1, with standard errors of 6.8-10.3
+# (182 ± 10.3, within three standard errors of the real images' 207 ± 10.1), then Run 3
+# (81 ± 6.8) and Run 1 (55 ± 8.0). Every step of that ranking is more than three standard errors
+# wide (101 nats between Runs 4 and 3, 26 between Runs 3 and 1, with standard errors of 6.8-10.3
 # nats from 500 test images).
 #
 # DCGAN (19 nats) is only two to three, so that step of the ranking is the least certain.
@@ -605,11 +607,11 @@ display(summary)
 # centres, as in the Parzen table.)
 #
 # **What the table says.** The four figures agree on the order Run 4, Run 3, Run 1,
-# Run 2. Run 4's FID (52.1, against a floor of 16.0 for real test digits) is a third of Run 3's
-# (149.4) and an eighth of Run 1's (416.1); its confident share (81.0 %) and Inception-like score
-# (8.14) are the highest, its memorised share (0.27 %) is below that of real test digits (1.60 %),
+# Run 2. Run 4's FID (52.4, against a floor of 16.0 for real test digits) is a third of Run 3's
+# (149.4) and an eighth of Run 1's (416.1); its confident share (80.1 %) and Inception-like score
+# (8.09) are the highest, its memorised share (0.24 %) is below that of real test digits (1.60 %),
 # and its stray ink (0.2 %) below theirs (2.4 %). What it does not match is the class balance:
-# real digits range from 9.3 % to 10.8 % of the confident ones, Run 4's from 5.4 % to 17.3 %.
+# real digits range from 9.3 % to 10.8 % of the confident ones, Run 4's from 5.4 % to 16.8 %.
 #
 # ## What each lever buys
 #
@@ -646,7 +648,7 @@ else:
 # samples (43.2 to 53.2 %, though the seeds' ranges, 35.7-51.2 % and 50.7-55.4 %, just touch)
 # and a point of score (4.28 to 5.28, ranges 3.85-4.57 and 4.92-5.58, apart). **bf16 autocast** changes
 # neither beyond the seeds' spread (55.7 %, 5.45) but trains 2,000 updates in 87 s instead of
-# 132 s on one thread, 1.5 times as fast: that is what buys Run 4 its 10,000 updates. None of the
+# 132 s on one thread, 1.5 times as fast: that is what buys Run 4 its 9,000 updates. None of the
 # levers tried on top of the recipe pays here: with PacGAN packs of two every seed collapses
 # (score 1.04-1.29), two-pixel translations of $D$'s inputs (the DiffAugment policy for small data sets,
 # {cite:t}`zhao2020diffaugment`) and a cosine decay of the learning rate lower the score (3.00,
@@ -656,7 +658,7 @@ else:
 # The convolutional DCGAN preset (`--preset mnist-dcgan`, batch 64) scores best in this table
 # (63.0 % confident, score 6.79, largest digit 16.1 %), but the table compares equal numbers of
 # updates, and its 2,000 updates of 64 images cost 197 s against the recipe's 87 s. At 2,000
-# updates the paper's networks are far from done; Run 4 trains them five times as long.
+# updates the paper's networks are far from done; Run 4 trains them four and a half times as long.
 
 # %% tags=["nbval-ignore-output"]
 total = time.perf_counter() - notebook_start
@@ -669,8 +671,8 @@ display(Markdown(
 
 # %% [markdown]
 # **What the numbers say** (stored run: CPU, 2 threads, the 4,000-digit training split;
-# Runs 1 and 3 100 epochs each in 144 and 174 s, Run 2 40 epochs in 54 s, Run 4 10,000 steps in
-# 345 s; the whole notebook 12.4 minutes):
+# Runs 1 and 3 100 epochs each in 139 and 180 s, Run 2 40 epochs in 70 s, Run 4 9,000 steps in
+# 304 s; the whole notebook 12.0 minutes):
 #
 # - **The paper's recipe works on this subset** (Run 1: 68.0 % confident samples, FID 416.1,
 #   Parzen 55 ± 8.0) but is fragile: **half its learning rate collapses it** to one image that is
@@ -679,10 +681,10 @@ display(Markdown(
 # - **Adam with the generator's learning rate four times the discriminator's** (Run 3) lowers the
 #   FID from 416.1 to 149.4 and raises the score from 5.42 to 7.30, but keeps the speckle.
 # - **The same networks at their best** (Run 4, `--preset mnist`: a moving average of $G$, bf16,
-#   10,000 updates in under six minutes on two CPU cores) draw clean digits: 81.0 % read with
-#   confidence 0.9, score 8.14, FID 52.1, a Parzen estimate of 181 ± 10.3 nats against 207 ± 10.1
-#   for the training images themselves, 0.27 % of samples nearer a training image than 99 % of
-#   new digits, and the stray pixels gone (0.2 %). Its 1s are too common (17.3 %) and its 2s too
+#   9,000 updates in about five minutes on two CPU cores) draw clean digits: 80.1 % read with
+#   confidence 0.9, score 8.09, FID 52.4, a Parzen estimate of 182 ± 10.3 nats against 207 ± 10.1
+#   for the training images themselves, 0.24 % of samples nearer a training image than 99 % of
+#   new digits, and the stray pixels gone (0.2 %). Its 1s are too common (16.8 %) and its 2s too
 #   rare (5.4 %). The paper's Figures 2 and 3 above are this model's.
 # - **The metrics agree here**, which they did not for weaker models: the confident share, the
 #   score, the FID and the Parzen estimate all rank the runs 4, 3, 1, 2. The Parzen window still
