@@ -383,7 +383,7 @@ def plot_health(monitors: Dict[str, Any], width: float = 13.0) -> Any:
     r"""Runs side by side through their :class:`ganlib.metrics.HealthMonitor` records: mean
     :math:`D(x)` (solid) and :math:`D(G(z))` (dashed) against :math:`\tfrac12`, :math:`\hat V`
     against :math:`-\log 4`, and the JSD to :math:`p_{data}` (1-D toys) or the modes covered, or for
-    digits scored by :class:`ganlib.metrics.DigitScore` the confident share (and the FID when
+    digits scored by :class:`ganlib.metrics.digits.DigitScore` the confident share (and the FID when
     recorded); a warning given is marked by a cross at its step. Returns the figure."""
     import matplotlib.pyplot as plt
 

@@ -11,7 +11,7 @@ statistics (the ``on_log`` event), how far a run is from that picture:
   Jensen-Shannon divergence of Theorem 1 between :math:`p_{data}` and a kernel density estimate of
   :math:`p_g` (:func:`ganlib.theory.jensen_shannon`, by quadrature);
 * for images, whatever a ``score`` function says of the fixed noise batch, e.g.
-  :class:`ganlib.metrics.DigitScore` (confident share, digits covered, FID), every
+  :class:`ganlib.metrics.digits.DigitScore` (confident share, class shares, FID), every
   ``score_every`` reads.
 
 It warns (:class:`HealthWarning`, once per kind) on two known signatures:
