@@ -68,6 +68,15 @@ def inception_like_score(probs: Tensor) -> float:
     return float(kl.mean().exp())
 
 
+def _confident(probs: Tensor, confidence: float):
+    """The mask of samples read with ``max p(y|x) >= confidence`` and the class shares among them (NaN if none)."""
+    sure = probs.max(1).values >= confidence
+    k = probs.shape[1]
+    shares = (torch.bincount(probs[sure].argmax(1), minlength=k).double() / sure.sum()
+              if sure.any() else torch.full((k,), float("nan"), dtype=torch.float64))
+    return sure, shares
+
+
 def stray_ink_share(samples: Tensor, train_images: Tensor, ink: float = 0.5, rare: float = 0.001) -> float:
     r"""The fraction of ``samples`` with ink (a pixel above ``ink``) on a pixel where at most a share
     ``rare`` of the ``train_images`` have ink: isolated bright pixels in places real digits never
@@ -106,11 +115,8 @@ def digit_report(classifier: nn.Module, samples: Tensor, train_images: Tensor, h
         raise ValueError(f"confidence must be in (0, 1), e.g. 0.9, got {confidence!r}")
     flat = lambda t: t.reshape(len(t), -1).float()  # noqa: E731
     probs, real = class_probabilities(classifier, flat(samples)), class_probabilities(classifier, flat(held_out))
-    sure = probs.max(1).values >= confidence
-    k = probs.shape[1]
-    shares = torch.bincount(probs.argmax(1), minlength=k).double() / len(probs)
-    sure_shares = (torch.bincount(probs[sure].argmax(1), minlength=k).double() / sure.sum()
-                   if sure.any() else torch.full((k,), float("nan"), dtype=torch.float64))
+    sure, sure_shares = _confident(probs, confidence)
+    shares = torch.bincount(probs.argmax(1), minlength=probs.shape[1]).double() / len(probs)
     d_fake, _ = nearest_neighbours(flat(samples), flat(train_images))
     d_real, _ = nearest_neighbours(flat(held_out), flat(train_images))
     threshold = float(np.quantile(d_real.numpy(), 0.01))
@@ -155,12 +161,10 @@ class DigitScore:
         self.classifier, self.real, self.features, self.confidence = classifier, real, features, confidence
 
     def __call__(self, samples: Tensor) -> Dict[str, float]:
-        probs = class_probabilities(self.classifier, samples.reshape(len(samples), -1).float())
-        sure = probs.max(1).values >= self.confidence
-        shares = torch.bincount(probs[sure].argmax(1), minlength=probs.shape[1]).double() / max(int(sure.sum()), 1)
-        out = {"confident_share": float(sure.double().mean()),
-               "min_class_share": float(shares.min()) if sure.any() else float("nan"),
-               "max_class_share": float(shares.max()) if sure.any() else float("nan")}
+        sure, shares = _confident(class_probabilities(self.classifier, samples.reshape(len(samples), -1).float()),
+                                  self.confidence)
+        out = {"confident_share": float(sure.double().mean()),  # min/max of NaN shares are NaN: none confident
+               "min_class_share": float(shares.min()), "max_class_share": float(shares.max())}
         if self.features is not None:
             out["fid"] = fid_score(self.features, self.real, samples)
         return out
