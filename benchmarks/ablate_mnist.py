@@ -8,9 +8,12 @@ change the maths. Every run trains on the
 4,000-digit offline split (or full MNIST online), then 10,000 samples of its generator (the moving
 average when the row keeps one) are scored with ganlib's digit classifier
 (:func:`ganlib.metrics.digit_report`). The runs go two at a time, one per core, one thread each
-(:func:`ganlib.runtime.parallel_map`), so the wall times are those of one thread.
+(:func:`ganlib.runtime.parallel_map`), so the wall times are those of one thread. Every row gets the same
+number of discriminator updates (a row with ``k`` = 5 makes a fifth of the generator updates). Each run
+also reports the FID on the classifier's features (500 samples against the training digits, the
+protocol of chapter 07), and ``--samples F`` keeps 64 samples of each run (uint8) for the book's grids.
 
-Usage: ``python benchmarks/ablate_mnist.py [--steps 2000] [--seeds 0 1 2] [--rows NAME ...] [--json F]``.
+Usage: ``python benchmarks/ablate_mnist.py [--steps 2000] [--seeds 0 1 2] [--rows NAME ...] [--json F] [--samples F]``.
 The last line: ``recipe_confident=<share> recipe_inception_like=<score>`` (means over seeds).
 """
 from __future__ import annotations
@@ -41,6 +44,8 @@ ROWS = {
     "recipe, cosine learning-rate decay": ("mnist", dict(schedule="cosine", lr_floor=0.05), {}),
     "recipe, hinge loss": ("mnist", dict(loss="hinge"), {}),
     "recipe, spectral norm in D": ("mnist", {}, dict(model_kwargs={"discriminator_kwargs": {"spectral_norm": True}})),
+    # Gulrajani et al.'s settings: 5 critic updates per G update, Adam 1e-4 for both, betas (0.5, 0.9)
+    "recipe, WGAN-GP": ("mnist", dict(loss="wgan-gp", k=5, lr_d=1e-4, lr_g=1e-4, optimizer_kwargs={"betas": (0.5, 0.9)}), {}),
     "recipe, batch 50": ("mnist", dict(batch_size=50), {}),
     "DCGAN recipe (preset mnist-dcgan)": ("mnist-dcgan", {}, {}),
 }
@@ -55,7 +60,8 @@ def run(item):
     meta = {**preset.meta(), **meta_changes}
     if "model_kwargs" in meta_changes:
         meta["model_kwargs"] = {**preset.meta()["model_kwargs"], **meta_changes["model_kwargs"]}
-    cfg = preset.train_config(seed=seed, device="cpu", quick=False, max_steps=steps, progress=False,
+    k = overrides.get("k", preset.config.get("k", 1))
+    cfg = preset.train_config(seed=seed, device="cpu", quick=False, max_steps=steps // k, progress=False,
                               snapshot_every=-1, checkpoint_every=-1, **overrides)
     images = train.images
     start = time.perf_counter()
@@ -66,28 +72,38 @@ def run(item):
     z = trainer.G.sample_noise(10_000, generator=g, device="cpu")
     x = torch.cat([trainer.sample(z[i:i + 1000]) for i in range(0, 10_000, 1000)]).reshape(-1, 1, 28, 28)
     r = metrics.digit_report(classifier, x, train.images.reshape(-1, 1, 28, 28), held.reshape(-1, 1, 28, 28))
+    n_test = len(load_mnist("test", source=train.source, verbose=False).images)
+    fid = metrics.fid_score(metrics.ClassifierFeatures(classifier), train.images.reshape(-1, 1, 28, 28), x[:n_test])
     shares = np.array(r["confident_class_shares"])
     none = np.isnan(shares).all()  # no confident sample: no class shares
     return {"row": label, "seed": seed, "wall_s": wall, "confident": r["confident_share"], "inception_like": r["inception_like"],
             "min_share": float("nan") if none else float(np.nanmin(shares)),
             "max_share": float("nan") if none else float(np.nanmax(shares)), "memorised": r["memorised_share"],
-            "stray_ink": r["stray_ink_share"]}
+            "stray_ink": r["stray_ink_share"], "fid": fid, "g_steps": cfg.max_steps,
+            "samples": (x[:64] * 255).round().to(torch.uint8)}
 
 
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--steps", type=int, default=2000, help="G updates per run (default 2000: 50 epochs of batch 100)")
+    p.add_argument("--steps", type=int, default=2000,
+                   help="D updates per run, G updates where k = 1 (default 2000: 50 epochs of batch 100)")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--rows", nargs="+", default=list(ROWS), choices=list(ROWS), metavar="ROW")
     p.add_argument("--json", default=None, help="also write every run's figures to this file")
+    p.add_argument("--samples", default=None, help="also write 64 samples of every run (uint8, torch.save) to this file")
     args = p.parse_args(argv)
     items = [(label, seed, args.steps) for label in args.rows for seed in args.seeds]
     results = parallel_map(run, items)
+    if args.samples:
+        torch.save({(r["row"], r["seed"]): r["samples"] for r in results}, args.samples)
+    for r in results:
+        del r["samples"]
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=1)
-    print(f"{args.steps} G steps per run, seeds {args.seeds}; 10,000 samples per run; mean [min, max] over seeds")
-    cols = ["confident", "inception_like", "min_share", "max_share", "memorised", "stray_ink", "wall_s"]
+    print(f"{args.steps} D updates per run (G updates: that over k), seeds {args.seeds}; 10,000 samples per run; "
+          "mean [min, max] over seeds")
+    cols = ["confident", "inception_like", "min_share", "max_share", "memorised", "stray_ink", "fid", "wall_s"]
     print(f"{'row':40s} " + " ".join(f"{c:>20s}" for c in cols))
     means = {}
     for label in args.rows:
@@ -96,7 +112,7 @@ def main(argv=None) -> None:
         for c in cols:
             v = np.array([r[c] for r in rs])
             means[(label, c)] = v.mean()
-            fmt = "{:.0f}" if c == "wall_s" else ("{:.2f}" if c == "inception_like" else "{:.3f}")
+            fmt = "{:.0f}" if c == "wall_s" else "{:.1f}" if c == "fid" else ("{:.2f}" if c == "inception_like" else "{:.3f}")
             cells.append(f"{fmt.format(v.mean())} [{fmt.format(v.min())}, {fmt.format(v.max())}]")
         print(f"{label:40s} " + " ".join(f"{x:>20s}" for x in cells))
     recipe = "+ bf16 autocast (the recipe)" if "+ bf16 autocast (the recipe)" in args.rows else args.rows[0]

@@ -105,15 +105,20 @@ def test_sampling_benchmark_refuses_a_zero_batch_in_one_line(capsys):
 
 
 def test_mnist_ablation_prints_one_row_per_lever_and_writes_every_run(capsys, tmp_path):
-    out = tmp_path / "runs.json"
-    _load("ablate_mnist").main(["--steps", "3", "--seeds", "0", "--rows", "Adam, lr_G = 4 lr_D (TTUR)",
-                                "recipe + PacGAN packs of 2", "--json", str(out)])
+    out, grids = tmp_path / "runs.json", tmp_path / "samples.pt"
+    _load("ablate_mnist").main(["--steps", "5", "--seeds", "0", "--rows", "Adam, lr_G = 4 lr_D (TTUR)",
+                                "recipe + PacGAN packs of 2", "recipe, WGAN-GP", "--json", str(out), "--samples", str(grids)])
     lines = capsys.readouterr().out.strip().splitlines()
-    assert lines[0].startswith("3 G steps per run, seeds [0]")
+    assert lines[0].startswith("5 D updates per run (G updates: that over k), seeds [0]")
     assert lines[2].startswith("Adam, lr_G = 4 lr_D (TTUR)") and lines[3].startswith("recipe + PacGAN packs of 2")
+    assert lines[4].startswith("recipe, WGAN-GP")
     assert lines[-1].startswith("recipe_confident=")
     import json
 
     runs = json.loads(out.read_text())
-    assert [r["row"] for r in runs] == ["Adam, lr_G = 4 lr_D (TTUR)", "recipe + PacGAN packs of 2"]
-    assert all(0 <= r["confident"] <= 1 and r["wall_s"] > 0 for r in runs)
+    assert [r["row"] for r in runs] == ["Adam, lr_G = 4 lr_D (TTUR)", "recipe + PacGAN packs of 2", "recipe, WGAN-GP"]
+    assert all(0 <= r["confident"] <= 1 and r["wall_s"] > 0 and r["fid"] > 0 for r in runs)
+    assert [r["g_steps"] for r in runs] == [5, 5, 1]  # the same D updates: WGAN-GP's k = 5 leaves it one G update
+    samples = torch.load(grids)
+    assert set(samples) == {(r["row"], 0) for r in runs}
+    assert all(s.dtype == torch.uint8 and s.shape == (64, 1, 28, 28) for s in samples.values())
