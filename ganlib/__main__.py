@@ -103,7 +103,8 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--checkpoint-every", type=int, default=d.checkpoint_every, help="steps between checkpoints (0: every epoch)")
     t.add_argument("--amp", default=None, choices=[m for m in AMP_MODES if m],
                    help="mixed precision: bf16 autocast, fp16 autocast with a gradient scaler per player, or auto "
-                        "(bf16 or fp16 on CUDA as the GPU supports, off on the CPU); default float32")
+                        "(bf16 or fp16 on CUDA as the GPU supports, bf16 on a CPU with bf16 instructions, else float32); "
+                        "default float32")
     t.add_argument("--compile", action="store_true", help="torch.compile both networks")
     t.add_argument("--ema-decay", type=float, default=None,
                    help="keep a moving average of G's weights with this decay (e.g. 0.999); 'sample' then uses it")

@@ -17,8 +17,12 @@ r"""Mixed precision for the two players: autocast, and one gradient scaler per p
   overflow. :math:`D` and :math:`G` minimise different losses whose gradients overflow at
   different scales, so each player gets its own scaler.
 * ``"auto"``: bf16 on a CUDA device with native bfloat16 (compute capability 8.0 and up), fp16
-  on older CUDA devices (T4, V100), off on the CPU and on Apple MPS. On the CPU, ``"bf16"`` and
-  ``"fp16"`` work when asked for, but whether they are faster depends on the processor.
+  on older CUDA devices (T4, V100); bf16 on a CPU with bfloat16 instructions (AVX512-BF16 or
+  AMX: Intel Xeon from Cooper Lake on, AMD Zen 4 and later), float32 on other CPUs and on Apple
+  MPS. ``"bf16"`` works on every CPU when asked for, but without those instructions it is
+  emulated: on a 2-core AVX2 CPU a training step of the paper's MNIST networks took 9.5 times
+  as long in bf16 as in float32 (680 against 71 ms), where a CPU with them ran it about twice as
+  fast as float32.
 
 The gradient penalty of WGAN-GP differentiates :math:`D` with respect to its input inside
 :math:`D`'s update. Under a scaler that inner gradient is taken of :math:`\frac sN\sum_i D(\hat x_i)`
@@ -32,7 +36,7 @@ Example:
     >>> p = Precision("fp16", torch.device("cpu"))
     >>> p.dtype, sorted(p.scalers)
     (torch.float16, ['d', 'g'])
-    >>> Precision("auto", torch.device("cpu")).dtype is None  # off on the CPU unless asked
+    >>> Precision("auto", torch.device("mps")).dtype is None  # float32 on Apple's GPU
     True
 """
 
@@ -45,7 +49,7 @@ from typing import Any, Callable, Dict, Optional
 import torch
 from torch import Tensor
 
-__all__ = ["AMP_MODES", "resolve_amp", "Precision"]
+__all__ = ["AMP_MODES", "native_bf16_cpu", "resolve_amp", "Precision"]
 
 #: Values of :attr:`ganlib.config.TrainConfig.amp`.
 AMP_MODES = (None, "bf16", "fp16", "auto")
@@ -60,6 +64,14 @@ def _native_bf16(device: torch.device) -> bool:
         return bool(torch.cuda.is_bf16_supported())
 
 
+def native_bf16_cpu() -> bool:
+    """Whether this CPU has bfloat16 instructions (AVX512-BF16 or AMX tiles), so that bf16 autocast
+    is fast on it rather than emulated."""
+    cpu = getattr(torch, "cpu", None)
+    checks = [getattr(cpu, name, None) for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported")]
+    return any(bool(check()) for check in checks if check is not None)
+
+
 def resolve_amp(amp: Optional[str], device: torch.device) -> Optional[torch.dtype]:
     """The autocast dtype of ``amp`` (one of :data:`AMP_MODES`) on ``device``, or ``None`` for float32.
 
@@ -72,6 +84,8 @@ def resolve_amp(amp: Optional[str], device: torch.device) -> Optional[torch.dtyp
     if amp not in AMP_MODES:
         raise ValueError(f"amp must be one of {', '.join(map(repr, AMP_MODES))}, got {amp!r}")
     if amp == "auto":
+        if device.type == "cpu":
+            return torch.bfloat16 if native_bf16_cpu() else None
         if device.type != "cuda":
             return None
         return torch.bfloat16 if _native_bf16(device) else torch.float16

@@ -31,7 +31,7 @@
 # **Reading order.** A digit classifier to judge the runs; the paper's recipe, run faithfully
 # (Run 1); the same recipe at half the learning rate, which falls into the paper's "Helvetica
 # scenario" (Run 2); Adam with two learning rates, a measured fix (Run 3); and the paper's own
-# networks pushed to their best in six minutes of CPU (Run 4, `python -m ganlib train --preset
+# networks pushed to their best in six minutes of a CPU with bf16 instructions, twelve without (Run 4, `python -m ganlib train --preset
 # mnist`), with its training curves. Then the paper's Figures 2 and 3 and Table 1, the modern
 # figures for every run, and what each lever of Run 4's recipe buys.
 
@@ -333,8 +333,11 @@ show_run("Run 3: Adam, lr_G = 4 lr_D", "Run 3: the paper's networks, Adam with l
 #   $\bar\theta_g \leftarrow 0.999\,\bar\theta_g + 0.001\,\theta_g$, and the samples come from
 #   $\bar\theta_g$ {cite:p}`yazici2019averaging`. The players' iterates circle around an equilibrium
 #   rather than settle on it; their average is closer to it. Training itself is unchanged.
-# - **bf16 autocast** (`amp="bf16"`): the matrix products in bfloat16, about twice as many images
-#   per second on this CPU, spent on **9,000 updates** (225 epochs of the subset) instead of 4,000.
+# - **bf16 autocast** (`amp="auto"`: bf16 where the processor has bfloat16 instructions, as the
+#   CPU of the stored run has): the matrix products in bfloat16, about twice as many images per second here, spent
+#   on **9,000 updates** (225 epochs of the subset) instead of 4,000. On a CPU without those
+#   instructions (AVX2 only, most laptops) bf16 is emulated and about 9 times slower than float32,
+#   so `"auto"` trains there in float32, and the 9,000 updates take about twice as long.
 #
 # Every lever was measured; the last section of the chapter gives the table, with the ones that
 # did not pay. A `HealthMonitor` watches the run: every 100 steps the discriminator's outputs,

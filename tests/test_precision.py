@@ -32,8 +32,15 @@ def pair(d=2, seed=0):
 DATA = torch.randn(64, 2, generator=torch.Generator().manual_seed(0))
 
 
-def test_auto_is_off_on_the_cpu_and_modes_map_to_dtypes():
-    assert resolve_amp("auto", CPU) is None and resolve_amp(None, CPU) is None
+def test_auto_is_bf16_only_on_a_cpu_with_bf16_instructions_and_modes_map_to_dtypes(monkeypatch):
+    from ganlib import precision
+
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False)
+    assert not precision.native_bf16_cpu() and resolve_amp("auto", CPU) is None  # AVX2: bf16 would be emulated
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: True)
+    assert precision.native_bf16_cpu() and resolve_amp("auto", CPU) == torch.bfloat16
+    assert resolve_amp("auto", torch.device("mps")) is None and resolve_amp(None, CPU) is None
     assert resolve_amp("bf16", CPU) == torch.bfloat16 and resolve_amp("fp16", CPU) == torch.float16
     assert Precision("bf16", CPU).scalers == {} and sorted(Precision("fp16", CPU).scalers) == ["d", "g"]
     with pytest.raises(ValueError, match="amp must be one of"):
