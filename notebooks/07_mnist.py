@@ -336,7 +336,7 @@ show_run("Run 3: Adam, lr_G = 4 lr_D", "Run 3: the paper's networks, Adam with l
 # - **bf16 autocast** (`amp="auto"`: bf16 where the processor has bfloat16 instructions, as the
 #   CPU of the stored run has): the matrix products in bfloat16, about twice as many images per second here, spent
 #   on **9,000 updates** (225 epochs of the subset) instead of 4,000. On a CPU without those
-#   instructions (AVX2 only, most laptops) bf16 is emulated and about 9 times slower than float32,
+#   instructions (a 2-core AVX2 machine, measured) bf16 is emulated and about 9 times slower than float32,
 #   so `"auto"` trains there in float32, and the 9,000 updates take about twice as long.
 #
 # Every lever was measured; the last section of the chapter gives the table, with the ones that
