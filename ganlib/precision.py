@@ -66,7 +66,13 @@ def _native_bf16(device: torch.device) -> bool:
 
 def native_bf16_cpu() -> bool:
     """Whether this CPU has bfloat16 instructions (AVX512-BF16 or AMX tiles), so that bf16 autocast
-    is fast on it rather than emulated."""
+    is fast on it rather than emulated (what ``amp="auto"`` picks on the CPU).
+
+    Example:
+        >>> from ganlib.precision import native_bf16_cpu
+        >>> isinstance(native_bf16_cpu(), bool)
+        True
+    """
     cpu = getattr(torch, "cpu", None)
     checks = [getattr(cpu, name, None) for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported")]
     return any(bool(check()) for check in checks if check is not None)
