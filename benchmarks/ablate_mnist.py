@@ -47,8 +47,8 @@ ROWS = {
     "recipe, cosine learning-rate decay": ("mnist", dict(schedule="cosine", lr_floor=0.05), {}),
     "recipe, hinge loss": ("mnist", dict(loss="hinge"), {}),
     "recipe, spectral norm in D": ("mnist", {}, dict(model_kwargs={"discriminator_kwargs": {"spectral_norm": True}})),
-    # Gulrajani et al.'s settings: 5 critic updates per G update, Adam 1e-4 for both, betas (0.5, 0.9)
-    # chapter 08's comparison: the preset as it resolves on this machine (amp "auto"), and two changes to it
+    # chapter 08's comparison: the preset as it resolves on this machine (amp "auto"), and two changes to it;
+    # WGAN-GP with Gulrajani et al.'s settings: 5 critic updates per G update, Adam 1e-4 for both, betas (0.5, 0.9)
     "the recipe (preset mnist)": ("mnist", {}, {}),
     "recipe, WGAN-GP": ("mnist", dict(loss="wgan-gp", k=5, lr_d=1e-4, lr_g=1e-4, optimizer_kwargs={"betas": (0.5, 0.9)}), {}),
     "recipe, batch 50": ("mnist", dict(batch_size=50), {}),
