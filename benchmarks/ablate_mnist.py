@@ -63,7 +63,8 @@ def run(item):
     name, overrides, meta_changes = ROWS[label]
     preset = get_preset(name)
     train = load_mnist("train", flatten=preset.model != "dcgan", verbose=False)
-    held = torch.cat([load_mnist(s, source=train.source, verbose=False).images for s in ("validation", "test")])
+    validation, test = (load_mnist(s, source=train.source, verbose=False).images for s in ("validation", "test"))
+    held = torch.cat([validation, test])
     meta = {**preset.meta(), **meta_changes}
     if "model_kwargs" in meta_changes:
         meta["model_kwargs"] = {**preset.meta()["model_kwargs"], **meta_changes["model_kwargs"]}
@@ -79,8 +80,7 @@ def run(item):
     z = trainer.G.sample_noise(10_000, generator=g, device="cpu")
     x = torch.cat([trainer.sample(z[i:i + 1000]) for i in range(0, 10_000, 1000)]).reshape(-1, 1, 28, 28)
     r = metrics.digit_report(classifier, x, train.images.reshape(-1, 1, 28, 28), held.reshape(-1, 1, 28, 28))
-    n_test = len(load_mnist("test", source=train.source, verbose=False).images)
-    fid = metrics.fid_score(metrics.ClassifierFeatures(classifier), train.images.reshape(-1, 1, 28, 28), x[:n_test])
+    fid = metrics.fid_score(metrics.ClassifierFeatures(classifier), train.images.reshape(-1, 1, 28, 28), x[:len(test)])
     shares = np.array(r["confident_class_shares"])
     none = np.isnan(shares).all()  # no confident sample: no class shares
     return {"row": label, "seed": seed, "wall_s": wall, "confident": r["confident_share"], "inception_like": r["inception_like"],
