@@ -20,9 +20,8 @@
 # heuristic $k = 1$), and it warns about the failure it could not fix: if $G$ is trained too much
 # without updating $D$ it "collapses too many values of $z$ to the same value of $x$" (the
 # "Helvetica scenario", Section 6). The earlier chapters met both problems live: the minimax loss
-# saturates, the 2-D ring and grid lose modes, and on MNIST the paper's recipe, which covers all
-# ten digits in chapter 07's run, collapses onto almost a single image when its learning rate is
-# halved.
+# saturates, the 2-D ring and grid lose modes, and on MNIST the paper's recipe collapses onto
+# almost a single image when its learning rate is halved (chapter 07's Run 2).
 #
 # This chapter is about the remedies that came later and are now standard:
 #
@@ -39,7 +38,8 @@
 # not overlap, while $W_1$ does. Then the losses in `ganlib`, each checked, and two experiments:
 # the classic GAN, WGAN with weight clipping, WGAN-GP, a spectrally normalised GAN and the classic
 # GAN with batch normalisation in $G$ on the 2-D ring and grid, ten seeds each, with confidence
-# intervals; and the classic GAN, WGAN-GP and the SN-GAN on MNIST, over three seeds.
+# intervals; and on MNIST, at the budget of chapter 07's recipe, the classic GAN, WGAN-GP and
+# the SN-GAN, three seeds each, with the recipe's networks.
 
 # %% tags=["hide-input", "nbval-ignore-output"]
 # Setup, only inside Google Colab: install the ganlib these pages were run with (a release tag of the
@@ -60,26 +60,28 @@ if "google.colab" in sys.modules:
         print("No GPU found (Runtime > Change runtime type > GPU); the chapter also runs on the CPU.")
 
 # %% tags=["nbval-ignore-output"]
+import json
 import math
 import time
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import torch
+from IPython.display import display
 from scipy import stats
 
-from ganlib import critics, experiments, theory
+from ganlib import critics, theory
 from ganlib.data import load_mnist, toy_data
 from ganlib.toy import get_toy
 from ganlib.experiments import map_seeds
-from ganlib.metrics import (ClassifierFeatures, class_histogram, fid_score, format_interval, load_or_train_classifier,
-                            seed_interval, missing_classes, mode_coverage, separated)
-from ganlib.models import MLPDiscriminator, MLPGenerator, PaperDiscriminator, PaperGenerator
-from ganlib.runtime import describe_run, quick_mode, resolve_device, seed_everything
+from ganlib.metrics import (ClassifierFeatures, fid_score, format_interval, load_or_train_classifier, seed_interval,
+                            mode_coverage, separated)
+from ganlib.models import MLPDiscriminator, MLPGenerator
+from ganlib.runtime import describe_run, quick_mode, seed_everything
 from ganlib.config import TrainConfig
 from ganlib.ensemble import EnsembleTrainer
-from ganlib.train import Trainer
 from ganlib.viz import image_grid, plot_value_curves, show_grid
 
 seed_everything(0)
@@ -88,9 +90,8 @@ mnist = load_mnist("train", verbose=False)
 mnist_test = load_mnist("test", verbose=False)
 run_info = describe_run(data_source=f"2-D ring and grid (ganlib.toy); MNIST: {mnist.describe()}; {mnist_test.describe()}",
                         device="cpu")
-MNIST_DEVICE = resolve_device("auto")  # the MNIST networks gain from a GPU
-print(f"2-D toys: device=cpu on purpose, on a GPU runtime too (networks of a few thousand weights: a GPU spends "
-      f"longer launching each step's small kernels than the CPU computing them); MNIST: device={MNIST_DEVICE.type}")
+print("2-D toys: device=cpu on purpose, on a GPU runtime too (networks of a few thousand weights: a GPU spends "
+      "longer launching each step's small kernels than the CPU computing them)")
 
 # %% [markdown]
 # ## Why the JSD gives no gradient where $W_1$ does
@@ -250,7 +251,7 @@ print("PASS: every spectrally normalised layer has sigma(W) = 1")
 # below its generator spreads into a diffuse cloud: many modes touched, few samples on them).
 #
 # **The budget.** Each toy run gets the same number of **discriminator updates**, 4,000 on
-# minibatches of 256, and every MNIST run 1,500 on minibatches of 64. The WGANs spend five critic
+# minibatches of 256 (the MNIST runs get their own budget, in their section). The WGANs spend five critic
 # updates per generator update, so they get a fifth of the generator updates (800 on the toys); a
 # critic update with its penalty costs about as much as a vanilla discriminator-plus-generator
 # step, so the budgets are also roughly equal in compute (the time columns of the tables show it).
@@ -268,12 +269,9 @@ METHODS = {
     "vanilla, BN in G": dict(loss="non_saturating", k=1, optimizer="Adam", lr=2e-4, betas=(0.5, 0.999),
                              batch_norm_g=True),
 }
-MNIST_METHODS = ("vanilla", "WGAN-GP", "SN-GAN")
 TOY_SEEDS = [0] if quick_mode() else list(range(10))
-SEEDS = [0] if quick_mode() else [0, 1, 2]  # MNIST
 TOY_D_UPDATES = 100 if quick_mode() else 4000  # per run, every method
-MNIST_D_UPDATES = 20 if quick_mode() else 1500
-TOY_BATCH, MNIST_BATCH = 256, 64
+TOY_BATCH = 256
 
 
 def config(method: str, d_updates: int, batch_size: int, seed: int = 0, device="cpu") -> TrainConfig:
@@ -285,13 +283,7 @@ def config(method: str, d_updates: int, batch_size: int, seed: int = 0, device="
                        device=device, progress=False, log_every=100, snapshot_every=-1)
 
 
-def train(method: str, players, data: torch.Tensor, d_updates: int, seed: int, batch_size: int, device="cpu") -> Trainer:
-    """Train a pair (``players()`` builds it after seeding) with a method of METHODS; returns the
-    trainer (its ``wall_time`` is the training time)."""
-    return experiments.train_pair(config(method, d_updates, batch_size, seed, device), players, data)
-
-
-print(f"2-D: seeds {TOY_SEEDS}, {TOY_D_UPDATES} D updates per run; MNIST: seeds {SEEDS}, {MNIST_D_UPDATES} D updates per run")
+print(f"2-D: seeds {TOY_SEEDS}, {TOY_D_UPDATES} D updates per run")
 
 # %% [markdown]
 # ## Mode coverage on the ring and the grid
@@ -416,87 +408,16 @@ plt.show()
 # scale of this plot: with every weight in $[-0.01, 0.01]$ the critic is a function of tiny slope,
 # and its $\hat W$ estimates $W_1$ only up to that (unknown) Lipschitz constant.
 #
-# ## MNIST
-#
-# The MNIST set-up of the earlier chapters, at a reduced size to fit the budget: the paper's
-# fully-connected generator with 512 hidden units (uniform noise $z \in \mathbb{R}^{100}$, sigmoid
-# output, output bias at the logit of the pixel means) and the paper's maxout discriminator with
-# 128 units of 3 pieces and its dropout, on the offline training set. The same pair for every
-# method; SN-GAN adds `spectral_norm=True` to $D$. Each run gets the same number of discriminator
-# updates (1,500 minibatches of 64, i.e. 24 passes over the 4,000 training digits), 16 to 28
-# seconds per run on this CPU, about a minute per method over the three seeds. These runs train
-# one seed at a time (no ensemble).
-#
-# Two measures, both from `ganlib.metrics` (chapter 07): the **FID** on the features of our own
-# MNIST classifier between 2,000 samples and the 500 test images (lower is better; comparable only
-# between the runs of this chapter), and **classes covered**, the number of digits that receive
-# at least 1 % of the samples according to the same classifier (10 for a generator that has not
-# dropped any digit).
-#
-# The first line printed below is the **floor** of this FID: the score of 2,000 real training
-# digits drawn at random (all ten classes; the offline training set is stored sorted by class, so
-# a random draw, not the first 2,000, is what a perfect generator's samples would look like)
-# against the same 500 test images, the sample sizes of the generated runs. A perfect generator
-# would score about this; the estimate of the covariance from finite samples keeps it above 0.
-
-# %% tags=["nbval-ignore-output"]
-classifier = load_or_train_classifier(mnist.images, mnist.labels, verbose=False)
-features = ClassifierFeatures(classifier)
-n_fake = 500 if quick_mode() else 2000
-floor_pick = torch.randperm(len(mnist.images), generator=torch.Generator().manual_seed(0))[:n_fake]  # all ten digits
-fid_floor = fid_score(features, mnist_test.images, mnist.images[floor_pick])
-print(f"FID floor ({n_fake} random training images, all ten digits, vs the {len(mnist_test.images)} test images, "
-      f"the sample sizes of the generated runs): {fid_floor:.2f}")
-pixel_means = mnist.images.mean(0)
-mnist_rows, mnist_runs = [], {}
-for method in MNIST_METHODS:
-    m = METHODS[method]
-    for seed in SEEDS:
-        players = lambda: (PaperGenerator(hidden=512, pixel_means=pixel_means),  # noqa: E731
-                           PaperDiscriminator(units=128, pieces=3, spectral_norm=m.get("spectral_norm", False)))
-        tr = train(method, players, mnist.images, MNIST_D_UPDATES, seed, MNIST_BATCH, device=MNIST_DEVICE)
-        samples = tr.sample(tr.G.sample_noise(n_fake, generator=torch.Generator().manual_seed(1000 + seed)))
-        fid = fid_score(features, mnist_test.images, samples)
-        hist = class_histogram(classifier, samples)
-        classes = 10 - len(missing_classes(hist))
-        mnist_rows.append(dict(method=method, seed=seed, fid=fid, classes=classes, wall_s=tr.wall_time))
-        if seed == SEEDS[0]:
-            mnist_runs[method] = (pd.DataFrame(tr.history), samples, hist)
-        print(f"{method:8s} seed {seed}: FID {fid:7.2f}, {classes:2d}/10 classes, histogram {hist.tolist()}, {tr.wall_time:5.1f} s")
-mnist_df = pd.DataFrame(mnist_rows)
-
-# %%
-fig, axes = plt.subplots(1, 3, figsize=(11, 4))
-for ax, method in zip(axes, MNIST_METHODS):
-    _, samples, hist = mnist_runs[method]
-    show_grid(ax, image_grid(samples[:64], nrow=8), f"{method} (seed {SEEDS[0]})")
-fig.tight_layout()
-plt.show()
-
-# %%
-plot_value_curves({method: (mnist_runs[method][0], METHODS[method]["k"], METHODS[method]["loss"] != "non_saturating")
-                   for method in MNIST_METHODS},
-                  "Training curves on MNIST")
-plt.show()
-
-# %% [markdown]
-# ## The tables
+# ## The toy tables
 #
 # The toys: the mean over the ten seeds of modes covered and high-quality percentage, with its
 # 95 % bootstrap confidence interval in brackets (`ganlib.metrics.seed_interval`), and the wall
 # time per seed on this CPU (five seeds train together in an ensemble, two ensembles at a time on
 # the two cores; the time is an ensemble's divided by its five seeds). Under the table, every pair
 # of methods is called *separated* where their intervals do not overlap and *not resolved* where
-# they do. MNIST, three seeds a method: mean $\pm$ standard deviation (sample standard
-# deviation) of the FID and of the classes covered, and the wall time per seed.
+# they do.
 
 # %% tags=["nbval-ignore-output"]
-def mean_std(values: pd.Series, fmt: str = "{:.1f}") -> str:
-    """'mean ± std' over seeds (std with ddof=1, 0 for a single seed)."""
-    sd = values.std(ddof=1) if len(values) > 1 else 0.0
-    return f"{fmt.format(values.mean())} ± {fmt.format(sd)}"
-
-
 toy_intervals, toy_table = {}, {}
 for method in METHODS:
     row = {}
@@ -525,17 +446,6 @@ for key in [(name, col) for name in TOYS for col in ("modes", "hq")]:
                 print(f"{key[0]} {key[1]:5s} {a:16s} vs {b:16s}: {'separated' if separated(ia, ib) else 'not resolved'} "
                       f"({format_interval(ia)} vs {format_interval(ib)})")
 
-# %% tags=["nbval-ignore-output"]
-mnist_table = {}
-for method in MNIST_METHODS:
-    mn = mnist_df[mnist_df.method == method]
-    mnist_table[method] = {"MNIST: FID (ours)": mean_std(mn.fid), "MNIST: classes (of 10)": mean_std(mn.classes),
-                           "s per seed": f"{mn.wall_s.mean():.0f}"}
-mnist_summary = pd.DataFrame(mnist_table).T
-mnist_summary.index.name = f"{len(SEEDS)} seeds"
-print(f"FID floor (real vs real): {fid_floor:.2f}")
-mnist_summary
-
 # %% [markdown]
 # What to read from them (a small budget on a CPU: every run is seeded, but a GAN's trajectory
 # amplifies rounding differences, so expect the numbers, not only their last digits, to move on
@@ -558,37 +468,104 @@ mnist_summary
 #   estimates that 2,500 samples spread evenly over the grid's square cover some 20 modes by
 #   chance with about 2 % of them high quality. Mode counts mean something only next to the
 #   quality column.
-# - **Spectral normalisation: the best MNIST FID, no resolved gain on the toys.** On the toys the
-#   SN-GAN covers 0.9 ring and 9.8 grid modes, unresolved against the vanilla GAN, WGAN-GP and
-#   (on the grid) the clipped WGAN. On MNIST, with the same loss, the same networks and the same
-#   number of updates, only $D$'s weights divided by their largest singular value, it has the
-#   lowest FID (843.8 ± 72.9 against the vanilla GAN's 1176.1 ± 92.4; each of its three seeds is
-#   below each vanilla seed), and its samples above show more varied, still noisy shapes (0s, 1s,
-#   3s and 9s among them) where the vanilla generator's first seed repeats a few, mostly one thin
-#   stroke. It also covers more digits on average (7.0 ± 1.0 against 4.7 ± 1.5), but one seed of
-#   each covers 6 classes, so three seeds do not resolve that difference. Its price is one power
-#   iteration per layer and step (27 s per MNIST seed against the vanilla GAN's 24).
+# - **Spectral normalisation: no resolved gain on the toys.** The SN-GAN covers 0.9 ring and 9.8
+#   grid modes, unresolved against the vanilla GAN, WGAN-GP and (on the grid) the clipped WGAN.
 # - **WGAN-GP pays for its stability in generator updates.** Five critic updates with a
 #   double-backward penalty per generator update leave it a fifth of the generator updates at
-#   equal discriminator work. On MNIST, with the WGAN-GP paper's small learning rate, its generator
-#   has barely left the initial blurry mean digit (the samples above), which the classifier calls
-#   an 8 in every sample of every seed: one class, and the highest FID of the three
-#   (1562.8 ± 2.0).
-# - **On MNIST the training curves do not track the samples.** The vanilla $\hat V$ climbs from
-#   $-\log 4$ to about $-0.1$, close to 0, where $D$ separates real from generated digits almost
-#   perfectly; the SN-GAN's climbs to about $-0.5$ by update 400 and stays near there (about $-0.6$
-#   at the end): its discriminator wins too, by less. The critic's $\hat W$ dips just below zero
-#   in the first 300 updates, then *rises* steadily to about 4 and is still rising at the end,
-#   while the WGAN-GP samples stay a blurry mean digit: the critic keeps learning to separate the
-#   real digits from a generator that hardly moves. On this budget neither curve is a measure of
-#   sample quality.
-# - **How far from the data.** The FID floor, two samples of real digits of the same sizes, is
-#   17.4; the best generator here scores 793.6 (an SN-GAN seed). On this budget every method is
-#   far from the data, and the FIDs rank the three methods against each other only. On the toys,
-#   VEEGAN's vanilla GAN puts 99.3 % of its samples on one ring mode and PacGAN's covers 6.3 of
-#   the 8 after about 400,000 generator steps (chapter 06); our vanilla runs of 4,000 updates
-#   collapse the same way, and only the batch-normalised generator gets near the data.
+#   equal discriminator work.
+# - **How far from the data.** VEEGAN's vanilla GAN puts 99.3 % of its samples on one ring mode and
+#   PacGAN's covers 6.3 of the 8 after about 400,000 generator steps (chapter 06); our vanilla runs
+#   of 4,000 updates collapse the same way, and only the batch-normalised generator gets near the
+#   data.
 #
+# ## MNIST, at the recipe's budget
+#
+# On MNIST the three methods start from chapter 07's recipe (`--preset mnist`: the paper's
+# 1200-unit generator and maxout discriminator with its dropout, Adam with $G$'s learning rate four
+# times $D$'s, a moving average of $G$, bf16 where the processor has it, minibatches of 100 from
+# the 4,000 training digits) and change one thing each:
+#
+# | method | what changes in the recipe | $D$ updates | $G$ updates |
+# |---|---|---|---|
+# | vanilla | nothing: the recipe as it is | 9,000 | 9,000 |
+# | SN-GAN | `spectral_norm=True` in $D$ | 9,000 | 9,000 |
+# | WGAN-GP | loss `wgan-gp`, $k = 5$, Adam $10^{-4}$ for both, $\beta = (0.5, 0.9)$ | 9,000 | 1,800 |
+#
+# Every run gets the recipe's budget of 9,000 discriminator updates, and three seeds. Each run
+# is then scored as chapter 07 scores its runs, with our own digit classifier: the share of
+# 10,000 samples (of the moving average) that it reads as one digit with confidence at least 0.9,
+# the Inception-like score, the smallest and the largest digit's share of those confident samples
+# (10 % each for a perfect generator), and the FID on the classifier's features between 500
+# samples and the training digits. Nine runs of several minutes each do not fit in this page's
+# budget: `benchmarks/ablate_mnist.py` trains them (the command is in the README) and this page
+# reads what it wrote, `benchmarks/results/compare_mnist.json` with 64 samples of every run
+# beside it; the wall times are those of one thread (two runs at a time on the two cores).
+#
+# The first line printed below is the **floor** of this FID: the 500 held-out test digits (a
+# random draw of every class, the size of a run's sample) against the same training digits. A
+# perfect generator would score about this; estimating covariances from 500 samples keeps it
+# above 0.
+
+# %% tags=["nbval-ignore-output"]
+classifier = load_or_train_classifier(mnist.images, mnist.labels, verbose=False)
+fid_floor = fid_score(ClassifierFeatures(classifier), mnist.images, mnist_test.images)
+print(f"FID floor ({len(mnist_test.images)} test digits vs the {len(mnist.images)} training digits): {fid_floor:.1f}")
+# the recipe's rows of the benchmark, by the name this chapter gives each method
+MNIST_ROWS = {"vanilla": "the recipe (preset mnist)", "SN-GAN": "recipe, spectral norm in D", "WGAN-GP": "recipe, WGAN-GP"}
+# the files sit in the book's repository: look for them from here upwards (a Colab copy of this page has none)
+found = [p / "benchmarks" / "results" for p in (Path.cwd(), *Path.cwd().parents)]
+results_dir = next((d for d in found if (d / "compare_mnist.json").is_file()), None)
+if results_dir is None:
+    compare = None
+    print("benchmarks/results/compare_mnist.json is not here: see the table in the published book")
+else:
+    compare = pd.DataFrame(json.loads((results_dir / "compare_mnist.json").read_text()))
+    compare["method"] = compare.row.map({row: method for method, row in MNIST_ROWS.items()})
+    compare_samples = torch.load(results_dir / "compare_mnist_samples.pt")
+    columns = {"confident": "confident share", "inception_like": "Inception-like", "min_share": "smallest digit",
+               "max_share": "largest digit", "fid": "FID", "memorised": "memorised", "wall_s": "s per run"}
+    cells = {}
+    for method in MNIST_ROWS:
+        runs = compare[compare.method == method]
+        cells[method] = {"seeds": len(runs), "G updates": int(runs.g_steps.iloc[0])}
+        for col, label in columns.items():
+            fmt = "{:.0f}" if col == "wall_s" else "{:.1f}" if col == "fid" else "{:.2f}" if col == "inception_like" else "{:.3f}"
+            cells[method][label] = f"{fmt.format(runs[col].mean())} [{fmt.format(runs[col].min())}, {fmt.format(runs[col].max())}]"
+    display(pd.DataFrame(cells).T.rename_axis("mean [min, max] over seeds"))
+    # which differences three seeds resolve: the pairs whose seed ranges do not overlap
+    names = list(MNIST_ROWS)
+    for col in ("confident", "inception_like", "min_share", "max_share", "fid"):
+        for i, a in enumerate(names):
+            for b in names[i + 1:]:
+                ra, rb = (compare[compare.method == m][col] for m in (a, b))
+                apart = ra.max() < rb.min() or rb.max() < ra.min()
+                print(f"{columns[col]:16s} {a:8s} vs {b:8s}: {'separated' if apart else 'not resolved'} "
+                      f"([{ra.min():.3f}, {ra.max():.3f}] vs [{rb.min():.3f}, {rb.max():.3f}])")
+
+# %% tags=["nbval-ignore-output"]
+if compare is not None:
+    seeds = sorted(compare.seed.unique())
+    fig, axes = plt.subplots(len(MNIST_ROWS), len(seeds), figsize=(2.6 * len(seeds), 2.8 * len(MNIST_ROWS)),
+                             squeeze=False)
+    for row, (method, name) in enumerate(MNIST_ROWS.items()):
+        for col, seed in enumerate(seeds):
+            x = compare_samples[(name, int(seed))][:36].float() / 255
+            show_grid(axes[row, col], image_grid(x.view(-1, 1, 28, 28), nrow=6), f"{method}, seed {seed}")
+    fig.suptitle("36 samples of every run (moving average of G)")
+    fig.tight_layout()
+    plt.show()
+
+# %% tags=["nbval-ignore-output"]
+if compare is not None:
+    first = compare[compare.seed == compare.seed.min()].set_index("method")
+    plot_value_curves({method: (pd.DataFrame(first.loc[method, "history"]), METHODS[method]["k"],
+                                METHODS[method]["loss"] != "non_saturating") for method in MNIST_ROWS},
+                      f"Training curves on MNIST (seed {compare.seed.min()}, every 10th step)", window=5)
+    plt.show()
+
+# %% [markdown]
+# MNIST_READING
+
 # ## Exercises
 #
 # **Exercise 1.** For the disjoint bumps above, compute the virtual criterion $C(G) = \max_D V(G, D)$
