@@ -526,23 +526,24 @@ else:
     compare_samples = torch.load(results_dir / "compare_mnist_samples.pt")
     columns = {"confident": "confident share", "inception_like": "Inception-like", "min_share": "smallest digit",
                "max_share": "largest digit", "fid": "FID", "memorised": "memorised", "wall_s": "s per run"}
+    by_method = {m: compare[compare.method == m] for m in MNIST_ROWS}  # one row per seed
+    ranges = {(m, col): (runs[col].mean(), runs[col].min(), runs[col].max())  # over the seeds
+              for m, runs in by_method.items() for col in columns}
     cells = {}
-    for method in MNIST_ROWS:
-        runs = compare[compare.method == method]
+    for method, runs in by_method.items():
         cells[method] = {"seeds": len(runs), "G updates": int(runs.g_steps.iloc[0])}
         for col, label in columns.items():
             fmt = "{:.0f}" if col == "wall_s" else "{:.1f}" if col == "fid" else "{:.2f}" if col == "inception_like" else "{:.3f}"
-            cells[method][label] = f"{fmt.format(runs[col].mean())} [{fmt.format(runs[col].min())}, {fmt.format(runs[col].max())}]"
+            cells[method][label] = format_interval(ranges[method, col], fmt)
     display(pd.DataFrame(cells).T.rename_axis("mean [min, max] over seeds"))
     # which differences three seeds resolve: the pairs whose seed ranges do not overlap
     names = list(MNIST_ROWS)
     for col in ("confident", "inception_like", "min_share", "max_share", "fid"):
         for i, a in enumerate(names):
             for b in names[i + 1:]:
-                ra, rb = (compare[compare.method == m][col] for m in (a, b))
-                apart = ra.max() < rb.min() or rb.max() < ra.min()
-                print(f"{columns[col]:16s} {a:8s} vs {b:8s}: {'separated' if apart else 'not resolved'} "
-                      f"([{ra.min():.3f}, {ra.max():.3f}] vs [{rb.min():.3f}, {rb.max():.3f}])")
+                ra, rb = ranges[a, col], ranges[b, col]
+                print(f"{columns[col]:16s} {a:8s} vs {b:8s}: {'separated' if separated(ra, rb) else 'not resolved'} "
+                      f"([{ra[1]:.3f}, {ra[2]:.3f}] vs [{rb[1]:.3f}, {rb[2]:.3f}])")
 
 # %% tags=["nbval-ignore-output"]
 if compare is not None:
