@@ -6,8 +6,11 @@ r"""Layers the paper's networks and their stabilisers are built from.
 * :func:`apply_spectral_norm` (Miyato et al., 2018), a Lipschitz bound on a discriminator;
 * :class:`PackedDiscriminator` (PacGAN, Lin et al., 2018), a discriminator that judges packs of
   samples;
+* :class:`MinibatchStd` (Karras et al., 2018), a feature that shows a discriminator how much the
+  samples of a small group differ;
 * :func:`mixes_samples`: whether a network's output for one sample depends on the others in its
-  batch (batch norm), which decides whether real and generated samples may share one forward pass.
+  batch (batch norm, the minibatch standard deviation), which decides whether real and generated
+  samples may share one forward pass.
 """
 
 from __future__ import annotations
@@ -17,10 +20,60 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils import parametrizations
 
-__all__ = ["Maxout", "FastDropout", "apply_spectral_norm", "PackedDiscriminator", "mixes_samples", "BATCH_STATISTICS"]
+__all__ = ["Maxout", "FastDropout", "apply_spectral_norm", "PackedDiscriminator", "MinibatchStd", "minibatch_std",
+           "mixes_samples", "BATCH_STATISTICS"]
+
+
+def minibatch_std(h: Tensor, group: int, eps: float = 1e-8) -> Tensor:
+    r"""Append to features ``h`` ``(N, C)`` the minibatch standard deviation of each sample's group
+    (Karras et al., 2018, Sec. 3): the batch is cut into :math:`N / g` groups of :math:`g` =
+    ``group`` samples, sample :math:`i` and samples :math:`i + N/g, i + 2N/g, \dots` forming one,
+    and each sample gets the mean over the features of its group's standard deviation,
+
+    .. math:: s = \frac1C \sum_{c=1}^{C} \sqrt{\frac1g \sum_{i \in \text{group}}
+              \big(h_{ic} - \bar h_c\big)^2 + \epsilon},
+
+    as one more feature: ``(N, C) -> (N, C + 1)``. A generator that draws the same digit twice gives
+    its groups a small :math:`s` that real groups rarely have, so the discriminator can see
+    repetition, which it cannot in one sample. The :math:`\epsilon` keeps the gradient finite for
+    identical samples.
+
+    Example:
+        >>> import torch
+        >>> from ganlib.layers import minibatch_std
+        >>> h = torch.tensor([[0.0, 2.0], [1.0, 2.0], [2.0, 2.0], [3.0, 2.0]])
+        >>> minibatch_std(h, group=2)[:, -1]  # groups (0, 2) and (1, 3): feature stds 1 and 0
+        tensor([0.5000, 0.5000, 0.5000, 0.5000])
+    """
+    n, c = h.shape
+    if group < 1 or n % group:
+        raise ValueError(f"a batch of {n} samples cannot be cut into groups of {group} for the minibatch "
+                         f"standard deviation: use a multiple of {group}")
+    grouped = h.reshape(group, n // group, c)
+    s = (grouped.var(0, unbiased=False) + eps).sqrt().mean(1)  # (N / g,)
+    return torch.cat([h, s.repeat(group).unsqueeze(1)], 1)
+
+
+class MinibatchStd(nn.Module):
+    """:func:`minibatch_std` as a layer: ``(N, C) -> (N, C + 1)``."""
+
+    def __init__(self, group: int = 4) -> None:
+        super().__init__()
+        if isinstance(group, bool) or not isinstance(group, int) or group < 1:
+            raise ValueError(f"group must be an integer >= 1, got {group!r}")
+        self.group = group
+
+    def forward(self, h: Tensor) -> Tensor:
+        """Features ``(N, C)`` with their group's standard deviation appended: ``(N, C + 1)``."""
+        return minibatch_std(h, self.group)
+
+    def extra_repr(self) -> str:
+        """Shown by ``print(module)``."""
+        return f"group={self.group}"
+
 
 #: Layers whose training-mode output for one sample depends on the rest of its batch.
-BATCH_STATISTICS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.SyncBatchNorm)
+BATCH_STATISTICS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.SyncBatchNorm, MinibatchStd)
 
 
 def mixes_samples(module: nn.Module) -> bool:

@@ -25,7 +25,7 @@ from typing import Any, Dict, Optional, Sequence, Tuple
 import torch
 from torch import Tensor, nn
 
-from ganlib.layers import FastDropout, Maxout, apply_spectral_norm
+from ganlib.layers import FastDropout, Maxout, MinibatchStd, apply_spectral_norm
 
 __all__ = [
     "SQRT3",
@@ -165,20 +165,26 @@ class PaperDiscriminator(nn.Module):
     where :math:`\text{drop}_q` keeps a unit with probability :math:`q` (inverted dropout).
     Weights are uniform in :math:`\pm` ``init_range`` (0.005), biases zero.
     ``spectral_norm=True`` (not in the paper) normalises every weight matrix by its largest
-    singular value (:func:`apply_spectral_norm`, Miyato et al., 2018).
+    singular value (:func:`apply_spectral_norm`, Miyato et al., 2018). ``minibatch_std=g`` (not in
+    the paper) appends, after the second maxout layer, the minibatch standard deviation of groups
+    of ``g`` samples (:class:`ganlib.layers.MinibatchStd`, Karras et al., 2018); the batch size
+    must then be a multiple of ``g``.
     """
 
     def __init__(self, in_features: int = 784, units: int = 240, pieces: int = 5, init_range: float = 0.005,
-                 input_keep: float = 0.8, hidden_keep: float = 0.5, spectral_norm: bool = False) -> None:
+                 input_keep: float = 0.8, hidden_keep: float = 0.5, spectral_norm: bool = False,
+                 minibatch_std: int = 0) -> None:
         super().__init__()
         self.in_features = in_features
+        extra = [MinibatchStd(minibatch_std)] if minibatch_std else []
         self.net = nn.Sequential(
             FastDropout(input_keep),
             Maxout(in_features, units, pieces),
             FastDropout(hidden_keep),
             Maxout(units, units, pieces),
+            *extra,
             FastDropout(hidden_keep),
-            nn.Linear(units, 1),
+            nn.Linear(units + len(extra), 1),
         )
         for m in self.modules():
             if isinstance(m, nn.Linear):
