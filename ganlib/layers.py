@@ -72,7 +72,8 @@ class MinibatchStd(nn.Module):
         return f"group={self.group}"
 
 
-#: Layers whose training-mode output for one sample depends on the rest of its batch.
+#: Layers whose output for one sample depends on the rest of its batch (batch norm in training mode,
+#: the minibatch standard deviation always).
 BATCH_STATISTICS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.SyncBatchNorm, MinibatchStd)
 
 
