@@ -177,12 +177,22 @@ def logit_pair(d_real_logits: object, d_fake_logits: object) -> None:
 
 
 @torch.no_grad()
-def players_fit(G: "torch.nn.Module", D: "torch.nn.Module", data: "torch.Tensor", device: "torch.device") -> None:
-    """G's samples have the data's shape and D returns one logit per sample (one eval-mode forward on 2)."""
+def players_fit(G: "torch.nn.Module", D: "torch.nn.Module", data: "torch.Tensor", device: "torch.device",
+                batch: int = 0) -> None:
+    """G's samples have the data's shape and D returns one logit per sample (one eval-mode forward on
+    2 samples, or on two of D's groups when it mixes samples in groups), and ``batch`` (when given)
+    is a multiple of those groups."""
+    from ganlib.layers import mixing_block
+
+    block = mixing_block(D)
+    if block > 1 and batch % block:
+        raise ValueError(f"D mixes samples in groups of {block} (its minibatch standard deviation): the batch per "
+                         f"process ({batch}) must be a multiple of {block}")
+    n = 2 * max(block, 1)
     was = (G.training, D.training)
     G.eval(), D.eval()
     try:
-        fake = G(G.sample_noise(2, generator=torch.Generator(device).manual_seed(0), device=device))
+        fake = G(G.sample_noise(n, generator=torch.Generator(device).manual_seed(0), device=device))
         if tuple(fake.shape[1:]) != tuple(data.shape[1:]):
             raise ValueError(f"G's output shape {tuple(fake.shape[1:])} does not match the data's sample shape "
                              f"{tuple(data.shape[1:])} (D's input)")
@@ -190,7 +200,7 @@ def players_fit(G: "torch.nn.Module", D: "torch.nn.Module", data: "torch.Tensor"
             out = D(fake)
         except RuntimeError as e:
             raise ValueError(f"D cannot take G's output of shape {tuple(fake.shape)}: {e}") from e
-        if out.shape != (2,):
-            raise ValueError(f"D must return one logit per sample, shape (N,); got {tuple(out.shape)} for N=2")
+        if out.shape != (n,):
+            raise ValueError(f"D must return one logit per sample, shape (N,); got {tuple(out.shape)} for N={n}")
     finally:
         G.train(was[0]), D.train(was[1])

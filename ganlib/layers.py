@@ -8,12 +8,14 @@ r"""Layers the paper's networks and their stabilisers are built from.
   samples;
 * :class:`MinibatchStd` (Karras et al., 2018), a feature that shows a discriminator how much the
   samples of a small group differ;
-* :func:`mixes_samples`: whether a network's output for one sample depends on the others in its
-  batch (batch norm, the minibatch standard deviation), which decides whether real and generated
-  samples may share one forward pass.
+* :func:`mixing_block` and :func:`mixes_samples`: whether a network's output for one sample depends
+  on the others in its batch (batch norm, the minibatch standard deviation), and over how many,
+  which decides whether real and generated samples may share one forward pass.
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 import torch.nn.functional as F
@@ -21,13 +23,13 @@ from torch import Tensor, nn
 from torch.nn.utils import parametrizations
 
 __all__ = ["Maxout", "FastDropout", "apply_spectral_norm", "PackedDiscriminator", "MinibatchStd", "minibatch_std",
-           "mixes_samples", "BATCH_STATISTICS"]
+           "mixes_samples", "mixing_block", "BATCH_STATISTICS"]
 
 
 def minibatch_std(h: Tensor, group: int, eps: float = 1e-8) -> Tensor:
     r"""Append to features ``h`` ``(N, C)`` the minibatch standard deviation of each sample's group
     (Karras et al., 2018, Sec. 3): the batch is cut into :math:`N / g` groups of :math:`g` =
-    ``group`` samples, sample :math:`i` and samples :math:`i + N/g, i + 2N/g, \dots` forming one,
+    ``group`` consecutive samples (samples :math:`jg, \dots, jg + g - 1` form group :math:`j`),
     and each sample gets the mean over the features of its group's standard deviation,
 
     .. math:: s = \frac1C \sum_{c=1}^{C} \sqrt{\frac1g \sum_{i \in \text{group}}
@@ -36,22 +38,24 @@ def minibatch_std(h: Tensor, group: int, eps: float = 1e-8) -> Tensor:
     as one more feature: ``(N, C) -> (N, C + 1)``. A generator that draws the same digit twice gives
     its groups a small :math:`s` that real groups rarely have, so the discriminator can see
     repetition, which it cannot in one sample. The :math:`\epsilon` keeps the gradient finite for
-    identical samples.
+    identical samples. Groups of consecutive samples never straddle the boundary of two batches
+    of a multiple of :math:`g` samples stacked one after the other, so real and generated batches
+    may share one forward pass (:func:`mixing_block`).
 
     Example:
         >>> import torch
         >>> from ganlib.layers import minibatch_std
-        >>> h = torch.tensor([[0.0, 2.0], [1.0, 2.0], [2.0, 2.0], [3.0, 2.0]])
-        >>> minibatch_std(h, group=2)[:, -1]  # groups (0, 2) and (1, 3): feature stds 1 and 0
+        >>> h = torch.tensor([[0.0, 2.0], [2.0, 2.0], [4.0, 2.0], [6.0, 2.0]])
+        >>> minibatch_std(h, group=2, eps=0.0)[:, -1]  # groups (0, 1) and (2, 3): feature stds 1 and 0
         tensor([0.5000, 0.5000, 0.5000, 0.5000])
     """
     n, c = h.shape
     if group < 1 or n % group:
         raise ValueError(f"a batch of {n} samples cannot be cut into groups of {group} for the minibatch "
                          f"standard deviation: use a multiple of {group}")
-    grouped = h.reshape(group, n // group, c)
-    s = (grouped.var(0, unbiased=False) + eps).sqrt().mean(1)  # (N / g,)
-    return torch.cat([h, s.repeat(group).unsqueeze(1)], 1)
+    grouped = h.reshape(n // group, group, c)
+    s = (grouped.var(1, unbiased=False) + eps).sqrt().mean(1)  # (N / g,)
+    return torch.cat([h, s.repeat_interleave(group).unsqueeze(1)], 1)
 
 
 class MinibatchStd(nn.Module):
@@ -77,17 +81,47 @@ class MinibatchStd(nn.Module):
 BATCH_STATISTICS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.SyncBatchNorm, MinibatchStd)
 
 
-def mixes_samples(module: nn.Module) -> bool:
-    r"""True when ``module`` contains a layer that normalises with batch statistics
-    (:data:`BATCH_STATISTICS`), so that in training mode its output for a sample depends on the
-    other samples of the batch.
+def mixing_block(module: nn.Module) -> int:
+    r"""How far ``module``'s output for one sample reaches into its batch (in training mode):
 
-    Such a discriminator must see real and generated samples in separate forward passes: on one
-    batch :math:`[x; G(z)]` its batch mean would mix the two distributions, and :math:`D` could
-    not be trained on :math:`V(G, D)` of Eq. 1 as written. Every other discriminator may (and in
-    :class:`ganlib.train.Trainer`, does) take both halves in one forward pass, which is faster.
+    * ``1``: not at all, every sample is judged alone;
+    * ``b > 1``: within consecutive blocks of ``b`` samples only (:class:`MinibatchStd` groups;
+      the least common multiple of their sizes);
+    * ``0``: across the whole batch (a layer of :data:`BATCH_STATISTICS` other than
+      :class:`MinibatchStd`: batch norm).
+
+    Example:
+        >>> from torch import nn
+        >>> mixing_block(nn.Linear(2, 1)), mixing_block(nn.Sequential(MinibatchStd(2), MinibatchStd(3)))
+        (1, 6)
+        >>> mixing_block(nn.BatchNorm1d(4))
+        0
     """
-    return any(isinstance(m, BATCH_STATISTICS) for m in module.modules())
+    block = 1
+    for m in module.modules():
+        if isinstance(m, MinibatchStd):
+            block = math.lcm(block, m.group)
+        elif isinstance(m, BATCH_STATISTICS):
+            return 0
+    return block
+
+
+def mixes_samples(module: nn.Module, batch: int = 0) -> bool:
+    r"""True when ``module`` contains a layer whose output for one sample depends on other samples
+    of the batch (:data:`BATCH_STATISTICS`, :func:`mixing_block`), so that two batches of ``batch``
+    samples each, stacked into one, would not be judged as they are one at a time. With the
+    default ``batch=0``: whether it mixes samples at all.
+
+    A discriminator that mixes them across its whole batch (batch norm) must see real and
+    generated samples in separate forward passes: on one batch :math:`[x; G(z)]` its batch mean
+    would mix the two distributions, and :math:`D` could not be trained on :math:`V(G, D)` of Eq. 1
+    as written. One that mixes only within blocks of :math:`b` consecutive samples (the minibatch
+    standard deviation) does not, when ``batch`` is a multiple of :math:`b`: no block straddles the
+    two halves. Every other discriminator may take both halves in one forward pass (and in
+    :class:`ganlib.train.Trainer`, does), which is faster.
+    """
+    block = mixing_block(module)
+    return block != 1 and (block == 0 or batch % block != 0 or batch == 0)
 
 
 class FastDropout(nn.Module):

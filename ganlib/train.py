@@ -92,7 +92,8 @@ class Loop:
         self._pending: List[Tuple[int, Any, Any]] = []  # (step, lr_d, lr_g) not yet read back
         self._buf = torch.zeros(self.config.log_every, *stats_shape, device=self.device)
         self._d_params = [p for p in self.D.parameters() if p.requires_grad]
-        self._fuse = not mixes_samples(self.D)  # one D forward on [x; G(z)] unless D mixes samples
+        # one D forward on [x; G(z)] unless D would mix the real and the generated half
+        self._fuse = not mixes_samples(self.D, self.shard.local)
         self._kept_fakes: Optional[Tensor] = None  # G(z) of the last D update, when reuse_fakes
         self.last_checkpoint: Optional[Path] = None
         self.wall_time, self.throughput = float("nan"), float("nan")
@@ -323,7 +324,7 @@ class Trainer(Loop):
         self.shard.reseed(config.seed)
         self.data = training_data(data, config.batch_size).to(self.device, torch.float32).contiguous()
         self.G, self.D = generator.to(self.device), discriminator.to(self.device)
-        players_fit(self.G, self.D, self.data, self.device)
+        players_fit(self.G, self.D, self.data, self.device, self.shard.local)
         self._plan()
         if optimizers is None:
             optimizers = make_optimizers(config, self.G, self.D, self.total_steps, self.steps_per_epoch)
