@@ -34,6 +34,7 @@ from ganlib.presets import get_preset, players_from_meta
 from ganlib.runtime import parallel_map
 
 NO_EXTRAS = dict(ema_decay=None, amp=None)
+SN_MBSTD = {"spectral_norm": True, "minibatch_std": 2}
 #: label -> (preset, config overrides, meta overrides); the first five rows build the "mnist" recipe up
 ROWS = {
     "paper SGD (lr 0.1, momentum schedule)": ("mnist", dict(optimizer="paper", lr_d=0.1, lr_g=0.1, optimizer_kwargs={}, **NO_EXTRAS), {}),
@@ -52,10 +53,15 @@ ROWS = {
     "the recipe (preset mnist)": ("mnist", {}, {}),
     "recipe, WGAN-GP": ("mnist", dict(loss="wgan-gp", k=5, lr_d=1e-4, lr_g=1e-4, optimizer_kwargs={"betas": (0.5, 0.9)}), {}),
     "recipe, batch 50": ("mnist", dict(batch_size=50), {}),
+    # a lever for the class balance (not in the default table): spectral norm and the minibatch std in D
+    "recipe, SN + minibatch std 2 in D": ("mnist", {}, dict(model_kwargs={"discriminator_kwargs": SN_MBSTD})),
+    "recipe, SN + minibatch std 2, G(z) reused": ("mnist", dict(reuse_fakes=True),
+                                                  dict(model_kwargs={"discriminator_kwargs": SN_MBSTD})),
     "DCGAN recipe (preset mnist-dcgan)": ("mnist-dcgan", {}, {}),
 }
 #: the rows of chapter 07's lever table (the default); the WGAN-GP row is chapter 08's, with the recipe and spectral norm
-LEVERS = [label for label in ROWS if label not in ("the recipe (preset mnist)", "recipe, WGAN-GP")]
+LEVERS = [label for label in ROWS if label not in ("the recipe (preset mnist)", "recipe, WGAN-GP")
+          and "minibatch std" not in label]
 
 
 def run(item):
