@@ -15,6 +15,8 @@ import numpy as np
 import torch
 from scipy.integrate import simpson
 
+from ganlib.layers import mixing_block
+
 #: Largest allowed :math:`|\int p\,dx - 1|` of a density on its grid (see :func:`density`).
 NORMALISATION_TOL = 1e-3
 
@@ -182,8 +184,6 @@ def players_fit(G: "torch.nn.Module", D: "torch.nn.Module", data: "torch.Tensor"
     """G's samples have the data's shape and D returns one logit per sample (one eval-mode forward on
     2 samples, or on two of D's groups when it mixes samples in groups), and ``batch`` (when given)
     is a multiple of those groups."""
-    from ganlib.layers import mixing_block
-
     block = mixing_block(D)
     if block > 1 and batch % block:
         raise ValueError(f"D mixes samples in groups of {block} (its minibatch standard deviation): the batch per "
