@@ -59,9 +59,11 @@ ROWS = {
                                                   dict(model_kwargs={"discriminator_kwargs": SN_MBSTD})),
     "DCGAN recipe (preset mnist-dcgan)": ("mnist-dcgan", {}, {}),
 }
-#: the rows of chapter 07's lever table (the default); the WGAN-GP row is chapter 08's, with the recipe and spectral norm
-LEVERS = [label for label in ROWS if label not in ("the recipe (preset mnist)", "recipe, WGAN-GP")
-          and "minibatch std" not in label]
+#: rows outside chapter 07's lever table: chapter 08's (with the spectral-norm row) and the class-balance lever
+NOT_LEVERS = ("the recipe (preset mnist)", "recipe, WGAN-GP", "recipe, SN + minibatch std 2 in D",
+              "recipe, SN + minibatch std 2, G(z) reused")
+#: the rows of chapter 07's lever table (the default)
+LEVERS = [label for label in ROWS if label not in NOT_LEVERS]
 
 
 def run(item):
@@ -105,7 +107,7 @@ def main(argv=None) -> None:
                    help="D updates per run, G updates where k = 1 (default 2000: 50 epochs of batch 100)")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--rows", nargs="+", default=LEVERS, choices=list(ROWS), metavar="ROW",
-                   help="rows to train (default: chapter 07's lever table, every row but the two of chapter 08)")
+                   help="rows to train (default: chapter 07's lever table, every row but NOT_LEVERS)")
     p.add_argument("--json", default=None, help="also write every run's figures to this file")
     p.add_argument("--samples", default=None, help="also write 64 samples of every run (uint8, torch.save) to this file")
     args = p.parse_args(argv)
