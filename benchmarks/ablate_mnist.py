@@ -1,10 +1,13 @@
 """The MNIST recipe, lever by lever: one table, the same seeds and the same number of steps per row.
 
-The first five rows build the ``mnist`` preset (:data:`ganlib.presets.PRESETS`) up from the paper's
-own optimiser, one change per row; the later ones try one more lever on top of that recipe (the
-last swaps the paper's networks for the ``mnist-dcgan`` preset): the table of chapter 07, the default.
-Two more rows, ``"the recipe (preset mnist)"`` (the preset as is: bf16 only where the CPU has
-bfloat16 instructions) and ``"recipe, WGAN-GP"``, are for chapter 08's comparison (``--rows`` picks them). ``torch.compile`` is not a row:
+The first five rows build the base recipe up from the paper's own optimiser, one change per row; the
+later ones try one more lever on top of it (the last swaps the paper's networks for the ``mnist-dcgan``
+preset): the table of chapter 07, the default. The base recipe is the ``mnist`` preset
+(:data:`ganlib.presets.PRESETS`) without what it does for the class balance (spectral norm and a
+minibatch standard deviation in D, one G(z) per step for both players). More rows, outside the
+default (``--rows`` picks them): ``"the base recipe"`` (bf16 only where the CPU has bfloat16
+instructions) and ``"recipe, WGAN-GP"``, with the spectral-norm row chapter 08's comparison; and the
+two class-balance rows, the second of which is the ``mnist`` preset as it is. ``torch.compile`` is not a row:
 it slows the training step on this CPU (``benchmarks/bench_train.py --compile``) and does not
 change the maths. Every run trains on the
 4,000-digit offline split (or full MNIST online), then 10,000 samples of its generator (the moving
@@ -35,50 +38,67 @@ from ganlib.runtime import parallel_map
 
 NO_EXTRAS = dict(ema_decay=None, amp=None)
 SN_MBSTD = {"spectral_norm": True, "minibatch_std": 2}
-#: label -> (preset, config overrides, meta overrides); the first five rows build the "mnist" recipe up
+#: the base recipe: the "mnist" preset without its two changes to D (spectral norm, minibatch std) and
+#: with a fresh G(z) for G's update, which is what the "mnist" preset was before it took them
+BASE = dict(reuse_fakes=False)
+
+
+def _d(**kwargs):
+    """Meta overrides that give the base recipe's D these keyword arguments (none: the plain maxout D)."""
+    return dict(model_kwargs={"discriminator_kwargs": kwargs})
+
+
+#: label -> (preset, config overrides, meta overrides); the first five rows build the base recipe up,
+#: the rows "recipe ..." change one thing in it ("recipe" alone is the base recipe with bf16 autocast)
 ROWS = {
-    "paper SGD (lr 0.1, momentum schedule)": ("mnist", dict(optimizer="paper", lr_d=0.1, lr_g=0.1, optimizer_kwargs={}, **NO_EXTRAS), {}),
-    "Adam 2e-4 for both players": ("mnist", dict(lr_d=2e-4, lr_g=2e-4, **NO_EXTRAS), {}),
-    "Adam, lr_G = 4 lr_D (TTUR)": ("mnist", dict(NO_EXTRAS), {}),
-    "+ moving average of G (EMA)": ("mnist", dict(amp=None), {}),
+    "paper SGD (lr 0.1, momentum schedule)": ("mnist", dict(optimizer="paper", lr_d=0.1, lr_g=0.1, optimizer_kwargs={}, **NO_EXTRAS, **BASE), _d()),
+    "Adam 2e-4 for both players": ("mnist", dict(lr_d=2e-4, lr_g=2e-4, **NO_EXTRAS, **BASE), _d()),
+    "Adam, lr_G = 4 lr_D (TTUR)": ("mnist", dict(NO_EXTRAS, **BASE), _d()),
+    "+ moving average of G (EMA)": ("mnist", dict(amp=None, **BASE), _d()),
     # bf16 asked for: the preset's "auto" is bf16 only on CPUs with bfloat16 instructions (the stored table's had them)
-    "+ bf16 autocast (the recipe)": ("mnist", dict(amp="bf16"), {}),
-    "recipe + PacGAN packs of 2": ("mnist", {}, dict(pack=2)),
-    "recipe + 2-pixel translations": ("mnist", {}, dict(augment={"translation": 2 / 28})),
-    "recipe, cosine learning-rate decay": ("mnist", dict(schedule="cosine", lr_floor=0.05), {}),
-    "recipe, hinge loss": ("mnist", dict(loss="hinge"), {}),
-    "recipe, spectral norm in D": ("mnist", {}, dict(model_kwargs={"discriminator_kwargs": {"spectral_norm": True}})),
-    # chapter 08's comparison: the preset as it resolves on this machine (amp "auto"), and two changes to it;
+    "+ bf16 autocast (the recipe)": ("mnist", dict(amp="bf16", **BASE), _d()),
+    "recipe + PacGAN packs of 2": ("mnist", dict(BASE), dict(pack=2, **_d())),
+    "recipe + 2-pixel translations": ("mnist", dict(BASE), dict(augment={"translation": 2 / 28}, **_d())),
+    "recipe, cosine learning-rate decay": ("mnist", dict(schedule="cosine", lr_floor=0.05, **BASE), _d()),
+    "recipe, hinge loss": ("mnist", dict(loss="hinge", **BASE), _d()),
+    "recipe, spectral norm in D": ("mnist", dict(BASE), _d(spectral_norm=True)),
+    # chapter 08's comparison: the base recipe as it resolves on this machine (amp "auto"), and two changes to it;
     # WGAN-GP with Gulrajani et al.'s settings: 5 critic updates per G update, Adam 1e-4 for both, betas (0.5, 0.9)
-    "the recipe (preset mnist)": ("mnist", {}, {}),
-    "recipe, WGAN-GP": ("mnist", dict(loss="wgan-gp", k=5, lr_d=1e-4, lr_g=1e-4, optimizer_kwargs={"betas": (0.5, 0.9)}), {}),
-    "recipe, batch 50": ("mnist", dict(batch_size=50), {}),
-    # a lever for the class balance (not in the default table): spectral norm and the minibatch std in D
-    "recipe, SN + minibatch std 2 in D": ("mnist", {}, dict(model_kwargs={"discriminator_kwargs": SN_MBSTD})),
-    "recipe, SN + minibatch std 2, G(z) reused": ("mnist", dict(reuse_fakes=True),
-                                                  dict(model_kwargs={"discriminator_kwargs": SN_MBSTD})),
+    "the base recipe": ("mnist", dict(BASE), _d()),
+    "recipe, WGAN-GP": ("mnist", dict(loss="wgan-gp", k=5, lr_d=1e-4, lr_g=1e-4, optimizer_kwargs={"betas": (0.5, 0.9)}, **BASE), _d()),
+    "recipe, batch 50": ("mnist", dict(batch_size=50, **BASE), _d()),
+    # the class balance (not in the default table): spectral norm and the minibatch std in D, then
+    # one G(z) per step for both players: the "mnist" preset as it is
+    "recipe, SN + minibatch std 2 in D": ("mnist", dict(BASE), _d(**SN_MBSTD)),
+    "recipe, SN + minibatch std 2, G(z) reused": ("mnist", {}, {}),
     "DCGAN recipe (preset mnist-dcgan)": ("mnist-dcgan", {}, {}),
 }
 #: rows outside chapter 07's lever table: chapter 08's (with the spectral-norm row) and the class-balance lever
-NOT_LEVERS = ("the recipe (preset mnist)", "recipe, WGAN-GP", "recipe, SN + minibatch std 2 in D",
+NOT_LEVERS = ("the base recipe", "recipe, WGAN-GP", "recipe, SN + minibatch std 2 in D",
               "recipe, SN + minibatch std 2, G(z) reused")
 #: the rows of chapter 07's lever table (the default)
 LEVERS = [label for label in ROWS if label not in NOT_LEVERS]
 
 
-def run(item):
-    label, seed, steps = item
+def row_setup(label, seed, steps):
+    """The row's ``(TrainConfig, checkpoint meta)`` for one seed and ``steps`` D updates."""
     name, overrides, meta_changes = ROWS[label]
     preset = get_preset(name)
-    train = load_mnist("train", flatten=preset.model != "dcgan", verbose=False)
-    validation, test = (load_mnist(s, source=train.source, verbose=False).images for s in ("validation", "test"))
-    held = torch.cat([validation, test])
     meta = {**preset.meta(), **meta_changes}
     if "model_kwargs" in meta_changes:
         meta["model_kwargs"] = {**preset.meta()["model_kwargs"], **meta_changes["model_kwargs"]}
     k = overrides.get("k", preset.config.get("k", 1))
     cfg = preset.train_config(seed=seed, device="cpu", quick=False, max_steps=steps // k, progress=False,
                               snapshot_every=-1, checkpoint_every=-1, **overrides)
+    return cfg, meta
+
+
+def run(item):
+    label, seed, steps = item
+    cfg, meta = row_setup(label, seed, steps)
+    train = load_mnist("train", flatten=meta["model"] != "dcgan", verbose=False)
+    validation, test = (load_mnist(s, source=train.source, verbose=False).images for s in ("validation", "test"))
+    held = torch.cat([validation, test])
     images = train.images
     start = time.perf_counter()
     trainer = train_pair(cfg, lambda: players_from_meta(meta, tuple(images.shape[1:]), images.mean(0)), images, meta=meta)

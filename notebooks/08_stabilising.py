@@ -38,8 +38,8 @@
 # not overlap, while $W_1$ does. Then the losses in `ganlib`, each checked, and two experiments:
 # the classic GAN, WGAN with weight clipping, WGAN-GP, a spectrally normalised GAN and the classic
 # GAN with batch normalisation in $G$ on the 2-D ring and grid, ten seeds each, with confidence
-# intervals; and on MNIST, at the budget of chapter 07's recipe, the classic GAN, WGAN-GP and
-# the SN-GAN, three seeds each, with the recipe's networks.
+# intervals; and on MNIST, from the base of chapter 07's recipe, the classic GAN, WGAN-GP and
+# the SN-GAN, three seeds each, with the paper's networks.
 
 # %% tags=["hide-input", "nbval-ignore-output"]
 # Setup, only inside Google Colab: install the ganlib these pages were run with (a release tag of the
@@ -479,20 +479,20 @@ for key in [(name, col) for name in TOYS for col in ("modes", "hq")]:
 #   of 4,000 updates collapse the same way, and only the batch-normalised generator gets near the
 #   data.
 #
-# ## MNIST, at the recipe's budget
+# ## MNIST, from the base recipe
 #
-# On MNIST the three methods start from chapter 07's recipe (`--preset mnist`: the paper's
-# 1200-unit generator and maxout discriminator with its dropout, Adam with $G$'s learning rate four
-# times $D$'s, a moving average of $G$, bf16 where the processor has it, minibatches of 100 from
-# the 4,000 training digits) and change one thing each:
+# On MNIST the three methods start from chapter 07's **base recipe**: Run 4's recipe without its
+# changes for the class balance, so the paper's 1200-unit generator and maxout discriminator with
+# its dropout, Adam with $G$'s learning rate four times $D$'s, a moving average of $G$, bf16 where
+# the processor has it, minibatches of 100 from the 4,000 training digits. Each changes one thing:
 #
-# | method | what changes in the recipe | $D$ updates | $G$ updates |
+# | method | what changes in the base recipe | $D$ updates | $G$ updates |
 # |---|---|---|---|
-# | vanilla | nothing: the recipe as it is | 9,000 | 9,000 |
+# | vanilla | nothing: the base recipe as it is | 9,000 | 9,000 |
 # | SN-GAN | `spectral_norm=True` in $D$ | 9,000 | 9,000 |
 # | WGAN-GP | loss `wgan-gp`, $k = 5$, Adam $10^{-4}$ for both, $\beta = (0.5, 0.9)$ | 9,000 | 1,800 |
 #
-# Every run gets the recipe's budget of 9,000 discriminator updates, and three seeds. Each run
+# Every run gets 9,000 discriminator updates, the base recipe's budget, and three seeds. Each run
 # is then scored as chapter 07 scores its runs, with our own digit classifier: the share of
 # 10,000 samples (of the moving average) that it reads as one digit with confidence at least 0.9,
 # the Inception-like score, the smallest and the largest digit's share of those confident samples
@@ -512,8 +512,8 @@ for key in [(name, col) for name in TOYS for col in ("modes", "hq")]:
 classifier = load_or_train_classifier(mnist.images, mnist.labels, verbose=False)
 fid_floor = fid_score(ClassifierFeatures(classifier), mnist.images, mnist_test.images)
 print(f"FID floor ({len(mnist_test.images)} test digits vs the {len(mnist.images)} training digits): {fid_floor:.1f}")
-# the recipe's rows of the benchmark, by the name this chapter gives each method
-MNIST_ROWS = {"vanilla": "the recipe (preset mnist)", "SN-GAN": "recipe, spectral norm in D", "WGAN-GP": "recipe, WGAN-GP"}
+# the base recipe's rows of the benchmark, by the name this chapter gives each method
+MNIST_ROWS = {"vanilla": "the base recipe", "SN-GAN": "recipe, spectral norm in D", "WGAN-GP": "recipe, WGAN-GP"}
 # the files sit in the book's repository: look for them from here upwards (a Colab copy of this page has none)
 found = [p / "benchmarks" / "results" for p in (Path.cwd(), *Path.cwd().parents)]
 results_dir = next((d for d in found if (d / "compare_mnist.json").is_file()), None)
@@ -571,11 +571,11 @@ if compare is not None:
 # under the table say which differences the seeds' ranges resolve):
 #
 # - **Spectral normalisation improves the FID and the balance of the digits, not their
-#   legibility.** The SN-GAN's FID is 43.1 (40.9 to 44.8 over its seeds) against the recipe's 64.7
+#   legibility.** The SN-GAN's FID is 43.1 (40.9 to 44.8 over its seeds) against the base recipe's 64.7
 #   (62.8 to 67.9), and its most common digit, the 1s in every run of both methods, holds 13.5 %
-#   of its confident samples (13.1 to 14.0 %) against the recipe's 17.2 % (16.7 to 18.0 %): both
+#   of its confident samples (13.1 to 14.0 %) against the base recipe's 17.2 % (16.7 to 18.0 %): both
 #   differences are separated. Its rarest digit is no more common (6.0 % against 6.1 %, the 8s for
-#   the SN-GAN, the 2s or the 5s for the recipe), its Inception-like score is the same within the
+#   the SN-GAN, the 2s or the 5s for the base recipe), its Inception-like score is the same within the
 #   seeds (8.17 against 8.14), and slightly fewer of its samples read as one clear digit (79.5 %
 #   against 80.8 %, separated): its grids above mix more shapes, a few of them blots. Its price is
 #   a power iteration per layer and update, 268 s per run against 231 s.
@@ -585,7 +585,7 @@ if compare is not None:
 #   208.8, each separated from both other methods, and its rarest digit (the 8s) falls to 3.6 %.
 #   It is the fastest per run (189 s): the fewer generator updates outweigh the penalty's double
 #   backward. Whether more generator updates would close the gap is not tested here.
-# - **The curves.** The recipe's $\hat V$ climbs from $-\log 4$ to about $-1.1$ in the first 500
+# - **The curves.** The base recipe's $\hat V$ climbs from $-\log 4$ to about $-1.1$ in the first 500
 #   updates and stays between about $-1.3$ and $-1.0$: its discriminator stays ahead, a little.
 #   The SN-GAN's starts higher (about $-0.9$), peaks near $-0.6$ around update 600 and then falls
 #   steadily to about $-1.3$ at the end, close to $-\log 4$: the normalised discriminator separates
@@ -596,8 +596,8 @@ if compare is not None:
 #   15.5; the best run here scores 40.9 (an SN-GAN seed). At most 0.3 % of any run's samples are
 #   nearer a training image than 99 % of the held-out digits are (the `memorised` column), so the
 #   better FIDs are not copies of training digits.
-# - **The balance of the digits is still the recipe's weakness.** No method brings every digit
-#   between 6 % and 14 % of the confident samples in all three seeds: the recipe's 1s are too
+# - **The balance of the digits is still the base recipe's weakness.** No method brings every digit
+#   between 6 % and 14 % of the confident samples in all three seeds: the base recipe's 1s are too
 #   common in every seed (16.7 to 18.0 %), the SN-GAN's 8s too rare in two seeds (5.6 and 5.4 %),
 #   WGAN-GP's 8s in all three (2.4 to 4.3 %).
 #

@@ -104,6 +104,31 @@ def test_sampling_benchmark_refuses_a_zero_batch_in_one_line(capsys):
     assert exit_.value.code == 2 and "--batch" in capsys.readouterr().err.strip().splitlines()[-1]
 
 
+def test_mnist_ablation_rows_keep_the_base_recipe_and_the_balance_row_is_the_preset():
+    from torch.nn.utils import parametrize
+
+    from ganlib.layers import MinibatchStd
+    from ganlib.presets import get_preset, players_from_meta
+
+    ablation = _load("ablate_mnist")
+    preset = get_preset("mnist")
+
+    def d_changes(meta):
+        _, D = players_from_meta(meta, (784,))
+        return (any(parametrize.is_parametrized(m) for m in D.modules()), any(isinstance(m, MinibatchStd) for m in D.modules()))
+
+    for label in [*ablation.LEVERS, "the base recipe", "recipe, WGAN-GP"]:
+        cfg, meta = ablation.row_setup(label, 0, 2000)
+        if meta["model"] == "dcgan":
+            continue
+        assert not cfg.reuse_fakes, label  # the stored tables were trained with a fresh G(z) for G's update
+        assert d_changes(meta) == (label == "recipe, spectral norm in D", False), label
+    cfg, meta = ablation.row_setup("recipe, SN + minibatch std 2, G(z) reused", 0, preset.config["max_steps"])
+    assert meta == preset.meta() and cfg == preset.train_config(seed=0, device="cpu", quick=False, progress=False,
+                                                                 snapshot_every=-1, checkpoint_every=-1)
+    assert d_changes(meta) == (True, True) and cfg.reuse_fakes
+
+
 def test_mnist_ablation_prints_one_row_per_lever_and_writes_every_run(capsys, tmp_path):
     out, grids = tmp_path / "runs.json", tmp_path / "samples.pt"
     _load("ablate_mnist").main(["--steps", "5", "--seeds", "0", "--rows", "Adam, lr_G = 4 lr_D (TTUR)",
