@@ -121,6 +121,29 @@ def run(item):
             "history": {c: [round(float(v), 4) for v in trainer.history[c][9::10]] for c in ("step", "value")}}
 
 
+def print_table(results, rows, steps):
+    """Print mean [min, max] over seeds of every figure, one line per row (the stored ``.txt`` tables)."""
+    per_row = {label: sorted(r["seed"] for r in results if r["row"] == label) for label in rows}
+    seeds = next(iter(per_row.values())) if len({tuple(v) for v in per_row.values()}) == 1 else \
+        "; ".join(f"{label}: {v}" for label, v in per_row.items())
+    print(f"{steps} D updates per run (G updates: that over k), seeds {seeds}; 10,000 samples per run; "
+          "mean [min, max] over seeds")
+    cols = ["confident", "inception_like", "min_share", "max_share", "memorised", "stray_ink", "fid", "wall_s"]
+    print(f"{'row':40s} " + " ".join(f"{c:>20s}" for c in cols))
+    means = {}
+    for label in rows:
+        rs = [r for r in results if r["row"] == label]
+        cells = []
+        for c in cols:
+            v = np.array([r[c] for r in rs])
+            means[(label, c)] = v.mean()
+            fmt = "{:.0f}" if c == "wall_s" else "{:.1f}" if c == "fid" else ("{:.2f}" if c == "inception_like" else "{:.3f}")
+            cells.append(f"{fmt.format(v.mean())} [{fmt.format(v.min())}, {fmt.format(v.max())}]")
+        print(f"{label:40s} " + " ".join(f"{x:>20s}" for x in cells))
+    recipe = "+ bf16 autocast (the recipe)" if "+ bf16 autocast (the recipe)" in rows else rows[0]
+    print(f"recipe_confident={means[(recipe, 'confident')]:.3f} recipe_inception_like={means[(recipe, 'inception_like')]:.2f}")
+
+
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--steps", type=int, default=2000,
@@ -140,22 +163,7 @@ def main(argv=None) -> None:
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=1)
-    print(f"{args.steps} D updates per run (G updates: that over k), seeds {args.seeds}; 10,000 samples per run; "
-          "mean [min, max] over seeds")
-    cols = ["confident", "inception_like", "min_share", "max_share", "memorised", "stray_ink", "fid", "wall_s"]
-    print(f"{'row':40s} " + " ".join(f"{c:>20s}" for c in cols))
-    means = {}
-    for label in args.rows:
-        rs = [r for r in results if r["row"] == label]
-        cells = []
-        for c in cols:
-            v = np.array([r[c] for r in rs])
-            means[(label, c)] = v.mean()
-            fmt = "{:.0f}" if c == "wall_s" else "{:.1f}" if c == "fid" else ("{:.2f}" if c == "inception_like" else "{:.3f}")
-            cells.append(f"{fmt.format(v.mean())} [{fmt.format(v.min())}, {fmt.format(v.max())}]")
-        print(f"{label:40s} " + " ".join(f"{x:>20s}" for x in cells))
-    recipe = "+ bf16 autocast (the recipe)" if "+ bf16 autocast (the recipe)" in args.rows else args.rows[0]
-    print(f"recipe_confident={means[(recipe, 'confident')]:.3f} recipe_inception_like={means[(recipe, 'inception_like')]:.2f}")
+    print_table(results, args.rows, args.steps)
 
 
 if __name__ == "__main__":
