@@ -178,7 +178,7 @@ assert test_accuracy >= 0.9
 # **What "faithful" leaves out here.** The schedule counts epochs, and an epoch of the
 # 4,000-digit subset is 40 updates, not the paper's 500: in 100 epochs the momentum reaches only
 # $0.5 + 0.2 \cdot 99/249 = 0.58$ of its 0.7, and the learning rate decays by 1.6 % (to 0.098).
-# The paper's full schedule length, 250 epochs, would take about 6.5 minutes here on its own,
+# The paper's full schedule length, 250 epochs, would take about 7 minutes here on its own,
 # more than this chapter can spend on one run beside the others; the printout below gives the
 # momentum this run ended with.
 
@@ -265,9 +265,9 @@ show_run("Run 1: paper SGD", f"Run 1: the paper's networks and optimiser (SGD, l
 # %% [markdown]
 # **What Run 1 shows** (in the stored run: CPU, the 4,000-digit training split). The paper's
 # recipe does *not* collapse here, but its digits are far from the paper's Figure 2: the strokes
-# are speckled, 68.0 % of the samples read as one clear digit (real digits: 94.7 %), and those are
-# dominated by 1s (42.6 % of the confident samples, the rarest digit 2.7 %), for an
-# Inception-like score of 5.42 (real digits 9.47). The discriminator stays ahead without running
+# are speckled, 69.0 % of the samples read as one clear digit (real digits: 95.4 %), and those are
+# dominated by 1s (42.8 % of the confident samples, the rarest digit 2.9 %), for an
+# Inception-like score of 5.41 (real digits 9.49). The discriminator stays ahead without running
 # away: $D(x)$ ends at 0.79 and $D(G(z))$ at 0.24. In short trial runs on the same 5,000-digit
 # subset, made while writing this chapter, this recipe collapsed; in the full run on this page it
 # does not. It is close, though:
@@ -288,9 +288,9 @@ show_run("Run 2: paper SGD, lr 0.05", "Run 2: the same recipe with learning rate
 # %% [markdown]
 # **What Run 2 shows.** The discriminator wins outright within 300 steps: $D(x) \to 1$
 # and $D(G(z)) \to 0$ (the curves), and the generator ends with **nearly the same image for
-# every $z$**: a few strokes and isolated bright pixels on black, no digit. Not one of the 10,000
-# samples reads as a digit with confidence 0.9, the Inception-like score is 1.70, and the
-# classifier's best guesses pile onto three classes, most of them onto 8 (the right panel). That is the Helvetica
+# every $z$**: a few strokes and blobs on black, no digit a reader would name. Only 6.3 % of the
+# 10,000 samples read as a digit with confidence 0.9, every one of them as a 4 (the right panel),
+# and the Inception-like score is 1.72. That is the Helvetica
 # scenario, live. The mechanism is visible in the curves: once $D$ rejects every sample with
 # confidence, the gradient of $-\log D(G(z))$ moves every $z$ towards the few images $D$ currently
 # rates most "real", and nothing pulls the samples apart again. Here the collapse comes from a
@@ -317,9 +317,9 @@ show_run("Run 3: Adam, lr_G = 4 lr_D", "Run 3: the paper's networks, Adam with l
 
 # %% [markdown]
 # **What Run 3 shows.** Ten digits, with a discriminator held in the game
-# ($D(x) = 0.64$, $D(G(z)) = 0.44$ at the end): 70.4 % of the samples read as one clear digit,
-# the Inception-like score rises from Run 1's 5.42 to 7.30, and the confident samples spread
-# from 5.4 % (the 8s) to 17.5 % (the 1s) instead of 2.7 % to 42.6 %. The strokes are still
+# ($D(x) = 0.64$, $D(G(z)) = 0.44$ at the end): 70.3 % of the samples read as one clear digit,
+# the Inception-like score rises from Run 1's 5.41 to 7.26, and the confident samples spread
+# from 5.6 % (the 8s) to 17.1 % (the 1s) instead of 2.9 % to 42.8 %. The strokes are still
 # speckled, and 21.1 % of the samples light a pixel where no training digit has ink (real
 # held-out digits: 2.9 %).
 #
@@ -379,15 +379,17 @@ print(scored[["step", "d_real", "d_fake", "confident_share", "max_class_share", 
 print(f"health warnings: {[kind for _, kind, _ in health.alerts] or 'none'}")
 
 # %% [markdown]
-# **What Run 4 shows.** Clean strokes, most of them legible: **80.1 % of the 10,000
-# samples read as one clear digit** (Run 3: 70.4 %, real digits 94.7 %) and the Inception-like
-# score is **8.09** (Run 3: 7.30, real digits 9.47). The ten digits are not equally common: the
-# confident samples range from 5.4 % (the 2s) to 16.8 % (the 1s), the generator's one clear
-# weakness. The health curves and the printout show the run settling: $D(x)$ near 0.6 and
-# $D(G(z))$ near 0.4 from step 2,000 on, while the confident share of the fixed noise batch climbs
-# from 0.006 at step 100 to 0.742 at step 4,100 and 0.819 at step 8,100, and its FID to the
-# training digits falls from 1,669 to 39.3; the largest digit's share of its confident samples
-# falls from 0.396 (step 1,100) to 0.165. No failure signature of the monitor fired.
+# **What Run 4 shows.** Clean strokes, most of them legible: **82.0 % of the 10,000
+# samples read as one clear digit** (Run 3: 70.3 %, real digits 95.4 %) and the Inception-like
+# score is **8.40** (Run 3: 7.26, real digits 9.49). Every digit holds between 6.6 % (the 8s)
+# and 12.5 % (the 1s) of the confident samples, a wider spread than real digits have but with no
+# digit missing or dominant. The health curves show the game settling towards its equilibrium:
+# $D(x)$ falls from about 0.85 early on to 0.52 at the end and $D(G(z))$ rises from its low of
+# about 0.25 near step 700 to 0.49, while the batch value $\hat V(G, D)$ approaches $-\log 4$
+# from above. On the fixed noise batch of the moving average, the confident share climbs from 0
+# at step 100 to 0.703 at step 4,100 and 0.815 at step 11,100, its FID to the training digits
+# falls from 1,710 to 30.9, and the largest digit's share of its confident samples falls from
+# 0.289 (step 2,100) to 0.128. No failure signature of the monitor fired.
 #
 # **The stray pixels on the border.** The top row of the 28x28 frame is blank in every training
 # digit, yet the speckled samples of the fully-connected generators light pixels there. The
@@ -408,8 +410,8 @@ plt.show()
 
 # %% [markdown]
 # The stray pixels are real, and the average removes them: **21.1 %** of Run 3's
-# samples and **4.6 %** of those of Run 4's last generator light a pixel that no training digit
-# inks, against **0.2 %** for Run 4's moving average (and 2.9 % of held-out real digits, whose
+# samples and **7.4 %** of those of Run 4's last generator light a pixel that no training digit
+# inks, against **0.5 %** for Run 4's moving average (and 2.9 % of held-out real digits, whose
 # strokes sometimes reach a little further than any of the 4,000 training digits). They are not
 # on the top row itself (0.0 % everywhere) but on the blank margins around the digits. Our reading,
 # not isolated by an experiment here: every real digit is 0 on those pixels, so the
@@ -468,9 +470,9 @@ print(f"fewer than 2 % of the samples are closer to a training image than 99 % o
 
 # %% [markdown]
 # The framed neighbours share the digit of their sample but not its exact shape.
-# In numbers: the samples' distances to their nearest training image match those of new real
-# digits at every quantile (2.00 / 2.39 / 4.16 / 4.95 against 1.79 / 2.27 / 4.18 / 5.00), and
-# 0.24 % of the samples are closer to a training image than 99 % of held-out digits are (by
+# In numbers: the samples' distances to their nearest training image are, at every quantile, a
+# little *larger* than those of new real digits (2.12 / 2.64 / 4.41 / 5.22 against
+# 1.79 / 2.27 / 4.18 / 5.00), and 0.07 % of the samples are closer to a training image than 99 % of held-out digits are (by
 # construction, 1 % of held-out digits are): the generator draws new digits rather than
 # retrieving stored ones.
 #
@@ -552,13 +554,12 @@ print(f"Parzen estimates: {parzen_seconds:.0f} s")
 # centres instead of 10,000 and a 4,000-digit training set, a test digit simply has fewer close
 # neighbours, so every estimate on this page is lower than it would be on full MNIST; compare the
 # rows with each other, not with the paper's. Among them, the collapsed Run 2 is hopeless
-# (-245 ± 4.6: one image of scattered pixels is far from every test digit); Run 4 comes first
-# (182 ± 10.3, within three standard errors of the real images' 207 ± 10.1), then Run 3
-# (81 ± 6.8) and Run 1 (55 ± 8.0). Every step of that ranking is more than three standard errors
-# wide (101 nats between Runs 4 and 3, 26 between Runs 3 and 1, with standard errors of 6.8-10.3
-# nats from 500 test images).
-#
-# DCGAN (19 nats) is only two to three, so that step of the ranking is the least certain.
+# (-245 ± 4.6: near-copies of one image of a few strokes are far from most test digits); Run 4
+# comes first (169 ± 5.9, 38 nats below the real images' 207 ± 10.1), then Run 3 (81 ± 6.8) and
+# Run 1 (55 ± 8.0). The step from Run 4 to Run 3 (88 nats) is more than eight times the combined
+# standard error of the two estimates ($\sqrt{5.9^2 + 6.8^2} \approx 9.0$); the step from Run 3
+# to Run 1 (26 nats) is about two and a half times its combined standard error (10.5), so that
+# step of the ranking is the least certain.
 #
 # **Why this is a weak metric.** {cite:t}`theis2016note` show that Parzen-window estimates in
 # hundreds of dimensions are far from the true log-likelihood even with millions of samples, and
@@ -626,11 +627,12 @@ display(summary)
 # centres, as in the Parzen table.)
 #
 # **What the table says.** The four figures agree on the order Run 4, Run 3, Run 1,
-# Run 2. Run 4's FID (52.4, against a floor of 16.0 for real test digits) is a third of Run 3's
-# (149.4) and an eighth of Run 1's (416.1); its confident share (80.1 %) and Inception-like score
-# (8.09) are the highest, its memorised share (0.24 %) is below that of real test digits (1.60 %),
-# and its stray ink (0.2 %) below theirs (2.4 %). What it does not match is the class balance:
-# real digits range from 9.3 % to 10.8 % of the confident ones, Run 4's from 5.4 % to 16.8 %.
+# Run 2. Run 4's FID (34.0, against a floor of 17.1 for real test digits) is a fifth of Run 3's
+# (162.8) and a twelfth of Run 1's (421.6); its confident share (82.0 %) and Inception-like score
+# (8.40) are the highest, its memorised share (0.07 %) is below that of real test digits (1.60 %),
+# and its stray ink (0.5 %) below theirs (2.4 %). Its class balance is the one figure still short
+# of real digits': they range from 9.4 % to 10.7 % of the confident ones, Run 4's from 6.6 % to
+# 12.5 %.
 #
 # ## What each lever buys
 #
@@ -749,21 +751,23 @@ display(Markdown(
 
 # %% [markdown]
 # **What the numbers say** (stored run: CPU, 2 threads, the 4,000-digit training split;
-# Runs 1 and 3 100 epochs each in 139 and 180 s, Run 2 40 epochs in 70 s, Run 4 9,000 steps in
-# 304 s; the whole notebook 12.0 minutes):
+# Runs 1 and 3 100 epochs each in 168 and 198 s, Run 2 40 epochs in 72 s, Run 4 12,000 steps in
+# 712 s; the whole notebook 19.8 minutes):
 #
-# - **The paper's recipe works on this subset** (Run 1: 68.0 % confident samples, FID 416.1,
-#   Parzen 55 ± 8.0) but is fragile: **half its learning rate collapses it** to one image that is
-#   no digit (Run 2: no confident sample, Inception-like score 1.70, FID 1,341.9), the Helvetica
-#   scenario the paper warns about. In 100 epochs of 40 updates its momentum only reaches 0.58.
+# - **The paper's recipe works on this subset** (Run 1: 69.0 % confident samples, FID 421.6,
+#   Parzen 55 ± 8.0) but is fragile: **half its learning rate collapses it** to nearly one image
+#   for every $z$ (Run 2: 6.3 % confident samples, all of them 4s, Inception-like score 1.72,
+#   FID 1,381.3), the Helvetica scenario the paper warns about. In 100 epochs of 40 updates its
+#   momentum only reaches 0.58.
 # - **Adam with the generator's learning rate four times the discriminator's** (Run 3) lowers the
-#   FID from 416.1 to 149.4 and raises the score from 5.42 to 7.30, but keeps the speckle.
-# - **The same networks at their best** (Run 4, `--preset mnist`: a moving average of $G$, bf16,
-#   9,000 updates in about five minutes on two CPU cores) draw clean digits: 80.1 % read with
-#   confidence 0.9, score 8.09, FID 52.4, a Parzen estimate of 182 ± 10.3 nats against 207 ± 10.1
-#   for the training images themselves, 0.24 % of samples nearer a training image than 99 % of
-#   new digits, and the stray pixels gone (0.2 %). Its 1s are too common (16.8 %) and its 2s too
-#   rare (5.4 %). The paper's Figures 2 and 3 above are this model's.
+#   FID from 421.6 to 162.8 and raises the score from 5.41 to 7.26, but keeps the speckle.
+# - **The same networks at their best** (Run 4, `--preset mnist`: a moving average of $G$,
+#   spectral norm and a minibatch standard deviation in $D$, 12,000 updates in 12 minutes on two
+#   CPU cores without bfloat16 instructions) draw clean digits: 82.0 % read with confidence 0.9,
+#   score 8.40, FID 34.0, a Parzen estimate of 169 ± 5.9 nats against 207 ± 10.1 for the
+#   training images themselves, 0.07 % of samples nearer a training image than 99 % of new
+#   digits, the stray pixels gone (0.5 %), and every digit between 6.6 % and 12.5 % of the
+#   confident samples. The paper's Figures 2 and 3 above are this model's.
 # - **The metrics agree here**, which they did not for weaker models: the confident share, the
 #   score, the FID and the Parzen estimate all rank the runs 4, 3, 1, 2. The Parzen window still
 #   rewards pixel closeness to test digits more than legibility, which is why the paper's Table 1
