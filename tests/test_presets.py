@@ -59,7 +59,7 @@ def test_every_preset_states_its_budget_and_builds_its_players():
         shape = (1, 28, 28) if preset.model == "dcgan" else (784,)  # the data layout the command line trains on
         G, D = players_from_meta(preset.meta(), shape)
         assert isinstance(D, AugmentedDiscriminator) == bool(preset.augment)
-        assert G(G.sample_noise(3)).reshape(3, 784).shape == (3, 784) and D(torch.rand(3, *shape)).shape == (3,)
+        assert G(G.sample_noise(4)).reshape(4, 784).shape == (4, 784) and D(torch.rand(4, *shape)).shape == (4,)
     with pytest.raises(ValueError, match="unknown preset 'cifar'; valid: mnist"):
         get_preset("cifar")
 
