@@ -472,9 +472,9 @@ print(f"fewer than 2 % of the samples are closer to a training image than 99 % o
 # The framed neighbours share the digit of their sample but not its exact shape.
 # In numbers: the samples' distances to their nearest training image are, at every quantile, a
 # little *larger* than those of new real digits (2.12 / 2.64 / 4.41 / 5.22 against
-# 1.79 / 2.27 / 4.18 / 5.00), and 0.07 % of the samples are closer to a training image than 99 % of held-out digits are (by
-# construction, 1 % of held-out digits are): the generator draws new digits rather than
-# retrieving stored ones.
+# 1.79 / 2.27 / 4.18 / 5.00), and 0.07 % of the samples are closer to a training image than 99 %
+# of held-out digits are (by construction, 1 % of held-out digits are): the generator draws new
+# digits rather than retrieving stored ones.
 #
 # ## Figure 3: walking in $z$ space
 #
@@ -556,7 +556,7 @@ print(f"Parzen estimates: {parzen_seconds:.0f} s")
 # rows with each other, not with the paper's. Among them, the collapsed Run 2 is hopeless
 # (-245 ± 4.6: near-copies of one image of a few strokes are far from most test digits); Run 4
 # comes first (169 ± 5.9, 38 nats below the real images' 207 ± 10.1), then Run 3 (81 ± 6.8) and
-# Run 1 (55 ± 8.0). The step from Run 4 to Run 3 (88 nats) is more than eight times the combined
+# Run 1 (55 ± 8.0). The step from Run 4 to Run 3 (88 nats) is almost ten times the combined
 # standard error of the two estimates ($\sqrt{5.9^2 + 6.8^2} \approx 9.0$); the step from Run 3
 # to Run 1 (26 nats) is about two and a half times its combined standard error (10.5), so that
 # step of the ranking is the least certain.
