@@ -72,10 +72,16 @@ ROWS = {
     "recipe, SN + minibatch std 2 in D": ("mnist", dict(BASE), _d(**SN_MBSTD)),
     "recipe, SN + minibatch std 2, G(z) reused": ("mnist", {}, {}),
     "DCGAN recipe (preset mnist-dcgan)": ("mnist-dcgan", {}, {}),
+    # chapter 08's comparison on the "mnist" preset's networks and budget: the preset (an SN-GAN), the
+    # preset without spectral norm (the vanilla GAN) and WGAN-GP on the preset's networks, the gradient
+    # penalty in place of spectral norm, with Gulrajani et al.'s settings (as ProGAN, the minibatch std stays)
+    "preset, no spectral norm": ("mnist", {}, _d(minibatch_std=2)),
+    "preset, WGAN-GP": ("mnist", dict(loss="wgan-gp", k=5, lr_d=1e-4, lr_g=1e-4, optimizer_kwargs={"betas": (0.5, 0.9)}),
+                        _d(minibatch_std=2)),
 }
 #: rows outside chapter 07's lever table: chapter 08's (with the spectral-norm row) and the class-balance lever
 NOT_LEVERS = ("the base recipe", "recipe, WGAN-GP", "recipe, SN + minibatch std 2 in D",
-              "recipe, SN + minibatch std 2, G(z) reused")
+              "recipe, SN + minibatch std 2, G(z) reused", "preset, no spectral norm", "preset, WGAN-GP")
 #: the rows of chapter 07's lever table (the default)
 LEVERS = [label for label in ROWS if label not in NOT_LEVERS]
 
