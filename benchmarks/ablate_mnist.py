@@ -6,9 +6,11 @@ preset): the table of chapter 07, the default. The base recipe is the ``mnist`` 
 (:data:`ganlib.presets.PRESETS`) without what it does for the class balance (spectral norm and a
 minibatch standard deviation in D, one G(z) per step for both players). More rows, outside the
 default (``--rows`` picks them): ``"the base recipe"`` (bf16 only where the CPU has bfloat16
-instructions) and ``"recipe, WGAN-GP"``, with the spectral-norm row chapter 08's comparison; and the
-two class-balance rows, the second of which is the ``mnist`` preset as it is. ``torch.compile`` is not a row:
-it slows the training step on this CPU (``benchmarks/bench_train.py --compile``) and does not
+instructions) and ``"recipe, WGAN-GP"``, with the spectral-norm row the base recipe's comparison
+(``benchmarks/results/base_recipe_9k.json``); the two class-balance rows, the second of which is the
+``mnist`` preset as it is; and ``"preset, no spectral norm"`` and ``"preset, WGAN-GP"``, which with
+the preset are chapter 08's comparison (``compare_mnist.json``) on the preset's networks and budget.
+``torch.compile`` is not a row: it slows the training step on this CPU (``benchmarks/bench_train.py --compile``) and does not
 change the maths. Every run trains on the
 4,000-digit offline split (or full MNIST online), then 10,000 samples of its generator (the moving
 average when the row keeps one) are scored with ganlib's digit classifier
@@ -79,7 +81,8 @@ ROWS = {
     "preset, WGAN-GP": ("mnist", dict(loss="wgan-gp", k=5, lr_d=1e-4, lr_g=1e-4, optimizer_kwargs={"betas": (0.5, 0.9)}),
                         _d(minibatch_std=2)),
 }
-#: rows outside chapter 07's lever table: chapter 08's (with the spectral-norm row) and the class-balance lever
+#: rows outside chapter 07's lever table: the base recipe's comparison (with the spectral-norm row), the
+#: class-balance lever and chapter 08's comparison on the preset
 NOT_LEVERS = ("the base recipe", "recipe, WGAN-GP", "recipe, SN + minibatch std 2 in D",
               "recipe, SN + minibatch std 2, G(z) reused", "preset, no spectral norm", "preset, WGAN-GP")
 #: the rows of chapter 07's lever table (the default)

@@ -690,7 +690,7 @@ else:
 # paper's networks the rarest digit holds under 2 % of the confident samples), so the balance can
 # only be judged at the full budget. There it is the base recipe's one weakness, and the last three
 # changes of Run 4's recipe were measured there, with the same scoring. The table below reads two files of
-# `benchmarks/ablate_mnist.py` runs: chapter 08's comparison (`compare_mnist.json`: the base recipe
+# `benchmarks/ablate_mnist.py` runs: the base recipe's (`base_recipe_9k.json`: the base recipe
 # and the base recipe with spectral norm in $D$, 9,000 updates, three seeds) and the class-balance
 # rows (`sn_mbstd_12k.json`: 12,000 updates). The last row is the `mnist` preset itself.
 
@@ -700,7 +700,7 @@ balance_dir = next((d for d in balance_files if (d / "sn_mbstd_12k.json").is_fil
 if balance_dir is None:
     print("benchmarks/results/sn_mbstd_12k.json is not here: see the table in the published book")
 else:
-    balance_runs = pd.DataFrame(json.loads((balance_dir / "compare_mnist.json").read_text())
+    balance_runs = pd.DataFrame(json.loads((balance_dir / "base_recipe_9k.json").read_text())
                                 + json.loads((balance_dir / "sn_mbstd_12k.json").read_text()))
     balance_rows = {"the base recipe": "base recipe", "recipe, spectral norm in D": "+ spectral norm",
                     "recipe, SN + minibatch std 2 in D": "+ spectral norm + minibatch std",
