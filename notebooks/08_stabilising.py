@@ -38,8 +38,8 @@
 # not overlap, while $W_1$ does. Then the losses in `ganlib`, each checked, and two experiments:
 # the classic GAN, WGAN with weight clipping, WGAN-GP, a spectrally normalised GAN and the classic
 # GAN with batch normalisation in $G$ on the 2-D ring and grid, ten seeds each, with confidence
-# intervals; and on MNIST, from the base of chapter 07's recipe, the classic GAN, WGAN-GP and
-# the SN-GAN, three seeds each, with the paper's networks.
+# intervals; and on MNIST, on the networks and the budget of chapter 07's recipe, the classic GAN,
+# WGAN-GP and the SN-GAN, three seeds each.
 
 # %% tags=["hide-input", "nbval-ignore-output"]
 # Setup, only inside Google Colab: install the ganlib these pages were run with (a release tag of the
@@ -246,8 +246,10 @@ print("PASS: every spectrally normalised layer has sigma(W) = 1")
 # ReLU of the generator, as in DCGAN's and PacGAN's generators; its discriminator is unchanged. It
 # stays out of every critic: a critic trained with a gradient penalty must not use it, since the
 # penalty is per sample and batch norm mixes the samples of a batch {cite:p}`gulrajani2017wgangp`
-# (hence `DCGANDiscriminator(batch_norm=False)`). The MNIST runs keep the paper's networks, which
-# have none, and leave out WGAN with clipping, which WGAN-GP was designed to replace (on the toys
+# (hence `DCGANDiscriminator(batch_norm=False)`). The MNIST runs keep chapter 07's networks, which
+# have none (their discriminator's minibatch standard deviation also reads pairs of samples;
+# Progressive GAN trains such a critic with the gradient penalty {cite:p}`karras2018progressive`,
+# and so do we), and leave out WGAN with clipping, which WGAN-GP was designed to replace (on the toys
 # below its generator spreads into a diffuse cloud: many modes touched, few samples on them).
 #
 # **The budget.** Each toy run gets the same number of **discriminator updates**, 4,000 on
@@ -512,8 +514,9 @@ for key in [(name, col) for name in TOYS for col in ("modes", "hq")]:
 classifier = load_or_train_classifier(mnist.images, mnist.labels, verbose=False)
 fid_floor = fid_score(ClassifierFeatures(classifier), mnist.images, mnist_test.images)
 print(f"FID floor ({len(mnist_test.images)} test digits vs the {len(mnist.images)} training digits): {fid_floor:.1f}")
-# the base recipe's rows of the benchmark, by the name this chapter gives each method
-MNIST_ROWS = {"vanilla": "the base recipe", "SN-GAN": "recipe, spectral norm in D", "WGAN-GP": "recipe, WGAN-GP"}
+# the benchmark's rows on the mnist preset, by the name this chapter gives each method
+MNIST_ROWS = {"vanilla": "preset, no spectral norm", "SN-GAN": "recipe, SN + minibatch std 2, G(z) reused",
+              "WGAN-GP": "preset, WGAN-GP"}
 # the files sit in the book's repository: look for them from here upwards (a Colab copy of this page has none)
 found = [p / "benchmarks" / "results" for p in (Path.cwd(), *Path.cwd().parents)]
 results_dir = next((d for d in found if (d / "compare_mnist.json").is_file()), None)
