@@ -737,7 +737,10 @@ else:
 # What this table does not separate: the last two rows change the architecture *and* the number
 # of updates together (there is no 12,000-update run of the base recipe or of spectral norm
 # alone), so how much of their balance comes from the minibatch std and how much from the longer
-# run is not resolved. The step from the third row to the fourth rests on two seeds against four;
+# run is not resolved here. Chapter 08 runs the other half of the question: the preset without
+# spectral norm (the minibatch std, one $G(z)$ per step and 12,000 updates, three seeds) still
+# draws too many 1s, 17.1 to 18.2 % of its confident samples, so the longer run and the
+# minibatch std do not balance the digits without spectral norm. The step from the third row to the fourth rests on two seeds against four;
 # their ranges do not overlap in the confident share or the rarest digit, but two seeds are few.
 
 # %% tags=["nbval-ignore-output"]
