@@ -457,8 +457,8 @@ for key in [(name, col) for name in TOYS for col in ("modes", "hq")]:
 # - **Batch normalisation in $G$ is the one change that learns both toys at this budget.** It
 #   covers 7.9 of the 8 ring modes (interval 7.6 to 8.0) with 34.5 % of its samples high quality,
 #   and 23.4 of the 25 grid modes (22.4 to 24.2) with 19.5 %; every comparison with another method
-#   is separated, in modes and in quality, on both toys. It is also the slowest per seed (17 s
-#   on the ring and 16 s on the grid, against 10 and 9 s for the vanilla GAN), its stacked batch
+#   is separated, in modes and in quality, on both toys. It is also the slowest per seed (30 s
+#   on the ring and on the grid, against 17 and 18 s for the vanilla GAN), its stacked batch
 #   norm not being one fused kernel.
 # - **A gradient penalty does not, here, protect against mode collapse.** WGAN-GP covers 1.1 ring
 #   modes and 9.3 grid modes against the vanilla GAN's 1.5 and 1.9: neither difference is
@@ -481,29 +481,31 @@ for key in [(name, col) for name in TOYS for col in ("modes", "hq")]:
 #   of 4,000 updates collapse the same way, and only the batch-normalised generator gets near the
 #   data.
 #
-# ## MNIST, from the base recipe
+# ## MNIST, on the recipe's networks
 #
-# On MNIST the three methods start from chapter 07's **base recipe**: Run 4's recipe without its
-# changes for the class balance, so the paper's 1200-unit generator and maxout discriminator with
-# its dropout, Adam with $G$'s learning rate four times $D$'s, a moving average of $G$, bf16 where
-# the processor has it, minibatches of 100 from the 4,000 training digits. Each changes one thing:
+# On MNIST the three methods share chapter 07's **recipe**, the `mnist` preset: the paper's
+# 1200-unit generator and maxout discriminator with its dropout and a minibatch standard deviation,
+# Adam with $G$'s learning rate four times $D$'s, one $G(z)$ per step for both players, a moving
+# average of $G$, bf16 where the processor has it (these runs had none: float32), minibatches of
+# 100 from the 4,000 training digits, 12,000 discriminator updates. The preset already normalises
+# $D$ spectrally, so it is the SN-GAN here; the other two take spectral norm out:
 #
-# | method | what changes in the base recipe | $D$ updates | $G$ updates |
+# | method | what changes in the `mnist` preset | $D$ updates | $G$ updates |
 # |---|---|---|---|
-# | vanilla | nothing: the base recipe as it is | 9,000 | 9,000 |
-# | SN-GAN | `spectral_norm=True` in $D$ | 9,000 | 9,000 |
-# | WGAN-GP | loss `wgan-gp`, $k = 5$, Adam $10^{-4}$ for both, $\beta = (0.5, 0.9)$ | 9,000 | 1,800 |
+# | vanilla | `spectral_norm` off in $D$ | 12,000 | 12,000 |
+# | SN-GAN | nothing: the preset as it is (chapter 07's Run 4) | 12,000 | 12,000 |
+# | WGAN-GP | `spectral_norm` off; loss `wgan-gp`, $k = 5$, Adam $10^{-4}$ for both, $\beta = (0.5, 0.9)$ | 12,000 | 2,400 |
 #
-# Every run gets 9,000 discriminator updates, the base recipe's budget, and three seeds. Each run
-# is then scored as chapter 07 scores its runs, with our own digit classifier: the share of
-# 10,000 samples (of the moving average) that it reads as one digit with confidence at least 0.9,
-# the Inception-like score, the smallest and the largest digit's share of those confident samples
+# Every run gets the preset's 12,000 discriminator updates and three seeds. Each run is then
+# scored as chapter 07 scores its runs, with our own digit classifier: the share of 10,000
+# samples (of the moving average) that it reads as one digit with confidence at least 0.9, the
+# Inception-like score, the smallest and the largest digit's share of those confident samples
 # (10 % each for a perfect generator), and the FID on the classifier's features between 500
-# samples and the training digits. Nine runs of three to four and a half minutes each (on one
-# thread) do not fit in this page's budget: `benchmarks/ablate_mnist.py` trains them (the command
-# is in the README) and this page reads what it wrote, `benchmarks/results/compare_mnist.json`
-# with 64 samples of every run beside it; the wall times are those of one thread (two runs at a
-# time on the two cores).
+# samples and the training digits. Nine runs of 15 to 19 minutes each (on one thread) do not fit
+# in this page's budget: `benchmarks/ablate_mnist.py` trains them (the command is in the README)
+# and this page reads what it wrote, `benchmarks/results/compare_mnist.json` with 64 samples of
+# every run beside it; the wall times are those of one thread (two runs at a time on the two
+# cores of a CPU without bfloat16 instructions).
 #
 # The first line printed below is the **floor** of this FID: the 500 held-out test digits (a
 # random draw of every class, the size of a run's sample) against the same training digits. A
@@ -570,42 +572,39 @@ if compare is not None:
     plt.show()
 
 # %% [markdown]
-# **What the MNIST runs say** (three seeds a method, 9,000 discriminator updates each; the lines
-# under the table say which differences the seeds' ranges resolve):
+# **What the MNIST runs say** (three seeds a method, 12,000 discriminator updates each; the
+# lines under the table say which differences the seeds' ranges resolve):
 #
-# - **Spectral normalisation improves the FID and the balance of the digits, not their
-#   legibility.** The SN-GAN's FID is 43.1 (40.9 to 44.8 over its seeds) against the base recipe's 64.7
-#   (62.8 to 67.9), and its most common digit, the 1s in every run of both methods, holds 13.5 %
-#   of its confident samples (13.1 to 14.0 %) against the base recipe's 17.2 % (16.7 to 18.0 %): both
-#   differences are separated. Its rarest digit is no more common (6.0 % against 6.1 %, the 8s for
-#   the SN-GAN, the 2s or the 5s for the base recipe), its Inception-like score is the same within the
-#   seeds (8.17 against 8.14), and slightly fewer of its samples read as one clear digit (79.5 %
-#   against 80.8 %, separated): its grids above mix more shapes, a few of them blots. Its price is
-#   a power iteration per layer and update, 268 s per run against 231 s.
+# - **Spectral normalisation balances the digits; it does not make them more legible.** Without
+#   it the 1s take 17.1 to 18.2 % of the confident samples (the 1s are the largest digit in every
+#   run of both methods) and the rarest digit, the 2s, falls to 4.2-6.4 %; with it, the preset,
+#   the 1s hold 12.8-13.2 % and the rarest digit, the 8s, 6.6-6.7 %: both differences are
+#   separated, and only the SN-GAN keeps every digit between 6 % and 14 % in all three seeds. Its
+#   FID is 27.2 (24.6 to 32.0) against 67.1 (57.9 to 79.7) and its Inception-like score 8.42
+#   (8.40 to 8.45) against 8.16 (8.08 to 8.22), both separated; the share of samples read as one
+#   clear digit is the same within the seeds (81.5-82.3 % against 81.8-82.9 %, not resolved).
+#   The minibatch std and the longer run do not replace it: the vanilla runs have both. Its price
+#   is a power iteration per layer and update, 1,042 s per run against 921 s (13 % more).
 # - **WGAN-GP is far behind at this budget.** Its five critic updates per generator update leave it
-#   1,800 generator updates, a fifth of the others'. Its samples are faint and blurred, many of
-#   them recognisable digits: 53.2 % are confident, the Inception-like score is 5.89 and the FID
-#   208.8, each separated from both other methods, and its rarest digit (the 8s) falls to 3.6 %.
-#   It is the fastest per run (189 s): the fewer generator updates outweigh the penalty's double
-#   backward. Whether more generator updates would close the gap is not tested here.
-# - **The curves.** The base recipe's $\hat V$ climbs from $-\log 4$ to about $-1.1$ in the first 500
-#   updates and stays between about $-1.3$ and $-1.0$: its discriminator stays ahead, a little.
-#   The SN-GAN's starts higher (about $-0.9$), peaks near $-0.6$ around update 600 and then falls
-#   steadily to about $-1.3$ at the end, close to $-\log 4$: the normalised discriminator separates
-#   real from generated digits less and less. The critic's $\hat W$ rises from about $-0.2$ to a
-#   peak of about 4.6 near update 800, falls to about 2.7 by update 2,000 and ends near 2.2, a
-#   falling estimate of $W_1$ as the WGAN papers describe, even though the samples stay blurred.
+#   2,400 generator updates, a fifth of the others'. Its samples are faint and blurred, many of
+#   them recognisable digits: 58.0 % of its samples are confident (56.7 to
+#   58.8), the Inception-like score is 6.14 and the FID 191.7, each separated from both other
+#   methods; its rarest digit (the 8s) falls to 1.8-3.0 % and its 3s take 16.9-17.6 %. It is also
+#   the slowest per run (1,123 s): on these runs the penalty's double backward in each of its
+#   12,000 critic updates costs more than the 9,600 generator updates it skips save. Whether more generator updates would close the
+#   gap is not tested here.
+# - **The curves.** The vanilla run's $\hat V$ climbs from about $-1.35$ to about $-1.1$ in the
+#   first 1,000 updates and then stays between about $-1.25$ and $-1.0$: its discriminator stays a
+#   little ahead. The SN-GAN's starts higher (about $-0.95$), peaks near $-0.63$ around update 700
+#   and then falls steadily to about $-1.3$ by update 8,000, where it stays, close to $-\log 4$:
+#   the normalised discriminator separates real from generated digits less and less. The
+#   critic's $\hat W$ rises from about $-0.4$ to a peak of about 4.6 near update 800, falls to
+#   about 2.5 by update 3,000, then drifts down to about 2.1 at the end, a falling estimate of
+#   $W_1$ as the WGAN papers describe, even though the samples stay blurred.
 # - **How far from the data.** The FID floor, the test digits against the training digits, is
-#   15.5; the best run here scores 40.9 (an SN-GAN seed). At most 0.3 % of any run's samples are
+#   17.1; the best run here scores 24.6 (an SN-GAN seed). At most 0.3 % of any run's samples are
 #   nearer a training image than 99 % of the held-out digits are (the `memorised` column), so the
 #   better FIDs are not copies of training digits.
-# - **The balance of the digits is the base recipe's weakness.** No method here brings every digit
-#   between 6 % and 14 % of the confident samples in all three seeds: the base recipe's 1s are too
-#   common in every seed (16.7 to 18.0 %), the SN-GAN's 8s too rare in two seeds (5.6 and 5.4 %),
-#   WGAN-GP's 8s in all three (2.4 to 4.3 %). Chapter 07's recipe closes the gap by joining two
-#   of these ideas: spectral norm in D together with a minibatch-std feature (so D can see a batch
-#   with too many 1s), one G(z) per step for both players, and 12,000 updates. In four seeds out of
-#   four it keeps every digit inside 6-14 %.
 #
 # ## Exercises
 #
