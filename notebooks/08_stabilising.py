@@ -493,7 +493,7 @@ for key in [(name, col) for name in TOYS for col in ("modes", "hq")]:
 # | method | what changes in the `mnist` preset | $D$ updates | $G$ updates |
 # |---|---|---|---|
 # | vanilla | `spectral_norm` off in $D$ | 12,000 | 12,000 |
-# | SN-GAN | nothing: the preset as it is (chapter 07's Run 4) | 12,000 | 12,000 |
+# | SN-GAN | nothing: the preset as it is (chapter 07's Run 4 recipe) | 12,000 | 12,000 |
 # | WGAN-GP | `spectral_norm` off; loss `wgan-gp`, $k = 5$, Adam $10^{-4}$ for both, $\beta = (0.5, 0.9)$ | 12,000 | 2,400 |
 #
 # Every run gets the preset's 12,000 discriminator updates and three seeds. Each run is then
@@ -587,12 +587,12 @@ if compare is not None:
 #   is a power iteration per layer and update, 1,042 s per run against 921 s (13 % more).
 # - **WGAN-GP is far behind at this budget.** Its five critic updates per generator update leave it
 #   2,400 generator updates, a fifth of the others'. Its samples are faint and blurred, many of
-#   them recognisable digits: 58.0 % of its samples are confident (56.7 to
-#   58.8), the Inception-like score is 6.14 and the FID 191.7, each separated from both other
-#   methods; its rarest digit (the 8s) falls to 1.8-3.0 % and its 3s take 16.9-17.6 %. It is also
-#   the slowest per run (1,123 s): on these runs the penalty's double backward in each of its
-#   12,000 critic updates costs more than the 9,600 generator updates it skips save. Whether more generator updates would close the
-#   gap is not tested here.
+#   them recognisable digits: 58.0 % are confident (56.7 to 58.8), the Inception-like score is
+#   6.14 and the FID 191.7, each separated from both other methods; its rarest digit (the 8s)
+#   falls to 1.8-3.0 % and its 3s take 16.9-17.6 %. It is also the slowest per run (1,123 s):
+#   the penalty's double backward in each of its 12,000 critic updates costs more than the
+#   9,600 generator updates it does without. Whether more generator updates would close the gap
+#   is not tested here.
 # - **The curves.** The vanilla run's $\hat V$ climbs from about $-1.35$ to about $-1.1$ in the
 #   first 1,000 updates and then stays between about $-1.25$ and $-1.0$: its discriminator stays a
 #   little ahead. The SN-GAN's starts higher (about $-0.95$), peaks near $-0.63$ around update 700
