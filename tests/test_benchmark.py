@@ -147,3 +147,19 @@ def test_mnist_ablation_prints_one_row_per_lever_and_writes_every_run(capsys, tm
     samples = torch.load(grids)
     assert set(samples) == {(r["row"], 0) for r in runs}
     assert all(s.dtype == torch.uint8 and s.shape == (64, 1, 28, 28) for s in samples.values())
+
+
+def test_kernel_benchmark_prints_each_kernel_beside_its_alternatives(capsys):
+    _load("bench_kernels").main(["--quick", "--threads", "1"])
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[1].startswith("Adam step") and lines[2].split()[0] == "fused" and "Tensor.var" in lines[6]
+    assert lines[-2].split()[0] == "Adam" and "Tensor.var" in lines[-2]
+    fields = dict(item.split("=") for item in lines[-1].split())
+    assert set(fields) == {"adam_fused_speedup", "mbstd_speedup", "step_speedup"}
+    assert all(float(v) > 0 for v in fields.values())
+
+
+def test_the_kernel_benchmarks_var_form_is_the_same_feature():
+    h = torch.randn(8, 5, dtype=torch.float64)
+    from ganlib.layers import minibatch_std
+    assert torch.allclose(_load("bench_kernels").var_minibatch_std(h, 2), minibatch_std(h, 2))

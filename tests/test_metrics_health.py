@@ -53,7 +53,9 @@ def test_a_healthy_run_raises_no_warning_and_approaches_the_equilibrium():
     assert not caught and not monitor.alerts
     last = monitor.records[-1]
     assert abs(last["d_real"] - 0.5) < 0.1 and abs(last["d_fake"] - 0.5) < 0.1
-    assert abs(last["value_gap"]) < 0.1 and last["jsd"] < 0.05 and last["modes"] == 1
+    # over seeds 0-5 the last JSD lies between 0.01 and 0.11 (the estimate on 1,000 samples, and G
+    # still moving), far below k = 1's 0.42 and the disjoint case's log 2
+    assert abs(last["value_gap"]) < 0.1 and last["jsd"] < 0.15 and last["modes"] == 1
     assert len(monitor.records) == 600 // 25 and monitor.frame().shape[0] == len(monitor.records)
 
 

@@ -35,8 +35,8 @@ def test_cosine_schedule_from_the_config_equals_the_same_lambdalr_written_by_han
     a = train_pair(cfg, players, DATA)
     torch.manual_seed(cfg.seed)
     G, D = players()
-    opt_d = torch.optim.Adam(D.parameters(), lr=2e-3, betas=(0.5, 0.999))
-    opt_g = torch.optim.Adam(G.parameters(), lr=5e-4, betas=(0.5, 0.999))
+    opt_d = torch.optim.Adam(D.parameters(), lr=2e-3, betas=(0.5, 0.999), fused=True)  # the config's kernel on the CPU
+    opt_g = torch.optim.Adam(G.parameters(), lr=5e-4, betas=(0.5, 0.999), fused=True)
     cosine = lambda n: lambda t: 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(t, n) / n))  # noqa: E731
     b = Trainer(cfg, G, D, DATA, optimizers=((opt_d, torch.optim.lr_scheduler.LambdaLR(opt_d, cosine(16))),
                                              (opt_g, torch.optim.lr_scheduler.LambdaLR(opt_g, cosine(8)))))
@@ -48,6 +48,26 @@ def test_cosine_schedule_from_the_config_equals_the_same_lambdalr_written_by_han
 def test_cosine_to_floor_runs_from_one_to_the_floor():
     f = CosineToFloor(10, 0.01)
     assert f(0) == 1.0 and f(5) == pytest.approx(0.505) and f(10) == pytest.approx(0.01) and f(99) == f(10)
+
+
+def test_adam_takes_the_fused_kernel_on_the_cpu_unless_the_config_picks_one():
+    G, D = players()
+    (opt_d, _), (opt_g, _) = make_optimizers(small(), G, D, total_steps=10, steps_per_epoch=2)
+    assert opt_d.param_groups[0]["fused"] and opt_g.param_groups[0]["fused"]
+    (opt_d, _), _ = make_optimizers(small(optimizer_kwargs={"foreach": True}), G, D, 10, 2)
+    assert opt_d.param_groups[0]["foreach"] and not opt_d.param_groups[0]["fused"]
+    (opt_d, _), _ = make_optimizers(small(optimizer="RMSprop", optimizer_kwargs={}), G, D, 10, 2)  # no fused kernel
+    assert opt_d.param_groups[0]["foreach"]
+
+
+def test_fused_and_foreach_adam_take_the_same_steps_up_to_rounding():
+    runs = []
+    for kernel in ({"fused": True}, {"foreach": True}):
+        runs.append(train_pair(small(optimizer_kwargs={"betas": (0.5, 0.999), **kernel}), players, DATA))
+    torch.manual_seed(small().seed)
+    start = weights(players()[0])
+    assert torch.allclose(weights(runs[0].G), weights(runs[1].G), rtol=0, atol=1e-5)
+    assert (weights(runs[0].G) - start).abs().max() > 1e-3  # both trained, the same way
 
 
 def test_make_optimizers_spans_k_updates_of_d_per_step_and_the_paper_preset():
