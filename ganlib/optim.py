@@ -197,9 +197,9 @@ FUSED = ("Adam", "AdamW", "SGD")
 
 def _fastest_kernels(cls: type, params: List[Tensor]) -> Dict[str, bool]:
     """``fused=True`` where ``cls`` has a fused kernel for ``params``' device, else ``foreach=True``
-    where it has that: the same update, fewer passes over memory. On a 2-core CPU, Adam's step over
-    the paper's two networks (3.7 million weights) takes 2.8 ms fused, 8.5 ms one tensor at a time
-    and 17.6 ms with ``foreach``, which on the CPU is a loop of unfused operations."""
+    where it has that: the same update up to rounding, fewer passes over memory. On a 2-core CPU,
+    Adam's step over the paper's two networks (3.7 million weights) takes about 3 ms fused and 8-9
+    ms with ``foreach`` or one tensor at a time (``benchmarks/bench_kernels.py``)."""
     devices = {p.device.type for p in params}
     if cls.__name__ in FUSED and devices and devices <= {"cpu", "cuda"} and all(p.is_floating_point() for p in params):
         return {"fused": True}
