@@ -152,7 +152,7 @@ def test_mnist_ablation_prints_one_row_per_lever_and_writes_every_run(capsys, tm
 def test_kernel_benchmark_prints_each_kernel_beside_its_alternatives(capsys):
     _load("bench_kernels").main(["--quick", "--threads", "1"])
     lines = capsys.readouterr().out.strip().splitlines()
-    assert lines[1].startswith("Adam step") and lines[2].split()[0] == "fused" and "Tensor.var" in lines[6]
+    assert lines[1].startswith("Adam step") and lines[2].split()[0] == "fused" and "Tensor.var" in lines[7]
     assert lines[-2].split()[0] == "Adam" and "Tensor.var" in lines[-2]
     fields = dict(item.split("=") for item in lines[-1].split())
     assert set(fields) == {"adam_fused_speedup", "mbstd_speedup", "step_speedup"}
