@@ -24,6 +24,7 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from unittest import mock
 
 import torch
 
@@ -87,17 +88,12 @@ def main(argv=None) -> None:
                                   snapshot_every=-1, checkpoint_every=-1,
                                   optimizer_kwargs={**preset.config["optimizer_kwargs"], **kw})
         trainers[name] = train_pair(cfg, make, images, meta=preset.meta(), run=False)
+
     def timed(name, t):
         if "Tensor.var" not in name:
             return lambda: t.run(steps)
-
-        def run_with_var():
-            layers.minibatch_std = var_minibatch_std  # what MinibatchStd calls, for this run only
-            try:
-                t.run(steps)
-            finally:
-                layers.minibatch_std = minibatch_std
-        return run_with_var
+        # MinibatchStd calls ganlib.layers.minibatch_std: swap in the Tensor.var form for this run only
+        return lambda: mock.patch.object(layers, "minibatch_std", var_minibatch_std)(t.run)(steps)
     step = best_of({name: timed(name, t) for name, t in trainers.items()}, rounds, 1)
     step = {name: ms / steps for name, ms in step.items()}
 

@@ -324,6 +324,5 @@ def paper_optimizer(
         (0.099996, 0.500803)
     """
     params = list(params)
-    fused = bool(params) and params[0].device.type in ("cpu", "cuda")  # one kernel per tensor, same maths
-    opt = torch.optim.SGD(params, lr=lr, momentum=0.5, fused=fused or None)
+    opt = torch.optim.SGD(params, lr=lr, momentum=0.5, **_fastest_kernels(torch.optim.SGD, params))
     return opt, PaperSGDSchedule(opt, steps_per_epoch)
