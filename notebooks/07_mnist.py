@@ -178,8 +178,9 @@ assert test_accuracy >= 0.9
 # **What "faithful" leaves out here.** The schedule counts epochs, and an epoch of the
 # 4,000-digit subset is 40 updates, not the paper's 500: in 100 epochs the momentum reaches only
 # $0.5 + 0.2 \cdot 99/249 = 0.58$ of its 0.7, and the learning rate decays by 1.6 % (to 0.098).
-# The paper's full schedule length, 250 epochs, would take about 7 minutes here on its own,
-# more than this chapter can spend on one run beside the others; the printout below gives the
+# The paper's full schedule length, 250 epochs, would take about 5.5 minutes here on its own
+# (two and a half times Run 1's 130 s), more than this chapter can spend on one run beside the
+# others; the printout below gives the
 # momentum this run ended with.
 
 # %% tags=["nbval-ignore-output"]
@@ -317,11 +318,12 @@ show_run("Run 3: Adam, lr_G = 4 lr_D", "Run 3: the paper's networks, Adam with l
 
 # %% [markdown]
 # **What Run 3 shows.** Ten digits, with a discriminator held in the game
-# ($D(x) = 0.64$, $D(G(z)) = 0.44$ at the end): 70.3 % of the samples read as one clear digit,
-# the Inception-like score rises from Run 1's 5.41 to 7.26, and the confident samples spread
-# from 5.6 % (the 8s) to 17.1 % (the 1s) instead of 2.9 % to 42.8 %. The strokes are still
-# speckled, and 21.1 % of the samples light a pixel where no training digit has ink (real
-# held-out digits: 2.9 %).
+# ($D(x) = 0.64$, $D(G(z)) = 0.43$ at the end): 70.5 % of the samples read as one clear digit,
+# the Inception-like score rises from Run 1's 5.41 to 7.14, and the confident samples spread
+# from 3.7 % (the 4s) to 20.6 % (the 1s) instead of 2.9 % to 42.8 %. The strokes are still
+# speckled: grey and white dots along and inside them. The dots sit where digits have ink, not
+# in the blank margins: only 2.6 % of the samples light a pixel where no training digit has ink,
+# fewer than held-out real digits do (2.9 %).
 #
 # ## Run 4: the paper's networks at their best
 #
@@ -379,22 +381,27 @@ print(scored[["step", "d_real", "d_fake", "confident_share", "max_class_share", 
 print(f"health warnings: {[kind for _, kind, _ in health.alerts] or 'none'}")
 
 # %% [markdown]
-# **What Run 4 shows.** Clean strokes, most of them legible: **82.0 % of the 10,000
-# samples read as one clear digit** (Run 3: 70.3 %, real digits 95.4 %) and the Inception-like
-# score is **8.40** (Run 3: 7.26, real digits 9.49). Every digit holds between 6.6 % (the 8s)
-# and 12.5 % (the 1s) of the confident samples, a wider spread than real digits have but with no
-# digit missing or dominant. The health curves show the game settling towards its equilibrium:
-# $D(x)$ falls from about 0.85 early on to 0.52 at the end and $D(G(z))$ rises from its low of
-# about 0.25 near step 700 to 0.49, while the batch value $\hat V(G, D)$ approaches $-\log 4$
-# from above. On the fixed noise batch of the moving average, the confident share climbs from 0
-# at step 100 to 0.703 at step 4,100 and 0.815 at step 11,100, its FID to the training digits
-# falls from 1,710 to 30.9, and the largest digit's share of its confident samples falls from
-# 0.289 (step 2,100) to 0.128. No failure signature of the monitor fired.
+# **What Run 4 shows.** Clean strokes, most of them legible: **82.2 % of the 10,000
+# samples read as one clear digit** (Run 3: 70.5 %, real digits 95.4 %) and the Inception-like
+# score is **8.43** (Run 3: 7.14, real digits 9.49). Every digit holds between 6.9 % (the 8s)
+# and 12.2 % (the 1s and the 7s) of the confident samples, a wider spread than real digits have
+# but with no digit missing or dominant. The health curves show the game settling towards its
+# equilibrium: $D(x)$ falls from about 0.83 early on to 0.52 at the end and $D(G(z))$ rises from
+# its low of about 0.2 near step 1,100 to 0.48, while the batch value $\hat V(G, D)$ approaches
+# $-\log 4$ from above. On the fixed noise batch of the moving average the confident share is 0
+# at step 100 and already 0.717 at step 1,100, but those early confident samples are mostly of
+# a few digits (the largest holds 0.298 of them); as the generator spreads over the others the
+# share falls to 0.549 at step 2,100, then climbs to 0.691 at step 4,100 and 0.813 at step
+# 11,100. Over the same steps the FID to the training digits falls from 1,696 to 25.1 and the
+# largest digit's share from 0.299 (step 2,100) to 0.123. No failure signature of the monitor
+# fired.
 #
-# **The stray pixels on the border.** The top row of the 28x28 frame is blank in every training
-# digit, yet the speckled samples of the fully-connected generators light pixels there. The
-# stray-ink share counts them: samples with a pixel above 0.5 where no training digit has ink.
-# Compare Run 4's last generator with its moving average on the same noise:
+# **Stray pixels on the border?** The top row of the 28x28 frame is blank in every training
+# digit, and so is a margin around the digits; a generator that lights those pixels makes
+# something no real digit has. Two counts look for it: the stray-ink share (samples with a pixel
+# above 0.5 where no training digit has ink, the top row included) and the share of samples with
+# a lit pixel on the top row. Compare Run 4's last generator with its moving average on the same
+# noise:
 
 # %% tags=["nbval-ignore-output"]
 online, averaged = (samples_of(run4, budget["n_samples"], ema=ema) for ema in (False, True))
@@ -409,16 +416,18 @@ viz.show_grid(axes[1], viz.image_grid(averaged[:64]), "Run 4, moving average of 
 plt.show()
 
 # %% [markdown]
-# The stray pixels are real, and the average removes them: **21.1 %** of Run 3's
-# samples and **7.4 %** of those of Run 4's last generator light a pixel that no training digit
-# inks, against **0.5 %** for Run 4's moving average (and 2.9 % of held-out real digits, whose
-# strokes sometimes reach a little further than any of the 4,000 training digits). They are not
-# on the top row itself (0.0 % everywhere) but on the blank margins around the digits. Our reading,
-# not isolated by an experiment here: every real digit is 0 on those pixels, so the
-# discriminator's weights on them learn only from generated samples, and the generator's output
-# weights for them get tiny, noisy gradients, which Adam rescales to full-sized steps; the
-# averaged weights cancel that noise. The grids above show the same 64 noise vectors through both
-# generators: the same digits, with the speckle gone from the average.
+# Neither count finds more stray pixels than real digits have. No sample of either generator
+# lights the top row (0.0 %, as for real digits), and a pixel that no training digit inks is lit
+# in **1.6 %** of the last generator's samples and **0.4 %** of the moving average's, against 2.9 % of held-out real
+# digits (whose strokes sometimes reach a little further than any of the 4,000 training digits).
+# The same holds for the earlier runs, whose stray-ink share bounds their top-row share: 0.0 %
+# for Run 1 and 2.6 % for Run 3 (the table further down). What the eye reads as speckle in
+# Runs 1 and 3 and in Run 4's last generator is noise along and inside the strokes, where digits
+# do have ink, and the moving average removes it: the grids above show the same 64 noise vectors
+# through both generators, the same digits, with the speckle gone from the average. Our
+# reading, not isolated by an experiment here: the generator's weights keep moving around the
+# equilibrium with every Adam step, each iterate adds its own pixel noise to the strokes, and the
+# averaged weights cancel it.
 #
 # The evolution of Run 4's fixed noise batch over the whole run (one frame every 250 steps, from
 # the untrained generator to the end), written by `ganlib.viz.save_gif` from the trainer's
@@ -469,10 +478,12 @@ print(f"fewer than 2 % of the samples are closer to a training image than 99 % o
       f"{runs['Run 4: the recipe']['report']['memorised_share'] < 0.02}")
 
 # %% [markdown]
-# The framed neighbours share the digit of their sample but not its exact shape.
-# In numbers: the samples' distances to their nearest training image are, at every quantile, a
-# little *larger* than those of new real digits (2.12 / 2.64 / 4.41 / 5.22 against
-# 1.79 / 2.27 / 4.18 / 5.00), and 0.07 % of the samples are closer to a training image than 99 %
+# No framed neighbour is a copy of its sample, and most show the same digit in another hand;
+# where the digit differs (the 6s of rows 4 and 5 next to 0s, the 5-or-6 of row 1 next to a 5),
+# the nearest image in pixels is the closest round shape, a reminder that pixel distance is not
+# the reader's. In numbers: the samples' distances to their nearest training image are, at every
+# quantile, a little *larger* than those of new real digits (2.17 / 2.67 / 4.40 / 5.20 against
+# 1.79 / 2.27 / 4.18 / 5.00), and 0.04 % of the samples are closer to a training image than 99 %
 # of held-out digits are (by construction, 1 % of held-out digits are): the generator draws new
 # digits rather than retrieving stored ones.
 #
@@ -492,6 +503,11 @@ viz.show_grid(ax, viz.image_grid(walk, nrow=10), "linear interpolation in z: eac
 plt.show()
 
 # %% [markdown]
+# Each row changes gradually: a 0 opens into a 5, a 3 closes into a 9, a 2 turns into a 5. Not
+# every point on the way is a clear digit, though. The second row passes through a grey blur
+# between its 7 and its 2, and the fourth and fifth rows start from shapes no reader would name:
+# the 17.8 % of samples that the classifier does not read with confidence are points like these.
+#
 # ## Table 1: the Parzen-window log-likelihood
 #
 # The paper scores models by fitting a Gaussian Parzen window to generator samples and reporting
@@ -555,11 +571,11 @@ print(f"Parzen estimates: {parzen_seconds:.0f} s")
 # neighbours, so every estimate on this page is lower than it would be on full MNIST; compare the
 # rows with each other, not with the paper's. Among them, the collapsed Run 2 is hopeless
 # (-245 ± 4.6: near-copies of one image of a few strokes are far from most test digits); Run 4
-# comes first (169 ± 5.9, 38 nats below the real images' 207 ± 10.1), then Run 3 (81 ± 6.8) and
-# Run 1 (55 ± 8.0). The step from Run 4 to Run 3 (88 nats) is almost ten times the combined
-# standard error of the two estimates ($\sqrt{5.9^2 + 6.8^2} \approx 9.0$); the step from Run 3
-# to Run 1 (26 nats) is about two and a half times its combined standard error (10.5), so that
-# step of the ranking is the least certain.
+# comes first (171 ± 5.9, 36 nats below the real images' 207 ± 10.1), then Run 3 (86 ± 6.9) and
+# Run 1 (55 ± 8.0). The step from Run 4 to Run 3 (85 nats) is more than nine times the combined
+# standard error of the two estimates ($\sqrt{5.9^2 + 6.9^2} \approx 9.1$); the step from Run 3
+# to Run 1 (31 nats) is about three times its combined standard error (10.6), so that step of
+# the ranking is the least certain.
 #
 # **Why this is a weak metric.** {cite:t}`theis2016note` show that Parzen-window estimates in
 # hundreds of dimensions are far from the true log-likelihood even with millions of samples, and
@@ -627,12 +643,12 @@ display(summary)
 # centres, as in the Parzen table.)
 #
 # **What the table says.** The four figures agree on the order Run 4, Run 3, Run 1,
-# Run 2. Run 4's FID (34.0, against a floor of 17.1 for real test digits) is a fifth of Run 3's
-# (162.8) and a twelfth of Run 1's (421.6); its confident share (82.0 %) and Inception-like score
-# (8.40) are the highest, its memorised share (0.07 %) is below that of real test digits (1.60 %),
-# and its stray ink (0.5 %) below theirs (2.4 %). Its class balance is the one figure still short
-# of real digits': they range from 9.4 % to 10.7 % of the confident ones, Run 4's from 6.6 % to
-# 12.5 %.
+# Run 2. Run 4's FID (31.2, against a floor of 17.1 for real test digits) is a sixth of Run 3's
+# (180.2) and a thirteenth of Run 1's (421.6); its confident share (82.2 %) and Inception-like
+# score (8.43) are the highest, its memorised share (0.04 %) is below that of real test digits
+# (1.60 %), and its stray ink (0.4 %) below theirs (2.4 %). Its class balance is the one figure
+# still short of real digits': they range from 9.4 % to 10.7 % of the confident ones, Run 4's
+# from 6.9 % to 12.2 %.
 #
 # ## What each lever buys
 #
@@ -754,8 +770,8 @@ display(Markdown(
 
 # %% [markdown]
 # **What the numbers say** (stored run: CPU, 2 threads, the 4,000-digit training split;
-# Runs 1 and 3 100 epochs each in 168 and 198 s, Run 2 40 epochs in 72 s, Run 4 12,000 steps in
-# 712 s; the whole notebook 19.8 minutes):
+# Runs 1 and 3 100 epochs each in 130 and 136 s, Run 2 40 epochs in 55 s, Run 4 12,000 steps in
+# 446 s; the whole notebook 13.2 minutes):
 #
 # - **The paper's recipe works on this subset** (Run 1: 69.0 % confident samples, FID 421.6,
 #   Parzen 55 ± 8.0) but is fragile: **half its learning rate collapses it** to nearly one image
@@ -763,14 +779,14 @@ display(Markdown(
 #   FID 1,381.3), the Helvetica scenario the paper warns about. In 100 epochs of 40 updates its
 #   momentum only reaches 0.58.
 # - **Adam with the generator's learning rate four times the discriminator's** (Run 3) lowers the
-#   FID from 421.6 to 162.8 and raises the score from 5.41 to 7.26, but keeps the speckle.
+#   FID from 421.6 to 180.2 and raises the score from 5.41 to 7.14, but keeps the speckle.
 # - **The same networks at their best** (Run 4, `--preset mnist`: a moving average of $G$,
-#   spectral norm and a minibatch standard deviation in $D$, 12,000 updates in 12 minutes on two
-#   CPU cores without bfloat16 instructions) draw clean digits: 82.0 % read with confidence 0.9,
-#   score 8.40, FID 34.0, a Parzen estimate of 169 ± 5.9 nats against 207 ± 10.1 for the
-#   training images themselves, 0.07 % of samples nearer a training image than 99 % of new
-#   digits, the stray pixels gone (0.5 %), and every digit between 6.6 % and 12.5 % of the
-#   confident samples. The paper's Figures 2 and 3 above are this model's.
+#   spectral norm and a minibatch standard deviation in $D$, 12,000 updates in 7.4 minutes on two
+#   CPU cores without bfloat16 instructions) draw clean digits: 82.2 % read with confidence 0.9,
+#   score 8.43, FID 31.2, a Parzen estimate of 171 ± 5.9 nats against 207 ± 10.1 for the
+#   training images themselves, 0.04 % of samples nearer a training image than 99 % of new
+#   digits, the speckle of the last generator averaged away (stray ink 0.4 %, the top row never
+#   lit), and every digit between 6.9 % and 12.2 % of the confident samples. The paper's Figures 2 and 3 above are this model's.
 # - **The metrics agree here**, which they did not for weaker models: the confident share, the
 #   score, the FID and the Parzen estimate all rank the runs 4, 3, 1, 2. The Parzen window still
 #   rewards pixel closeness to test digits more than legibility, which is why the paper's Table 1
