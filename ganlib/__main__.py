@@ -100,7 +100,9 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--n-toy", type=int, default=10_000, help="number of toy training samples")
     t.add_argument("--log-every", type=int, default=None, help=f"steps between statistics reads (default {d.log_every})")
     t.add_argument("--snapshot-every", type=int, default=d.snapshot_every, help="steps between fixed-noise grids (0: every epoch)")
-    t.add_argument("--checkpoint-every", type=int, default=d.checkpoint_every, help="steps between checkpoints (0: every epoch)")
+    t.add_argument("--checkpoint-every", type=int, default=None,
+                   help=f"steps between checkpoints (0: every epoch, -1: only the last; default {d.checkpoint_every}, "
+                        "or the preset's own)")
     t.add_argument("--amp", default=None, choices=[m for m in AMP_MODES if m],
                    help="mixed precision: bf16 autocast, fp16 autocast with a gradient scaler per player, or auto "
                         "(bf16 or fp16 on CUDA as the GPU supports, bf16 on a CPU with bf16 instructions, else float32); "
@@ -162,9 +164,9 @@ def _preset_run(args, out: Path):
     if args.dataset not in (None, preset.dataset):
         raise ValueError(f"--preset {preset.name} trains on --dataset {preset.dataset}, not {args.dataset}")
     args.dataset = preset.dataset
-    given = {k: getattr(args, k) for k in ("max_steps", "log_every", "amp") if getattr(args, k) is not None}
-    cfg = preset.train_config(seed=args.seed, device=args.device or "auto", out_dir=str(out),
-                              compile=args.compile, checkpoint_every=args.checkpoint_every,
+    given = {k: getattr(args, k) for k in ("max_steps", "log_every", "amp", "checkpoint_every")
+             if getattr(args, k) is not None}
+    cfg = preset.train_config(seed=args.seed, device=args.device or "auto", out_dir=str(out), compile=args.compile,
                               progress=True if args.progress is None else args.progress, **given)
     if args.dry_run:
         cfg = cfg.replace(max_steps=4, log_every=2, snapshot_every=2, checkpoint_every=2)
@@ -215,7 +217,8 @@ def _train_here(args) -> int:
             device=args.device or "auto", seed=args.seed,
             epochs=args.epochs or (2 if quick_mode() else TrainConfig.epochs), max_steps=args.max_steps,
             log_every=args.log_every or TrainConfig.log_every, snapshot_every=args.snapshot_every,
-            checkpoint_every=args.checkpoint_every, out_dir=str(out), amp=args.amp, compile=args.compile,
+            checkpoint_every=TrainConfig.checkpoint_every if args.checkpoint_every is None else args.checkpoint_every,
+            out_dir=str(out), amp=args.amp, compile=args.compile,
             ema_decay=args.ema_decay, reuse_fakes=args.reuse_fakes,
             progress=True if args.progress is None else args.progress,
         )
