@@ -163,3 +163,17 @@ def test_the_kernel_benchmarks_var_form_is_the_same_feature():
     h = torch.randn(8, 5, dtype=torch.float64)
     from ganlib.layers import minibatch_std
     assert torch.allclose(_load("bench_kernels").var_minibatch_std(h, 2), minibatch_std(h, 2))
+
+
+def test_checkpoint_benchmark_prints_the_write_beside_the_step(capsys, tmp_path):
+    _load("bench_checkpoint").main(["--quick", "--threads", "1", "--dir", str(tmp_path)])
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert "checkpoint" in lines[0] and lines[0].rstrip().endswith("MB")
+    assert lines[1].strip().startswith("training step, no checkpoints") and "the preset" in lines[5]
+    fields = {k: float(v) for k, v in (item.split("=") for item in lines[-1].split())}
+    assert set(fields) == {"checkpoint_ms", "step_ms", "every_epoch_overhead", "preset_overhead"}
+    assert fields["step_ms"] > 0 and fields["checkpoint_ms"] >= 0
+    # the overheads are the write spread over 40 and 1,000 steps, as fractions of the step
+    assert abs(fields["every_epoch_overhead"] - fields["checkpoint_ms"] / 40 / fields["step_ms"]) < 2e-3
+    assert abs(fields["preset_overhead"] - fields["checkpoint_ms"] / 1000 / fields["step_ms"]) < 2e-4
+    assert not list(tmp_path.iterdir())  # its checkpoints are removed
