@@ -101,7 +101,7 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--log-every", type=int, default=None, help=f"steps between statistics reads (default {d.log_every})")
     t.add_argument("--snapshot-every", type=int, default=d.snapshot_every, help="steps between fixed-noise grids (0: every epoch)")
     t.add_argument("--checkpoint-every", type=int, default=None,
-                   help=f"steps between checkpoints (0: every epoch, -1: only the last; default {d.checkpoint_every}, "
+                   help=f"steps between checkpoints (0: every epoch, -1: none; default {d.checkpoint_every}, "
                         "or the preset's own)")
     t.add_argument("--amp", default=None, choices=[m for m in AMP_MODES if m],
                    help="mixed precision: bf16 autocast, fp16 autocast with a gradient scaler per player, or auto "
