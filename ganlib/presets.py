@@ -101,7 +101,7 @@ PRESETS: Dict[str, Preset] = {
                      "players, a moving average of G, bf16 autocast where the hardware has it"),
         dataset="mnist",
         model="paper",
-        budget="12,000 steps of batch 100: 11-14 minutes on 2 CPU cores in float32 (no bf16 instructions), about 6 with them",
+        budget="12,000 steps of batch 100: 7-11 minutes on 2 CPU cores in float32 without bf16 instructions (a shared machine varies in speed), about 6 on a CPU with them",
         config=dict(loss="non_saturating", batch_size=100, max_steps=12_000, optimizer="Adam", lr_d=1e-4, lr_g=4e-4,
                     optimizer_kwargs={"betas": (0.5, 0.999)}, ema_decay=0.999, reuse_fakes=True, amp="auto",
                     log_every=100, snapshot_every=500, checkpoint_every=1000),
