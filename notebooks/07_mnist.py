@@ -643,7 +643,7 @@ display(summary)
 # centres, as in the Parzen table.)
 #
 # **What the table says.** The four figures agree on the order Run 4, Run 3, Run 1,
-# Run 2. Run 4's FID (31.2, against a floor of 17.1 for real test digits) is a sixth of Run 3's
+# Run 2. Run 4's FID (31.2, against a floor of 17.1 for real test digits) is about a sixth of Run 3's
 # (180.2) and a thirteenth of Run 1's (421.6); its confident share (82.2 %) and Inception-like
 # score (8.43) are the highest, its memorised share (0.04 %) is below that of real test digits
 # (1.60 %), and its stray ink (0.4 %) below theirs (2.4 %). Its class balance is the one figure
