@@ -114,11 +114,17 @@ def run(item):
     cfg, meta = row_setup(label, seed, steps)
     train = load_mnist("train", flatten=meta["model"] != "dcgan", verbose=False)
     validation, test = (load_mnist(s, source=train.source, verbose=False).images for s in ("validation", "test"))
-    held = torch.cat([validation, test])
     images = train.images
     start = time.perf_counter()
     trainer = train_pair(cfg, lambda: players_from_meta(meta, tuple(images.shape[1:]), images.mean(0)), images, meta=meta)
     wall = time.perf_counter() - start
+    return {"row": label, "seed": seed, "wall_s": wall, "g_steps": cfg.max_steps, **score(trainer, train, validation, test, seed)}
+
+
+def score(trainer, train, validation, test, seed):
+    """The digit figures of 10,000 samples of ``trainer``'s generator (noise seeded by ``seed``), its FID,
+    64 samples (uint8) and every 10th step of its training curve."""
+    held = torch.cat([validation, test])
     classifier = metrics.load_or_train_classifier(train.images.reshape(-1, 1, 28, 28), train.labels, device="cpu", verbose=False)
     g = torch.Generator().manual_seed(1000 + seed)
     z = trainer.G.sample_noise(10_000, generator=g, device="cpu")
@@ -127,10 +133,10 @@ def run(item):
     fid = metrics.fid_score(metrics.ClassifierFeatures(classifier), train.images.reshape(-1, 1, 28, 28), x[:len(test)])
     shares = np.array(r["confident_class_shares"])
     none = np.isnan(shares).all()  # no confident sample: no class shares
-    return {"row": label, "seed": seed, "wall_s": wall, "confident": r["confident_share"], "inception_like": r["inception_like"],
+    return {"confident": r["confident_share"], "inception_like": r["inception_like"],
             "min_share": float("nan") if none else float(np.nanmin(shares)),
             "max_share": float("nan") if none else float(np.nanmax(shares)), "memorised": r["memorised_share"],
-            "stray_ink": r["stray_ink_share"], "fid": fid, "g_steps": cfg.max_steps,
+            "stray_ink": r["stray_ink_share"], "fid": fid,
             "class_shares": r["class_shares"], "confident_class_shares": r["confident_class_shares"],
             "samples": (x[:64] * 255).round().to(torch.uint8),
             # every 10th step of the training curve (Eq. 1's batch estimate, or the critic's W)

@@ -32,6 +32,15 @@ def training_data(data: object, batch_size: int, dims: Optional[int] = None) -> 
     return data
 
 
+def float_dtype(module: "torch.nn.Module") -> "torch.dtype":
+    """The dtype of ``module``'s first floating-point parameter (float32 without one): what the
+    training data is cast to, so a float64 game (the equivalence tests) trains on float64 data."""
+    for p in module.parameters():
+        if p.is_floating_point():
+            return p.dtype
+    return torch.float32
+
+
 def positive_int(value: object, name: str, *, minimum: int = 1) -> int:
     """``value`` as an ``int`` >= ``minimum`` (a ``bool`` is not an int here)."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):

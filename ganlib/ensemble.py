@@ -24,7 +24,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 import torch
 from torch import Tensor, nn
 
-from ganlib._args import training_data
+from ganlib._args import float_dtype, training_data
 from ganlib.checkpoint import get_rng_state, set_rng_state
 from ganlib.config import TrainConfig
 from ganlib.distributed import Shard, world
@@ -86,12 +86,13 @@ class EnsembleTrainer(Loop):
         if resolve_amp(config.amp, self.device) == torch.float16:
             raise ValueError(f"the ensemble does not support amp={config.amp!r} (float16 here): a gradient scaler skips "
                              "the step of every member when one overflows; use amp='bf16' or None")
-        self.data = training_data(data, config.batch_size, dims=2).to(self.device, torch.float32).contiguous()
+        data = training_data(data, config.batch_size, dims=2)
         pairs = []
         for s in seeds:
             seed_everything(s)
             pairs.append(players())
         self.G, self.D = (m.to(self.device) for m in stack_players(pairs))
+        self.data = data.to(self.device, float_dtype(self.G)).contiguous()
         self.S = len(seeds)
         self._plan()
         self.optim_d, self.optim_g = make_optimizers(config, self.G, self.D, self.total_steps, self.steps_per_epoch)

@@ -49,10 +49,23 @@ from typing import Any, Callable, Dict, Optional
 import torch
 from torch import Tensor
 
-__all__ = ["AMP_MODES", "native_bf16_cpu", "resolve_amp", "Precision"]
+__all__ = ["AMP_MODES", "at_least_float32", "native_bf16_cpu", "resolve_amp", "Precision"]
 
 #: Values of :attr:`ganlib.config.TrainConfig.amp`.
 AMP_MODES = (None, "bf16", "fp16", "auto")
+
+
+def at_least_float32(t: Tensor) -> Tensor:
+    """``t`` in float32 when autocast left it in float16 or bfloat16, else ``t`` unchanged: losses are
+    taken in float32 under mixed precision, and a float64 game (the equivalence tests) stays in float64.
+
+    Example:
+        >>> import torch
+        >>> from ganlib.precision import at_least_float32
+        >>> at_least_float32(torch.ones(2, dtype=torch.float16)).dtype, at_least_float32(torch.ones(2, dtype=torch.float64)).dtype
+        (torch.float32, torch.float64)
+    """
+    return t.float() if t.dtype in (torch.float16, torch.bfloat16) else t
 
 
 def _native_bf16(device: torch.device) -> bool:

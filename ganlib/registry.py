@@ -21,6 +21,7 @@ import torch
 from torch import Tensor
 
 from ganlib import critics
+from ganlib.precision import at_least_float32
 from ganlib.losses import (discriminator_loss, generator_loss_non_saturating, generator_loss_saturating,
                            value_function)
 
@@ -111,7 +112,7 @@ class GANLoss:
         if self.penalty is None:
             return loss
         extra = {k: v for k, v in (("grad_scale", grad_scale), ("rand", rand)) if v is not None}
-        return loss + self.penalty(D, real, fake, generator=generator, **extra).float()
+        return loss + at_least_float32(self.penalty(D, real, fake, generator=generator, **extra))
 
     def member_objectives(self, D: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor, d_real_logits: Tensor,
                           d_fake_logits: Tensor, rand: Callable[..., Tensor]) -> Tensor:
@@ -138,7 +139,7 @@ class GANLoss:
             out = torch.vmap(per_member)(d_real_logits, d_fake_logits)
         if self.penalty is None:
             return out
-        penalty = self.penalty(D, real, fake, rand=rand, batch_dims=2).float()
+        penalty = at_least_float32(self.penalty(D, real, fake, rand=rand, batch_dims=2))
         return torch.cat([(out[:, 0] + penalty).unsqueeze(1), out[:, 1:]], dim=1)
 
     def member_generator(self, d_fake_logits: Tensor) -> Tensor:

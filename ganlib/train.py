@@ -37,14 +37,14 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 import torch
 from torch import Tensor, nn
 
-from ganlib._args import players_fit, training_data
+from ganlib._args import float_dtype, players_fit, training_data
 from ganlib.checkpoint import get_rng_state, load_checkpoint, save_checkpoint, set_rng_state
 from ganlib.config import TrainConfig
 from ganlib.distributed import Shard
 from ganlib.layers import mixes_samples
 from ganlib.registry import get_loss
 from ganlib.optim import GeneratorEMA, check_pairs, clear_grads, make_optimizers
-from ganlib.precision import Precision
+from ganlib.precision import Precision, at_least_float32
 from ganlib.runtime import resolve_device, seed_everything
 
 __all__ = ["Loop", "Trainer", "NonFiniteLossError", "STAT_COLUMNS", "HISTORY_COLUMNS", "EVENTS"]
@@ -134,10 +134,10 @@ class Loop:
                 self._kept_fakes, fake = fake, fake.detach()
             fake = fake.to(x.dtype)
             if self._fuse:
-                logits = self._d(torch.cat([x, fake], dim=self._cat_dim)).float()
+                logits = at_least_float32(self._d(torch.cat([x, fake], dim=self._cat_dim)))
                 real_l, fake_l = logits.narrow(self._cat_dim, 0, n), logits.narrow(self._cat_dim, n, n)
             else:
-                real_l, fake_l = (t.float() for t in self._d_pair(x, fake))
+                real_l, fake_l = (at_least_float32(t) for t in self._d_pair(x, fake))
             d_loss, stats = self._d_objective(x, fake, real_l, fake_l)
         opt, sched = self.optim_d
         clear_grads(opt)
@@ -157,7 +157,7 @@ class Loop:
             with self.precision.autocast():
                 if fake is None:
                     fake = self._g(self._noise(self.shard.local))
-                g_loss, stats = self._g_objective(self._d_frozen(fake).float())
+                g_loss, stats = self._g_objective(at_least_float32(self._d_frozen(fake)))
             clear_grads(opt)
             self.precision.backward(g_loss, "g")
             self.precision.step(opt, "g", self._optimizer_step)
@@ -322,7 +322,7 @@ class Trainer(Loop):
         self.device = self.shard.device
         seed_everything(config.seed)
         self.shard.reseed(config.seed)
-        self.data = training_data(data, config.batch_size).to(self.device, torch.float32).contiguous()
+        self.data = training_data(data, config.batch_size).to(self.device, float_dtype(generator)).contiguous()
         self.G, self.D = generator.to(self.device), discriminator.to(self.device)
         players_fit(self.G, self.D, self.data, self.device, self.shard.local)
         self._plan()

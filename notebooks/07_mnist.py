@@ -36,18 +36,28 @@
 # figures for every run, and what each lever of Run 4's recipe buys.
 
 # %% tags=["hide-input", "nbval-ignore-output"]
-# Setup, only inside Google Colab: install the ganlib these pages were run with (a release tag of the
-# book's repository, with its MNIST and FID extras), then report the GPU. Elsewhere it does nothing.
-# GANLIB_REPOSITORY points it at another copy (the tests use a local clone); the URL and the tag
-# are kept in step by scripts/set_repository_url.py and scripts/pin_version.py.
+# Setup, on any host (Colab, Kaggle, JupyterHub, a laptop): install the ganlib these pages were run with,
+# a release tag of the book's repository with its MNIST and FID extras, when this Python has no ganlib
+# or another version; pip keeps the host's torch where it satisfies ganlib's range. Where that ganlib
+# is installed (as after `pip install -e .` in a clone) the cell does nothing. On Colab it then
+# reports the GPU. GANLIB_REPOSITORY points it at another copy (the tests use a local clone); the URL
+# and the version are kept in step by scripts/set_repository_url.py and scripts/pin_version.py.
 import os
 import shutil
 import subprocess
 import sys
 
-if "google.colab" in sys.modules:
+GANLIB = "0.2.0"
+try:
+    import ganlib
+except ImportError:
+    ganlib = None
+if ganlib is None or ganlib.__version__ != GANLIB:
     repository = os.environ.get("GANLIB_REPOSITORY", "https://github.com/gan-book/gan-book")
-    subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", f"ganlib[data] @ git+{repository}@v0.2.0"])
+    subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", f"ganlib[data] @ git+{repository}@v{GANLIB}"])
+    if ganlib is not None:
+        print(f"Installed ganlib {GANLIB} over {ganlib.__version__}: restart the kernel, then run the chapter again.")
+if "google.colab" in sys.modules:
     if shutil.which("nvidia-smi"):
         subprocess.run(["nvidia-smi", "-L"], check=False)
     else:

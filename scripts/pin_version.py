@@ -1,15 +1,18 @@
 #!/usr/bin/env python3
-"""Pin every notebook's Colab setup cell to the ganlib version the stored outputs were made with.
+"""Pin every notebook's setup cell, and the book's launch buttons, to the ganlib version the stored outputs were made with.
 
-    python3 scripts/pin_version.py          # rewrite each `@vX.Y.Z` of the setup cells to ganlib.__version__
-    python3 scripts/pin_version.py --check  # exit 1, naming each notebook whose pin differs
+    python3 scripts/pin_version.py          # rewrite each pin to ganlib.__version__
+    python3 scripts/pin_version.py --check  # exit 1, naming each file whose pin differs
 
-The setup cell installs `ganlib[data] @ git+<repository>@v<version>`: a tag, never a moving branch,
-so a reader on Colab gets the library the pages were run with. The version is read from
-`ganlib/__init__.py` (`__version__`); `.github/workflows/release.yml` creates the tag `v<version>`
-when that version first reaches main with green tests. Bump the version, re-run the chapters, then
-run this script and commit. Only the pin changes (in notebooks/*.py and the paired .ipynb): the
-outputs and cell metadata stay as they are, so the jupytext pairs still agree.
+The setup cell (`GANLIB = "X.Y.Z"`) installs `ganlib[data] @ git+<repository>@vX.Y.Z` wherever this
+ganlib is missing: a tag, never a moving branch, so a reader gets the library the pages were run with.
+The launch buttons open the notebooks of that same tag (`repository: branch: vX.Y.Z` in _config.yml),
+so the notebook a reader opens on Colab is the one written for the library it installs. The version
+is read from `ganlib/__init__.py` (`__version__`); `.github/workflows/release.yml` creates the tag
+`v<version>` when that version first reaches main with green tests. Bump the version, re-run the
+chapters, then run this script and commit. Only the pins change (in notebooks/*.py, the paired
+.ipynb, _config.yml and the README's Colab badge): the outputs and cell metadata stay as they are, so the jupytext pairs
+still agree.
 
 Standard library only. `--root DIR` works on another checkout (the tests use a temporary copy).
 """
@@ -22,8 +25,12 @@ import sys
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 VERSION = re.compile(r'^__version__\s*=\s*["\']([^"\']+)["\']', re.MULTILINE)
-#: The pin inside the setup cell's install line: `...git+{repository}@v0.2.0"`.
-PIN = re.compile(r'(git\+\{repository\}@v)([0-9][0-9A-Za-z.+-]*)(?=\\?")')  # \" in .ipynb JSON
+#: The pin of the setup cell: `GANLIB = "0.2.0"` (`GANLIB = \"0.2.0\"` in .ipynb JSON).
+PIN = re.compile(r'(^\s*"?GANLIB = \\?")([0-9][0-9A-Za-z.+-]*)(?=\\?")', re.MULTILINE)
+#: The README's Colab badge: `colab.research.google.com/github/OWNER/REPO/blob/v0.2.0/notebooks/...`.
+BADGE = re.compile(r'(colab\.research\.google\.com/github/[^/\s]+/[^/\s]+/blob/)v?([^/\s]+)')
+#: The launch buttons' ref in _config.yml: `  branch: v0.2.0`.
+BRANCH = re.compile(r'(^\s+branch: )v?(\S+)', re.MULTILINE)
 
 
 def ganlib_version(root: pathlib.Path) -> str:
@@ -34,10 +41,14 @@ def ganlib_version(root: pathlib.Path) -> str:
 
 
 def pins(root: pathlib.Path) -> dict[str, list[str]]:
-    """{notebook file: the versions its setup cell pins} for notebooks/*.py and *.ipynb."""
+    """{file: the versions it pins}: the setup cell of notebooks/*.py and *.ipynb, the branch of _config.yml,
+    the README's Colab badge."""
     found = {}
     for path in sorted(root.glob("notebooks/*.py")) + sorted(root.glob("notebooks/*.ipynb")):
         found[path.relative_to(root).as_posix()] = [m.group(2) for m in PIN.finditer(path.read_text(encoding="utf-8"))]
+    found["_config.yml"] = [m.group(2) for m in BRANCH.finditer((root / "_config.yml").read_text(encoding="utf-8"))]
+    if (root / "README.md").exists():
+        found["README.md"] = sorted({m.group(2) for m in BADGE.finditer((root / "README.md").read_text(encoding="utf-8"))})
     return found
 
 
@@ -54,11 +65,16 @@ def main(argv: list[str] | None = None) -> int:
         return 1 if wrong else 0
     for name, v in wrong.items():
         if not v:
-            raise SystemExit(f"{name}: no `git+{{repository}}@v...` pin in its setup cell; copy the cell of chapter 01")
+            raise SystemExit(f"{name}: no pin (`GANLIB = \"...\"` in the setup cell, `branch: v...` in _config.yml); "
+                             "copy the setup cell of chapter 01")
         path = args.root / name
-        path.write_text(PIN.sub(rf"\g<1>{version}", path.read_text(encoding="utf-8")), encoding="utf-8")
+        text = path.read_text(encoding="utf-8")
+        pattern, repl = {"_config.yml": (BRANCH, rf"\g<1>v{version}"), "README.md": (BADGE, rf"\g<1>v{version}")}.get(
+            name, (PIN, rf"\g<1>{version}"))
+        text = pattern.sub(repl, text)
+        path.write_text(text, encoding="utf-8")
         print(f"  {name}: v{', v'.join(v)} -> v{version}")
-    print(f"every setup cell pins v{version}")
+    print(f"every setup cell and the launch buttons pin v{version}")
     return 0
 
 

@@ -8,7 +8,7 @@ repository button read it. Its copies are rewritten to match:
 
 - the Colab setup cell of every notebook (`git+URL`, in notebooks/*.py and the paired .ipynb; only
   that text changes, outputs and cell metadata stay as they are, so the jupytext pairs still agree);
-- README.md (badges, links), CITATION.cff, pyproject.toml (Homepage) and book/*.md (`git clone`);
+- README.md (badges, links, the Colab badge), CITATION.cff, pyproject.toml (Homepage) and book/*.md (`git clone`);
 - the published book's address, derived from the URL: https://github.com/OWNER/REPO is published
   at https://OWNER.github.io/REPO/ (GitHub Pages).
 
@@ -78,7 +78,8 @@ def set_repository_url(root: pathlib.Path, new: str) -> dict[str, int]:
     """Rewrite every copy of the repository URL (and the Pages URL) under root; returns {file: count}."""
     new = normalise(new)
     old = current_url(root)
-    pairs = [(old, new), (pages_url(old), pages_url(new))]
+    colab = lambda url: url.replace("https://github.com/", "https://colab.research.google.com/github/", 1)  # noqa: E731
+    pairs = [(old, new), (pages_url(old), pages_url(new)), (colab(old), colab(new))]
     changed: dict[str, int] = {}
     if old == new:
         return changed

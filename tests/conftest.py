@@ -26,6 +26,23 @@ def one_thread():
     torch.set_num_threads(n)
 
 
+@pytest.fixture
+def float64():
+    """Build tensors and networks in float64 for the test (``torch.set_default_dtype``).
+
+    Tests that check two code paths compute the same training run (an ensemble member against the
+    single run of its seed, two processes against one, fused against foreach Adam) compare
+    trajectories of tens of Adam steps. In float32 those trajectories are chaotic: Adam divides by
+    near-zero second moments, so a rounding difference of 1e-7 between two kernels grows to about 4e-3
+    in 50 steps, and which kernels run depends on the CPU (AVX2, AVX-512, AMX). In float64 the same
+    growth starts from 1e-16 and stays below 1e-9, so a tolerance of 1e-8 separates "the same
+    computation" from a real difference (which moves weights by 1e-3 or more) on any CPU."""
+    before = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield torch.float64
+    torch.set_default_dtype(before)
+
+
 @pytest.fixture(scope="session")
 def built_book(tmp_path_factory) -> pathlib.Path:
     """Build the whole book once per session, from scratch (--all), into a temporary folder."""

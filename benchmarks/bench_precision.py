@@ -1,0 +1,80 @@
+"""The ``mnist`` preset in float32, bf16 and fp16 on this CPU: the step time and the digit figures, side by side.
+
+Each precision trains the preset (seed 0, the offline 4,000-digit split or full MNIST online) for ``--steps``
+steps, one run after the other on the same threads, and is scored like chapter 07's runs
+(``ablate_mnist.score``: 10,000 samples of the moving average of G, ganlib's digit classifier, FID on its
+features). The fp16 row is the precision ``amp="auto"`` picks on Colab's T4; on a CPU without float16
+arithmetic it is emulated and slow, so its step time says nothing about a GPU, but its figures say whether
+the recipe learns in float16. ``min scale`` is the smallest gradient-scaler scale over the run (fp16 only):
+below 1 the scaler is shrinking gradients, which happens only when they overflow at every scale.
+
+Usage: ``python benchmarks/bench_precision.py [--steps 2000] [--json F] [--samples F]``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import torch
+
+from ablate_mnist import score
+from ganlib.data import load_mnist
+from ganlib.presets import train_preset
+from ganlib.runtime import describe_run
+
+PRECISIONS = {"float32": None, "bf16": "bf16", "fp16": "fp16"}
+
+
+def run(precision: str, steps: int, train, validation, test) -> dict:
+    scales = []
+
+    def watch(trainer):
+        scales.extend(s.get_scale() for s in trainer.precision.scalers.values())
+
+    start = time.perf_counter()
+    trainer = train_preset("mnist", train, seed=0, device="cpu", amp=PRECISIONS[precision], max_steps=steps,
+                           progress=False, snapshot_every=-1, checkpoint_every=-1, callbacks={"on_log": watch})
+    wall = time.perf_counter() - start
+    last = {c: sum(trainer.history[c][-100:]) / len(trainer.history[c][-100:]) for c in ("d_real", "d_fake")}
+    return {"precision": precision, "steps": steps, "wall_s": wall, "ms_per_step": 1000 * wall / steps,
+            "min_scale": min(scales) if scales else None, **{f"{c}_last100": v for c, v in last.items()},
+            **score(trainer, train, validation, test, seed=0)}
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--steps", type=int, default=2000, help="training steps per precision (default 2000)")
+    p.add_argument("--precisions", nargs="+", default=list(PRECISIONS), choices=list(PRECISIONS))
+    p.add_argument("--json", default=None, help="also write every run's figures to this file")
+    p.add_argument("--samples", default=None, help="also write 64 samples of every run (uint8, torch.save) to this file")
+    args = p.parse_args(argv)
+    describe_run(data_source="MNIST", device="cpu")
+    train = load_mnist("train", verbose=False)
+    validation, test = (load_mnist(s, source=train.source, verbose=False).images for s in ("validation", "test"))
+    results = []
+    for precision in args.precisions:
+        results.append(run(precision, args.steps, train, validation, test))
+        print(f"[{precision}] {results[-1]['wall_s']:.0f} s", flush=True)
+    if args.samples:
+        torch.save({r["precision"]: r.pop("samples") for r in results}, args.samples)
+    for r in results:
+        r.pop("samples", None)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=1)
+    base = results[0]["ms_per_step"]
+    print(f"the mnist preset, seed 0, {args.steps} steps of batch 100 on {torch.get_num_threads()} CPU threads; "
+          "10,000 samples of the moving average of G")
+    cols = [("ms/step", "ms_per_step", "{:.0f}"), (f"vs {results[0]['precision']}", None, "{:.2f}x"),
+            ("min scale", "min_scale", "{}"), ("D(x)", "d_real_last100", "{:.3f}"), ("D(G(z))", "d_fake_last100", "{:.3f}"),
+            ("confident", "confident", "{:.3f}"), ("IS-like", "inception_like", "{:.2f}"),
+            ("rarest", "min_share", "{:.3f}"), ("commonest", "max_share", "{:.3f}"), ("FID", "fid", "{:.1f}")]
+    print(f"{'precision':10s}" + "".join(f"{name:>11s}" for name, _, _ in cols))
+    for r in results:
+        cells = [fmt.format(r["ms_per_step"] / base if key is None else r[key]) for _, key, fmt in cols]
+        print(f"{r['precision']:10s}" + "".join(f"{c:>11s}" for c in cells))
+
+
+if __name__ == "__main__":
+    main()
