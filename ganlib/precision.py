@@ -15,7 +15,11 @@ r"""Mixed precision for the two players: autocast, and one gradient scaler per p
   divides the gradients by :math:`s` before the optimiser step, skips the step when a scaled
   gradient overflowed (and halves :math:`s`), and doubles :math:`s` after 2000 steps without
   overflow. :math:`D` and :math:`G` minimise different losses whose gradients overflow at
-  different scales, so each player gets its own scaler.
+  different scales, so each player gets its own scaler. Arithmetic that leaves float16's range is
+  done in float32 inside the autocast region: the minibatch standard deviation
+  (:func:`ganlib.layers.minibatch_std`), whose :math:`\epsilon = 10^{-8}` and squared deviations
+  below :math:`2.4\cdot10^{-4}` are 0 in float16, which put its square root at 0 and made every
+  gradient upstream of it infinite at every scale (the ``mnist`` preset trained nothing in fp16).
 * ``"auto"``: bf16 on a CUDA device with native bfloat16 (compute capability 8.0 and up), fp16
   on older CUDA devices (T4, V100); bf16 on a CPU with bfloat16 instructions (AVX512-BF16 or
   AMX: Intel Xeon from Cooper Lake on, AMD Zen 4 and later), float32 on other CPUs and on Apple

@@ -6,7 +6,7 @@ the ``mnist-dcgan`` preset, and chapter 08's two variants of the preset (without
 Chapter 07's Runs 1-3 and the toy chapters train in float32 (``amp=None``) on any device.
 
 Each configuration trains here, on the CPU under ``torch.autocast`` (the rehearsal of a GPU this machine
-can offer), for 300 steps on 2,000 digits in float32, bf16 and fp16, with every layer of the configuration
+can offer), for 150 steps on 2,000 digits in float32, bf16 and fp16, with every layer of the configuration
 (maxout, dropout, spectral norm, the minibatch standard deviation, batch norm, the gradient penalty) at a
 fraction of its width so that the emulated float16 arithmetic stays within seconds. The full-width preset
 runs 30 steps under fp16 as well: enough for the failure this file guards against, where the minibatch
@@ -16,14 +16,20 @@ scaler halved its scale at every step (from 65536 to below 1 within 17 steps) wh
 What "learns like float32" means, asserted for each configuration and precision:
 
 - fp16: the scalers' scale never drops below 1 (a scale below 1 means gradients overflow at every scale);
-- every weight tensor of D and of G has moved, and each player's relative movement
+- every weight tensor of D and of G that moves in float32 has moved (all of them, except the critic's
+  output bias under WGAN-GP, to which its loss is blind: its gradient is exactly 0), and each player's
+  relative movement
   :math:`\\lVert\\theta_T - \\theta_0\\rVert / \\lVert\\theta_0\\rVert` is within a factor of 2 of float32's;
 - the gap :math:`D(x) - D(G(z))` (for WGAN-GP the critic's estimate of :math:`W_1`), averaged over each
-  window of 50 steps, stays within ``BAND`` of the float32 run's. The band is set from float32 itself:
-  see ``BAND``.
+  window of 25 steps, stays within ``BAND`` of the float32 run's. The band is set from float32 itself:
+  see ``BAND``. In three configurations the float32 gap grows well past the band within the run (to
+  0.42, 0.78-0.99 and 2.3-2.8), so a player that does not learn fails it; without spectral norm the
+  preset's gap is still below 0.06 after 150 steps, and there the movement of the weights is the
+  check that it learns.
 """
 from __future__ import annotations
 
+import functools
 import importlib.util
 import math
 import pathlib
@@ -51,9 +57,10 @@ NARROW = {"paper": {"generator_kwargs": {"hidden": 240}, "discriminator_kwargs":
 #: the largest difference allowed between the windowed gaps of a reduced-precision run and float32's
 #: (in units of the gap itself: probabilities for the paper's losses, the critic's scale for WGAN-GP). It
 #: is twice the largest difference between two float32 runs of the same configuration with different
-#: seeds, measured for every configuration over seeds 0-3 (benchmarks/results/amp_band.txt): reduced
-#: precision may change a run as much as a new seed does, and a run that does not learn misses it.
-BAND = {"mnist": 0.20, "mnist-dcgan": 0.30, "preset, no spectral norm": 0.20, "preset, WGAN-GP": 1.0}
+#: seeds, measured for every configuration over seeds 0-3 (benchmarks/results/amp_band.txt: 0.032,
+#: 0.211, 0.049, 0.565): reduced precision may change a run as much as a new seed does. Measured there,
+#: bf16 and fp16 stay within 0.004-0.108 of float32.
+BAND = {"mnist": 0.07, "mnist-dcgan": 0.43, "preset, no spectral norm": 0.10, "preset, WGAN-GP": 1.13}
 
 
 def setup(name: str, seed: int = 0, amp=None, narrow: bool = True, steps: int = STEPS):
@@ -74,10 +81,15 @@ def flat(module):
     return [p.detach().clone() for p in module.parameters()]
 
 
+@functools.lru_cache(maxsize=None)
+def digits(flatten: bool) -> torch.Tensor:
+    return load_mnist("train", flatten=flatten, verbose=False).images[:N_DATA]
+
+
 def train(name: str, seed: int = 0, amp=None, narrow: bool = True, steps: int = STEPS):
     """Train configuration ``name``; returns a dict of what the assertions read."""
     cfg, meta = setup(name, seed, amp, narrow, steps)
-    data = load_mnist("train", flatten=meta["model"] != "dcgan", verbose=False).images[:N_DATA]
+    data = digits(meta["model"] != "dcgan")
     scales, start = [], {}
 
     def record(trainer):
@@ -96,8 +108,8 @@ def train(name: str, seed: int = 0, amp=None, narrow: bool = True, steps: int = 
         changed = [not torch.equal(a, b) for a, b in zip(start[player], now)]
         norm0 = math.sqrt(sum(float(a.double().square().sum()) for a in start[player]))
         delta = math.sqrt(sum(float((a.double() - b.double()).square().sum()) for a, b in zip(start[player], now)))
-        moved[player] = (all(changed), delta / norm0)
-    return {"gap": gap.reshape(-1, WINDOW).mean(1), "min_scale": min(scales) if scales else None, "moved": moved,
+        moved[player] = (changed, delta / norm0)
+    return {"gap": gap[: len(gap) // WINDOW * WINDOW].reshape(-1, WINDOW).mean(1), "min_scale": min(scales) if scales else None, "moved": moved,
             "finite": all(math.isfinite(v) for v in trainer.history["d_loss"] + trainer.history["g_loss"])}
 
 
@@ -116,9 +128,11 @@ def test_every_gpu_configuration_learns_in_reduced_precision_like_float32(float3
     if amp == "fp16":
         assert run["min_scale"] >= 1, f"{name} under fp16: the gradient scale fell to {run['min_scale']:.3g}"
     for player in ("D", "G"):
-        every_tensor, rel = run["moved"][player]
-        assert every_tensor, f"{name} under {amp}: some of {player}'s weights never moved"
-        ref_rel = ref["moved"][player][1]
+        changed, rel = run["moved"][player]
+        ref_changed, ref_rel = ref["moved"][player]
+        assert all(ref_changed) or name == "preset, WGAN-GP", f"{name}: some of {player}'s weights never moved in float32"
+        assert all(c for c, r in zip(changed, ref_changed) if r), (
+            f"{name} under {amp}: some of {player}'s weights that float32 moves never moved")
         assert ref_rel / 2 <= rel <= 2 * ref_rel, (
             f"{name} under {amp}: {player} moved {rel:.3g} (relative), float32 {ref_rel:.3g}")
     diff = (run["gap"] - ref["gap"]).abs().max().item()
@@ -130,7 +144,7 @@ def test_every_gpu_configuration_learns_in_reduced_precision_like_float32(float3
 def test_the_full_width_preset_trains_under_fp16():
     run = train("mnist", amp="fp16", narrow=False, steps=30)
     assert run["finite"] and run["min_scale"] >= 1, f"the gradient scale fell to {run['min_scale']:.3g}"
-    assert run["moved"]["D"][0] and run["moved"]["G"][0], "a player's weights never moved under fp16"
+    assert all(run["moved"]["D"][0]) and all(run["moved"]["G"][0]), "a player's weights never moved under fp16"
 
 
 def test_minibatch_std_gradient_is_finite_in_float16_for_identical_samples():
