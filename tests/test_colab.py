@@ -292,7 +292,8 @@ def test_pages_url_matches_the_rule_in_the_readme():
 
 
 def test_notebook_pages_have_a_colab_button(built_book):
-    branch = CONFIG["repository"]["branch"]
+    """Each chapter's button opens that chapter at the tag its setup cell installs, not at main."""
+    branch = f"v{ganlib.__version__}"
     repo_path = REPO_URL.removeprefix("https://github.com/")
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
     chapters = [ch["file"] for part in toc["parts"] for ch in part["chapters"] if ch["file"].startswith("notebooks/")]
