@@ -5,7 +5,7 @@ steps, one run after the other on the same threads, and is scored like chapter 0
 (``ablate_mnist.score``: 10,000 samples of the moving average of G, ganlib's digit classifier, FID on its
 features). The fp16 row is the precision ``amp="auto"`` picks on Colab's T4; on a CPU without float16
 arithmetic it is emulated and slow, so its step time says nothing about a GPU, but its figures say whether
-the recipe learns in float16. ``min scale`` is the smallest gradient-scaler scale over the run (fp16 only):
+the recipe learns in float16. ``min scale`` is the smallest gradient-scaler scale read at the run's logs, every 100 steps (fp16 only):
 below 1 the scaler is shrinking gradients, which happens only when they overflow at every scale.
 
 Usage: ``python benchmarks/bench_precision.py [--steps 2000] [--json F] [--samples F] [--figure F]``;

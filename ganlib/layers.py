@@ -40,7 +40,8 @@ def minibatch_std(h: Tensor, group: int, eps: float = 1e-8) -> Tensor:
     repetition, which it cannot in one sample. The :math:`\epsilon` keeps the gradient finite for
     identical samples. Groups of consecutive samples never straddle the boundary of two batches
     of a multiple of :math:`g` samples stacked one after the other, so real and generated batches
-    may share one forward pass (:func:`mixing_block`).
+    may share one forward pass (:func:`mixing_block`). Under autocast the statistic is computed in
+    float32 and returned in the input's precision (see :mod:`ganlib.precision`).
 
     Example:
         >>> import torch

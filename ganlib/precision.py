@@ -17,9 +17,9 @@ r"""Mixed precision for the two players: autocast, and one gradient scaler per p
   overflow. :math:`D` and :math:`G` minimise different losses whose gradients overflow at
   different scales, so each player gets its own scaler. Arithmetic that leaves float16's range is
   done in float32 inside the autocast region: the minibatch standard deviation
-  (:func:`ganlib.layers.minibatch_std`), whose :math:`\epsilon = 10^{-8}` and squared deviations
-  below :math:`2.4\cdot10^{-4}` are 0 in float16, which put its square root at 0 and made every
-  gradient upstream of it infinite at every scale (the ``mnist`` preset trained nothing in fp16).
+  (:func:`ganlib.layers.minibatch_std`): in float16 its :math:`\epsilon = 10^{-8}` is 0 and so is
+  the square of any deviation below :math:`2.4\cdot10^{-4}`, which put its square root at 0 and made
+  every gradient upstream of it infinite at every scale (the ``mnist`` preset trained nothing in fp16).
 * ``"auto"``: bf16 on a CUDA device with native bfloat16 (compute capability 8.0 and up), fp16
   on older CUDA devices (T4, V100); bf16 on a CPU with bfloat16 instructions (AVX512-BF16 or
   AMX: Intel Xeon from Cooper Lake on, AMD Zen 4 and later), float32 on other CPUs and on Apple

@@ -47,7 +47,7 @@ import shutil
 import subprocess
 import sys
 
-GANLIB = "0.2.0"
+GANLIB = "0.2.1"
 try:
     import ganlib
 except ImportError:
@@ -55,8 +55,8 @@ except ImportError:
 if ganlib is None or ganlib.__version__ != GANLIB:
     repository = os.environ.get("GANLIB_REPOSITORY", "https://github.com/gan-book/gan-book")
     subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", f"ganlib[data] @ git+{repository}@v{GANLIB}"])
-    if ganlib is not None:
-        print(f"Installed ganlib {GANLIB} over {ganlib.__version__}: restart the kernel, then run the chapter again.")
+    if ganlib is not None:  # the old version is imported in this kernel: stop before the chapter uses it
+        raise SystemExit(f"Installed ganlib {GANLIB} over {ganlib.__version__}: restart the kernel, then run the chapter again.")
 if "google.colab" in sys.modules:
     if shutil.which("nvidia-smi"):
         subprocess.run(["nvidia-smi", "-L"], check=False)

@@ -53,7 +53,7 @@ import shutil
 import subprocess
 import sys
 
-GANLIB = "0.2.0"
+GANLIB = "0.2.1"
 try:
     import ganlib
 except ImportError:
@@ -61,8 +61,8 @@ except ImportError:
 if ganlib is None or ganlib.__version__ != GANLIB:
     repository = os.environ.get("GANLIB_REPOSITORY", "https://github.com/gan-book/gan-book")
     subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", f"ganlib[data] @ git+{repository}@v{GANLIB}"])
-    if ganlib is not None:
-        print(f"Installed ganlib {GANLIB} over {ganlib.__version__}: restart the kernel, then run the chapter again.")
+    if ganlib is not None:  # the old version is imported in this kernel: stop before the chapter uses it
+        raise SystemExit(f"Installed ganlib {GANLIB} over {ganlib.__version__}: restart the kernel, then run the chapter again.")
 if "google.colab" in sys.modules:
     if shutil.which("nvidia-smi"):
         subprocess.run(["nvidia-smi", "-L"], check=False)
@@ -512,7 +512,7 @@ for key in [(name, col) for name in TOYS for col in ("modes", "hq")]:
 # Inception-like score, the smallest and the largest digit's share of those confident samples
 # (10 % each for a perfect generator), and the FID on the classifier's features between 500
 # samples and the training digits. Nine runs of 15 to 19 minutes each (on one thread) do not fit
-# in this page's budget: `benchmarks/ablate_mnist.py` trains them (the command is in the README)
+# in this page's budget: `benchmarks/ablate_mnist.py` trains them (the command is in the repository's CONTRIBUTING.md)
 # and this page reads what it wrote, `benchmarks/results/compare_mnist.json` with 64 samples of
 # every run beside it; the wall times are those of one thread (two runs at a time on the two
 # cores of a CPU without bfloat16 instructions).

@@ -10,7 +10,8 @@
 # GANLIB_NEWEST=1 installs the newest releases instead (no constraints.txt, every package upgraded),
 # into .venv-newest: what .github/workflows/newest.yml runs weekly, so drift shows before it breaks
 # a reader's install. GANLIB_VENV=DIR picks another environment folder.
-# Re-installs only when pyproject.toml or constraints.txt changed since the last install for that extra.
+# Re-installs only when pyproject.toml or constraints.txt changed since the last install for that extra
+# (with GANLIB_NEWEST=1, also on a new day).
 set -euo pipefail
 extra=${1:-test}
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -28,6 +29,7 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 stamp="$venv/.ganlib-$extra.stamp"
 want=$(cat "$root/pyproject.toml" "$root/constraints.txt" | sha256sum | cut -d' ' -f1)-newest$newest
+[ "$newest" = 1 ] && want="$want-$(date +%F)"  # the newest releases: resolved again each day
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   if [ "$newest" = 1 ]; then
     echo "[env] installing ganlib[$extra] with the newest releases into $venv"

@@ -4,6 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh test
+# The setup cell installs its pinned ganlib wherever another version is found: with a bumped
+# __version__ and old pins it would replace this checkout's editable install, so refuse first.
+python3 scripts/pin_version.py --check || { echo "$(basename "$0"): the setup cells pin another ganlib than ganlib/__init__.py: run python3 scripts/pin_version.py" >&2; exit 1; }
 unset GANLIB_QUICK
 unset MPLBACKEND
 start=$(date +%s)

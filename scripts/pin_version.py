@@ -9,8 +9,9 @@ ganlib is missing: a tag, never a moving branch, so a reader gets the library th
 The launch buttons open the notebooks of that same tag (`repository: branch: vX.Y.Z` in _config.yml),
 so the notebook a reader opens on Colab is the one written for the library it installs. The version
 is read from `ganlib/__init__.py` (`__version__`); `.github/workflows/release.yml` creates the tag
-`v<version>` when that version first reaches main with green tests. Bump the version, re-run the
-chapters, then run this script and commit. Only the pins change (in notebooks/*.py, the paired
+`v<version>` when that version first reaches main with green tests. Bump the version, run this
+script, then re-run the chapters and commit (scripts/test.sh and scripts/execute-notebooks.sh refuse
+to start while a pin differs: the setup cells would install the old release over the checkout). Only the pins change (in notebooks/*.py, the paired
 .ipynb, _config.yml and the README's Colab badge): the outputs and cell metadata stay as they are, so the jupytext pairs
 still agree.
 

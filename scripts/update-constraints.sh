@@ -12,7 +12,7 @@ venv=${GANLIB_VENV:-.venv}
   echo "# ranges in pyproject.toml). Rewritten by scripts/update-constraints.sh; the weekly workflow"
   echo "# .github/workflows/newest.yml runs the suite without this file, on the newest releases."
   echo "# Python $("$venv/bin/python" -c 'import platform; print(platform.python_version())')"
-  "$venv/bin/python" -m pip freeze --exclude-editable 2>/dev/null \
+  "$venv/bin/python" -m pip freeze --exclude-editable 2>/dev/null | grep '==' \
     | grep -v -i -E '^(ganlib|torch|torchvision|triton|sympy|mpmath|networkx|nvidia-[a-z0-9-]+|cuda-[a-z-]+)==' \
     | LC_ALL=C sort -f
 } > constraints.txt

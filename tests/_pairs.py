@@ -1,8 +1,9 @@
 """What a notebook pair is compared on: its content, not the version of the tool that wrote it.
 
-jupytext writes its own version into the `.py` header (``jupytext_version: 1.19.7``). A new jupytext
-release changes that line and nothing else, so comparing whole files would fail every pair on every
-machine that installs the new release; the comparisons drop that one line and keep everything else.
+jupytext writes its own version into the `.py` header (``jupytext_version: 1.19.7``). Every new
+jupytext release changes that line, so comparing whole files would fail every pair on every machine
+that installs the new release; the comparisons drop that one line and keep everything else (a
+release that changes the format itself still fails them, as it should).
 """
 from __future__ import annotations
 

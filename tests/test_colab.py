@@ -141,10 +141,10 @@ class _Recorder:
         return subprocess.CompletedProcess(cmd, 0, stdout="GPU 0: Tesla T4 (UUID: GPU-0)\n", stderr="")
 
 
-def _run_cell(src: str, monkeypatch, *, colab: bool, gpu: bool, installed=None) -> _Recorder:
+def _run_cell(src: str, monkeypatch, *, colab: bool, gpu: bool, installed=None, recorder=None) -> _Recorder:
     """Run the setup cell with subprocess stubbed; ``installed``: the ganlib version `import ganlib`
-    finds (None: the import fails)."""
-    rec = _Recorder(gpu)
+    finds (None: the import fails); ``recorder``: where the calls go (default: a new one)."""
+    rec = recorder if recorder is not None else _Recorder(gpu)
     if installed is None:
         monkeypatch.setitem(sys.modules, "ganlib", None)  # `import ganlib` raises ImportError
     else:
@@ -173,13 +173,15 @@ def test_setup_cell_installs_nothing_where_the_pinned_ganlib_is_installed(py, co
 
 @pytest.mark.parametrize("installed", [None, "0.0.1"], ids=["missing", "another-version"])
 @pytest.mark.parametrize("py", NOTEBOOKS, ids=lambda p: p.name)
-def test_setup_cell_installs_the_pinned_ganlib_on_any_host(py, installed, monkeypatch, capsys):
+def test_setup_cell_installs_the_pinned_ganlib_on_any_host(py, installed, monkeypatch):
     """Kaggle, SageMaker Studio Lab, JupyterHub, a laptop: no google.colab, no ganlib (or another one)."""
-    rec = _run_cell(setup_cell(py), monkeypatch, colab=False, gpu=False, installed=installed)
+    if installed is None:
+        rec = _run_cell(setup_cell(py), monkeypatch, colab=False, gpu=False, installed=installed)
+    else:  # another ganlib is imported in this kernel: the chapter must not go on with it
+        with pytest.raises(SystemExit, match=f"restart the kernel.*") as stop:
+            _run_cell(setup_cell(py), monkeypatch, colab=False, gpu=False, installed=installed, recorder=(rec := _Recorder(False)))
+        assert installed in str(stop.value) and ganlib.__version__ in str(stop.value)
     assert rec.calls == [[sys.executable, "-m", "pip", "install", "-q", INSTALL]], f"{py.name}: {rec.calls}"
-    out = capsys.readouterr().out
-    if installed is not None:
-        assert "restart the kernel" in out and installed in out, f"{py.name}: printed {out!r}"
 
 
 @pytest.mark.parametrize("gpu", [True, False], ids=["gpu-runtime", "cpu-runtime"])

