@@ -9,8 +9,8 @@ the recipe learns in float16. ``min scale`` is the smallest gradient-scaler scal
 below 1 the scaler is shrinking gradients, which happens only when they overflow at every scale.
 
 Usage: ``python benchmarks/bench_precision.py [--steps 2000] [--json F] [--samples F] [--figure F]``;
-``--replot JSON SAMPLES --figure F`` redraws the figure (64 samples of each precision, side by side) from
-stored results without training.
+``--replot JSON SAMPLES --figure F`` redraws the figure (36 samples of each precision, side by side) and
+reprints the table from stored results, without training.
 """
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ def run(precision: str, steps: int, train, validation, test) -> dict:
 
 
 def plot(results, samples, path) -> None:
-    """64 samples of each precision's run side by side, titled with its step time and digit figures."""
+    """36 samples of each precision's run side by side, titled with its step time and digit figures."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -53,13 +53,13 @@ def plot(results, samples, path) -> None:
 
     from ganlib.viz import image_grid, show_grid
 
-    fig, axes = plt.subplots(1, len(results), figsize=(4.2 * len(results), 4.9))
+    fig, axes = plt.subplots(1, len(results), figsize=(3.3 * len(results), 3.7))
     for ax, r in zip(axes, results):
-        x = samples[r["precision"]].float().div(255).reshape(-1, 1, 28, 28)
+        x = samples[r["precision"]][:36].float().div(255).reshape(-1, 1, 28, 28)
         title = (f"{r['precision']}: {r['ms_per_step']:.0f} ms/step\n{100 * r['confident']:.1f} % confident, "
                  f"IS-like {r['inception_like']:.2f}, FID {r['fid']:.0f}")
-        show_grid(ax, image_grid(x, nrow=8), title)
-    fig.suptitle(f"The mnist preset after {results[0]['steps']:,} steps on this CPU, seed 0 (moving average of G)")
+        show_grid(ax, image_grid(x, nrow=6))
+        ax.set_title(title, fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     print(f"wrote {path}")
@@ -71,7 +71,7 @@ def main(argv=None) -> None:
     p.add_argument("--precisions", nargs="+", default=list(PRECISIONS), choices=list(PRECISIONS))
     p.add_argument("--json", default=None, help="also write every run's figures to this file")
     p.add_argument("--samples", default=None, help="also write 64 samples of every run (uint8, torch.save) to this file")
-    p.add_argument("--figure", default=None, help="also draw 64 samples of every run side by side into this PNG")
+    p.add_argument("--figure", default=None, help="also draw 36 samples of every run side by side into this PNG")
     p.add_argument("--replot", nargs=2, metavar=("JSON", "SAMPLES"), default=None,
                    help="only redraw --figure from a stored --json and --samples")
     args = p.parse_args(argv)
@@ -79,7 +79,9 @@ def main(argv=None) -> None:
         if not args.figure:
             p.error("--replot needs --figure")
         with open(args.replot[0]) as f:
-            plot(json.load(f), torch.load(args.replot[1]), args.figure)
+            results = json.load(f)
+        plot(results, torch.load(args.replot[1]), args.figure)
+        print_table(results)
         return
     describe_run(data_source="MNIST", device="cpu")
     train = load_mnist("train", verbose=False)
@@ -96,18 +98,21 @@ def main(argv=None) -> None:
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=1)
-    base = results[0]["ms_per_step"]
-    print(f"the mnist preset, seed 0, {args.steps} steps of batch 100 on {torch.get_num_threads()} CPU threads; "
-          "10,000 samples of the moving average of G")
-    cols = [("ms/step", "ms_per_step", "{:.0f}"), (f"vs {results[0]['precision']}", None, "{:.2f}x"),
-            ("min scale", "min_scale", "{}"), ("D(x)", "d_real_last100", "{:.3f}"), ("D(G(z))", "d_fake_last100", "{:.3f}"),
-            ("confident", "confident", "{:.3f}"), ("IS-like", "inception_like", "{:.2f}"),
-            ("rarest", "min_share", "{:.3f}"), ("commonest", "max_share", "{:.3f}"), ("FID", "fid", "{:.1f}")]
-    print(f"{'precision':10s}" + "".join(f"{name:>11s}" for name, _, _ in cols))
-    for r in results:
-        cells = [fmt.format(r["ms_per_step"] / base if key is None else r[key]) for _, key, fmt in cols]
-        print(f"{r['precision']:10s}" + "".join(f"{c:>11s}" for c in cells))
+    print_table(results)
 
+
+def print_table(results) -> None:
+    """The runs side by side, as a Markdown table (readable in a terminal, rendered on the Performance page)."""
+    base = results[0]["ms_per_step"]
+    print(f"The `mnist` preset, seed 0, {results[0]['steps']:,} steps of batch 100 on {torch.get_num_threads()} CPU threads; "
+          "10,000 samples of the moving average of G.\n")
+    print(f"| precision | ms/step (vs {results[0]['precision']}) | D(x) / D(G(z)) | confident | IS-like | digit shares | FID | min scale |")
+    print("|---" * 8 + "|")
+    for r in results:
+        scale = "-" if r["min_scale"] is None else f"{r['min_scale']:.0f}"
+        print(f"| {r['precision']} | {r['ms_per_step']:.0f} ({r['ms_per_step'] / base:.2f}x) | "
+              f"{r['d_real_last100']:.3f} / {r['d_fake_last100']:.3f} | {r['confident']:.3f} | {r['inception_like']:.2f} | "
+              f"{100 * r['min_share']:.1f}-{100 * r['max_share']:.1f} % | {r['fid']:.1f} | {scale} |")
 
 if __name__ == "__main__":
     main()
