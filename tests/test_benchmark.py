@@ -177,3 +177,23 @@ def test_checkpoint_benchmark_prints_the_write_beside_the_step(capsys, tmp_path)
     assert abs(fields["every_epoch_overhead"] - fields["checkpoint_ms"] / 40 / fields["step_ms"]) < 2e-3
     assert abs(fields["preset_overhead"] - fields["checkpoint_ms"] / 1000 / fields["step_ms"]) < 2e-4
     assert not list(tmp_path.iterdir())  # its checkpoints are removed
+
+
+def test_precision_benchmark_reprints_its_stored_table_and_figure(tmp_path, capsys, monkeypatch):
+    """bench_precision.py --replot: the Performance page's table and figure come from the stored run."""
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))  # it imports ablate_mnist beside it
+    spec = importlib.util.spec_from_file_location("bench_precision", ROOT / "benchmarks" / "bench_precision.py")
+    precision = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(precision)
+    results = ROOT / "benchmarks" / "results"
+    figure = tmp_path / "precision.png"
+    precision.main(["--replot", str(results / "precision_2k.json"), str(results / "precision_2k_samples.pt"),
+                    "--figure", str(figure)])
+    out = capsys.readouterr().out
+    rows = [line for line in out.splitlines() if line.startswith("| ") and not line.startswith("| precision")]
+    assert [r.split("|")[1].strip() for r in rows] == ["float32", "bf16", "fp16"]
+    assert "(1.00x)" in rows[0] and rows[2].rstrip(" |").endswith("65536")  # fp16's scale never shrank
+    assert figure.stat().st_size > 10_000
+    page = (ROOT / "book" / "performance.md").read_text()
+    table = (results / "precision_2k.md").read_text().strip()
+    assert table in page and all(r in table for r in rows), "the Performance page's table is not the benchmark's output"
