@@ -3,7 +3,7 @@
 The first five rows build the base recipe up from the paper's own optimiser, one change per row; the
 later ones try one more lever on top of it (the last swaps the paper's networks for the ``mnist-dcgan``
 preset): the table of chapter 07, the default. The base recipe is the ``mnist`` preset
-(:data:`ganlib.presets.PRESETS`) without what it does for the class balance (spectral norm and a
+(:data:`ganlib.recipes.presets.PRESETS`) without what it does for the class balance (spectral norm and a
 minibatch standard deviation in D, one G(z) per step for both players). More rows, outside the
 default (``--rows`` picks them): ``"the base recipe"`` (bf16 only where the CPU has bfloat16
 instructions) and ``"recipe, WGAN-GP"``, with the spectral-norm row the base recipe's comparison
@@ -16,7 +16,7 @@ change the maths. Every run trains on the
 4,000-digit offline split (or full MNIST online), then 10,000 samples of its generator (the moving
 average when the row keeps one) are scored with ganlib's digit classifier
 (:func:`ganlib.metrics.digit_report`). The runs go two at a time, one per core, one thread each
-(:func:`ganlib.runtime.parallel_map`), so the wall times are those of one thread. Every row gets the same
+(:func:`ganlib.engine.runtime.parallel_map`), so the wall times are those of one thread. Every row gets the same
 number of discriminator updates (a row with ``k`` = 5 makes a fifth of the generator updates). Each run
 also reports the FID on the classifier's features (500 samples against the training digits, the
 protocol of chapter 07), and ``--samples F`` keeps 64 samples of each run (uint8) for the book's grids.
@@ -35,9 +35,9 @@ import torch
 
 from ganlib import metrics
 from ganlib.data import load_mnist
-from ganlib.experiments import train_pair
-from ganlib.presets import get_preset, players_from_meta
-from ganlib.runtime import parallel_map
+from ganlib.recipes.experiments import train_pair
+from ganlib.recipes.presets import get_preset, players_from_meta
+from ganlib.engine.runtime import parallel_map
 
 NO_EXTRAS = dict(ema_decay=None, amp=None)
 SN_MBSTD = {"spectral_norm": True, "minibatch_std": 2}

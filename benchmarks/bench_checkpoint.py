@@ -1,7 +1,7 @@
 """What checkpointing costs the ``mnist`` preset's run, beside its training step, in one run.
 
 A checkpoint of the preset (the 1200-unit G, the maxout D with spectral norm, Adam's two moments for
-both, the moving average of G, the history) is written by :meth:`ganlib.train.Loop.save_checkpoint`:
+both, the moving average of G, the history) is written by :meth:`ganlib.engine.loop.Loop.save_checkpoint`:
 ``torch.save`` to a temporary file, ``fsync``, rename. The benchmark trains the preset for 400 steps
 (ten epochs of the 4,000-digit split) with a checkpoint at every epoch, the command line's default
 before presets set their own interval, and without checkpoints, in interleaved rounds, keeping
@@ -26,8 +26,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ganlib.data import load_mnist  # noqa: E402
-from ganlib.experiments import train_pair  # noqa: E402
-from ganlib.presets import get_preset, players_from_meta  # noqa: E402
+from ganlib.recipes.experiments import train_pair  # noqa: E402
+from ganlib.recipes.presets import get_preset, players_from_meta  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_kernels import best_of  # noqa: E402

@@ -29,10 +29,10 @@ MODELS = {"dcgan": 64, "ring": 256}
 
 
 def worker(args) -> None:
-    from ganlib.config import TrainConfig
-    from ganlib.distributed import init_from_env, world
-    from ganlib.experiments import train_pair
-    from ganlib.models import MLPDiscriminator, MLPGenerator, build_models
+    from ganlib.engine.config import TrainConfig
+    from ganlib.engine.distributed import init_from_env, world
+    from ganlib.recipes.experiments import train_pair
+    from ganlib.nets.models import MLPDiscriminator, MLPGenerator, build_models
 
     torch.set_num_threads(args.threads)
     init_from_env(args.device)

@@ -6,8 +6,8 @@ Algorithm 1 for one seed: a D update and a G update, batch 256):
 * ``1-D``: G 1-32-32-1 (uniform noise), D 1-64-64-1 (the networks of chapters 05 and 06);
 * ``ring``: G 2-128-128-128-2, D 2-128-128-1 (the 2-D ring and grid of chapters 06 and 08);
 
-with ``ganlib.train.Trainer`` (one seed; S seeds run one after another give the same member-steps
-per second) and with ``ganlib.ensemble.EnsembleTrainer`` for S = 1, 4, 8, 16, plus, at S = 8, the
+with ``ganlib.engine.loop.Trainer`` (one seed; S seeds run one after another give the same member-steps
+per second) and with ``ganlib.engine.ensemble.EnsembleTrainer`` for S = 1, 4, 8, 16, plus, at S = 8, the
 same game written with PyTorch's model-ensembling recipe (``torch.func.stack_module_state`` +
 ``functional_call`` + ``vmap``) instead of ganlib's batched layers. Every loop runs in the same
 process with the same thread count, interleaved over several rounds (the machine is shared), best
@@ -17,7 +17,7 @@ by the device's float32 peak, measured in the same run.
 The ``faults/step`` column counts the minor page faults of the timed steps (``getrusage``): the
 ensemble's stacked activations are megabyte-sized, and with glibc's default ``malloc`` settings
 they are unmapped when freed and faulted in again the next step. ``EnsembleTrainer`` therefore calls
-:func:`ganlib.runtime.keep_freed_memory` on the CPU (process-wide, so the ``Trainer`` rows of the
+:func:`ganlib.engine.runtime.keep_freed_memory` on the CPU (process-wide, so the ``Trainer`` rows of the
 same run get it too). This process cannot show what that buys (the peak measurement's large
 matrices raise glibc's adaptive thresholds as a side effect), so fresh subprocesses train the
 ring's ensemble at S = 8 with and without it (ABBA order, three times) and print the median faults
@@ -39,12 +39,12 @@ from pathlib import Path
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from ganlib.config import TrainConfig
-from ganlib.ensemble import EnsembleTrainer
-from ganlib.experiments import train_pair
-from ganlib.losses import discriminator_loss, generator_loss_non_saturating
-from ganlib.models import MLPDiscriminator, MLPGenerator
-from ganlib.runtime import resolve_device
+from ganlib.engine.config import TrainConfig
+from ganlib.engine.ensemble import EnsembleTrainer
+from ganlib.recipes.experiments import train_pair
+from ganlib.game.losses import discriminator_loss, generator_loss_non_saturating
+from ganlib.nets.models import MLPDiscriminator, MLPGenerator
+from ganlib.engine.runtime import resolve_device
 
 try:
     import resource
@@ -144,11 +144,11 @@ def loops(name, device):
 _FRESH = """
 import sys, time, torch
 sys.path.insert(0, {here!r})
-import ganlib.runtime
+import ganlib.engine.runtime
 if {default}:
-    ganlib.runtime._KEPT = False  # as if keep_freed_memory had run and found no glibc
+    ganlib.engine.runtime._KEPT = False  # as if keep_freed_memory had run and found no glibc
 from bench_ensemble import MODELS, config, stepper, _faults
-from ganlib.ensemble import EnsembleTrainer
+from ganlib.engine.ensemble import EnsembleTrainer
 torch.set_num_threads({threads})
 players, dim = MODELS["ring"]
 step = stepper(EnsembleTrainer(config(torch.device("cpu")), players, torch.randn(20_000, dim), members=8))

@@ -1,11 +1,11 @@
 """Two kernel choices behind the ``mnist`` preset's step time, each beside its alternatives, in one run.
 
 1. Adam's update over the paper's two networks (the 1200-unit G and the maxout D with spectral
-   norm, 3.7 million weights): ``fused=True`` (what :func:`ganlib.optim.make_optimizers` picks on
+   norm, 3.7 million weights): ``fused=True`` (what :func:`ganlib.engine.optim.make_optimizers` picks on
    the CPU and CUDA), ``foreach=True`` (its choice before) and one tensor at a time (torch's own
    default on the CPU).
 2. The minibatch standard deviation of D's 240 features at batch 200 in groups of 2, forward and
-   backward: :func:`ganlib.layers.minibatch_std` (the variance written out) against the same
+   backward: :func:`ganlib.nets.layers.minibatch_std` (the variance written out) against the same
    formula with ``Tensor.var`` over the group dimension.
 3. The preset's whole training step (``reuse_fakes``, EMA, spectral norm, minibatch std) as
    ganlib takes it, with Adam ``foreach`` instead, and with both earlier kernels (Adam ``foreach``
@@ -30,11 +30,11 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ganlib import layers  # noqa: E402
+from ganlib.nets import layers  # noqa: E402
 from ganlib.data import load_mnist  # noqa: E402
-from ganlib.experiments import train_pair  # noqa: E402
-from ganlib.layers import minibatch_std  # noqa: E402
-from ganlib.presets import get_preset, players_from_meta  # noqa: E402
+from ganlib.recipes.experiments import train_pair  # noqa: E402
+from ganlib.nets.layers import minibatch_std  # noqa: E402
+from ganlib.recipes.presets import get_preset, players_from_meta  # noqa: E402
 
 
 def best_of(fns, rounds, calls):
@@ -51,7 +51,7 @@ def best_of(fns, rounds, calls):
 
 
 def var_minibatch_std(h, group, eps=1e-8):
-    """The same feature as :func:`ganlib.layers.minibatch_std`, through ``Tensor.var``."""
+    """The same feature as :func:`ganlib.nets.layers.minibatch_std`, through ``Tensor.var``."""
     n, c = h.shape
     s = (h.reshape(n // group, group, c).var(1, unbiased=False) + eps).sqrt().mean(1)
     return torch.cat([h, s.repeat_interleave(group).unsqueeze(1)], 1)
@@ -92,7 +92,7 @@ def main(argv=None) -> None:
     def timed(name, t):
         if "Tensor.var" not in name:
             return lambda: t.run(steps)
-        # MinibatchStd calls ganlib.layers.minibatch_std: swap in the Tensor.var form for this run only
+        # MinibatchStd calls ganlib.nets.layers.minibatch_std: swap in the Tensor.var form for this run only
         return lambda: mock.patch.object(layers, "minibatch_std", var_minibatch_std)(t.run)(steps)
     step = best_of({name: timed(name, t) for name, t in trainers.items()}, rounds, 1)
     step = {name: ms / steps for name, ms in step.items()}

@@ -22,8 +22,8 @@ import torch
 
 from ablate_mnist import score
 from ganlib.data import load_mnist
-from ganlib.presets import train_preset
-from ganlib.runtime import describe_run
+from ganlib.recipes.presets import train_preset
+from ganlib.engine.runtime import describe_run
 
 PRECISIONS = {"float32": None, "bf16": "bf16", "fp16": "fp16"}
 

@@ -1,7 +1,7 @@
 """Drawing samples: one forward pass of a GAN generator against Gibbs sweeps of a Boltzmann machine.
 
 The paper's first advantage of adversarial nets is that "no Markov chains are needed": its MNIST
-generator (z in R^100 -> 1200 -> 1200 -> 784, ReLU, sigmoid output; ``ganlib.models.PaperGenerator``)
+generator (z in R^100 -> 1200 -> 1200 -> 784, ReLU, sigmoid output; ``ganlib.nets.models.PaperGenerator``)
 draws an independent sample in one forward pass. A restricted Boltzmann machine of the size used
 for MNIST at the time (784 visible, 500 hidden binary units; Salakhutdinov and Hinton 2009 use
 500-500-1000 for their DBM) draws one by block Gibbs sampling, each sweep
@@ -24,7 +24,7 @@ import time
 import torch
 from torch.distributions import Bernoulli
 
-from ganlib.models import PaperGenerator
+from ganlib.nets.models import PaperGenerator
 
 
 def best_ms(fn, rounds: int) -> float:

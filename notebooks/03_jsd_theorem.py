@@ -71,8 +71,11 @@ import numpy as np
 import torch
 from scipy.integrate import simpson
 
-from ganlib import losses, propositions, theory, toy
-from ganlib.runtime import describe_run, seed_everything
+from ganlib import theory
+from ganlib.data import toy
+from ganlib.game import losses
+from ganlib.theory import propositions
+from ganlib.engine.runtime import describe_run, seed_everything
 
 seed_everything(0)
 run_info = describe_run(data_source="analytic 1-D Gaussians and mixtures (no data set; no training, so both modes agree)",
@@ -138,7 +141,7 @@ print(f"Eq. 6  -log 4 + 2 JSD(p_data||p_g)          = {-math.log(4):.6f} + 2 * {
 # %% [markdown]
 # ## The check over a family of generators
 #
-# One generator could agree by luck. `ganlib.propositions.theorem1_deviation` runs the three
+# One generator could agree by luck. `ganlib.theory.propositions.theorem1_deviation` runs the three
 # computations for every member of a family and returns the largest disagreement. The family:
 # 17 shifts $p_g = \mathcal N(\mu, 1)$, $\mu \in [-4, 4]$, and 9 rescalings
 # $p_g = \mathcal N(0, s^2)$, $s \in [0.4, 3]$, against $p_\text{data} = \mathcal N(0, 1)$ (26
@@ -199,7 +202,7 @@ plt.show()
 # 2. At the optimum $D^*_G \equiv \tfrac12$ and $V = 2 \log \tfrac12 = -\log 4 \approx -1.386$.
 #
 # The slip is easy to make because the number a training log prints is usually the
-# **discriminator's loss**, the binary cross-entropy $-V(G, D)$ (see `ganlib.losses.discriminator_loss`),
+# **discriminator's loss**, the binary cross-entropy $-V(G, D)$ (see `ganlib.game.losses.discriminator_loss`),
 # and *that* equals $+\log 4$ at the equilibrium. The same minibatch of logits (logit 0 means
 # $D = \tfrac12$), read both ways:
 
@@ -241,7 +244,7 @@ print("PASS: the game's value at the optimum is -log 4; +log 4 is the discrimina
 # $p_g$ along that derivative, with $D$ re-optimised each time, is gradient descent on a convex
 # function with a unique minimiser, and converges to it.
 #
-# **Running it.** `ganlib.propositions.proposition2_descent` runs exactly this idealised algorithm on a
+# **Running it.** `ganlib.theory.propositions.proposition2_descent` runs exactly this idealised algorithm on a
 # grid: at every step it recomputes $D^*_G$ and moves $p_g$ against the derivative
 # $g(x) = \log(1 - D^*_G(x))$. To keep $p_g$ a density the step is multiplicative,
 # $p_g \leftarrow p_g\, e^{-\eta g} / Z = p_g^{1-\eta} (p_\text{data} + p_g)^{\eta} / Z$ (mirror

@@ -66,8 +66,11 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ganlib import experiments, losses, registry, theory, toy
-from ganlib.runtime import describe_run, quick_mode, seed_everything
+from ganlib import theory
+from ganlib.data import toy
+from ganlib.game import losses, registry
+from ganlib.recipes import experiments
+from ganlib.engine.runtime import describe_run, quick_mode, seed_everything
 
 seed_everything(0)
 run_info = describe_run(data_source="analytic 1-D Gaussian p_data = N(0, 1) (no data set)", device="cpu")
@@ -77,10 +80,10 @@ print("device=cpu on purpose, on a GPU runtime too: the race trains 1-D networks
 # %% [markdown]
 # ## Two losses for the generator
 #
-# Both losses depend on the generator only through $D(G(z))$. In `ganlib.losses` they are written
+# Both losses depend on the generator only through $D(G(z))$. In `ganlib.game.losses` they are written
 # on the discriminator's logit $\ell$, with $D(G(z)) = \sigma(\ell)$:
 #
-# | name | $G$ minimises | on the logit | `ganlib.losses` |
+# | name | $G$ minimises | on the logit | `ganlib.game.losses` |
 # |---|---|---|---|
 # | saturating (minimax, Eq. 1) | $\mathbb{E}_z\big[\log(1 - D(G(z)))\big]$ | $-\operatorname{softplus}(\ell)$ | `generator_loss_saturating` |
 # | non-saturating (Section 3) | $-\mathbb{E}_z\big[\log D(G(z))\big]$ | $\operatorname{softplus}(-\ell)$ | `generator_loss_non_saturating` |
@@ -116,7 +119,7 @@ print("device=cpu on purpose, on a GPU runtime too: the race trains 1-D networks
 # the logit hides this: $\partial_D \log(1 - D) = -1/(1 - D)$ does not vanish. The vanishing comes
 # from the sigmoid, $\partial D / \partial \ell = D(1 - D)$, and a network computes $\ell$, not $D$.)
 #
-# `ganlib.losses.generator_logit_gradient` is this closed form. Checked against PyTorch's
+# `ganlib.game.losses.generator_logit_gradient` is this closed form. Checked against PyTorch's
 # autograd through the two loss functions, for logits from $-20$ to $20$
 # ($D(G(z))$ from $2 \times 10^{-9}$ to $1 - 2 \times 10^{-9}$):
 
@@ -165,8 +168,8 @@ plt.show()
 #
 # ## The race: same seed, poor start, two losses
 #
-# Now the dynamics. `ganlib.experiments.race_generator_losses` trains a 1-D GAN with the training
-# engine `ganlib.train.Trainer` (Algorithm 1, $k = 1$), once per generator loss, with everything
+# Now the dynamics. `ganlib.recipes.experiments.race_generator_losses` trains a 1-D GAN with the training
+# engine `ganlib.engine.loop.Trainer` (Algorithm 1, $k = 1$), once per generator loss, with everything
 # else identical:
 #
 # - data $p_\text{data} = \mathcal N(0, 1)$ (20,000 samples);
@@ -180,7 +183,7 @@ plt.show()
 #   of 256; the same seed for both runs.
 #
 # We record the mean of $p_g$ after every step and count the steps until it has covered half the
-# distance to the data's mean ($|a - 0| \le 3$; `ganlib.experiments.steps_to_halfway`).
+# distance to the data's mean ($|a - 0| \le 3$; `ganlib.recipes.experiments.steps_to_halfway`).
 
 # %% tags=["nbval-ignore-output"]
 steps = 300 if quick_mode() else 3000

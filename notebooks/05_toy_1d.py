@@ -73,14 +73,16 @@ import pandas as pd
 import torch
 from IPython.display import HTML, display
 
-from ganlib import experiments, propositions, theory, viz
-from ganlib.config import TrainConfig
+from ganlib import theory, viz
+from ganlib.recipes import experiments
+from ganlib.theory import propositions
+from ganlib.engine.config import TrainConfig
 from ganlib.data import toy_data
 from ganlib.metrics import HealthMonitor, HealthWarning
-from ganlib.models import MLPDiscriminator, MLPGenerator
-from ganlib.runtime import describe_run, parallel_map, quick_mode, seed_everything
-from ganlib.toy import get_toy
-from ganlib.train import Trainer
+from ganlib.nets.models import MLPDiscriminator, MLPGenerator
+from ganlib.engine.runtime import describe_run, parallel_map, quick_mode, seed_everything
+from ganlib.data.toy import get_toy
+from ganlib.engine.loop import Trainer
 
 torch.set_num_threads(1)  # small networks: one thread is as fast as two, and leaves a core free
 seed_everything(0)
@@ -371,12 +373,12 @@ display(HTML(anim_html))
 # step size as $k = 5$.
 #
 # The ten seeds of a configuration train as two ensembles of five
-# (`ganlib.ensemble.EnsembleTrainer`), the two on the two CPU cores at once
-# (`ganlib.experiments.map_seeds`).
+# (`ganlib.engine.ensemble.EnsembleTrainer`), the two on the two CPU cores at once
+# (`ganlib.recipes.experiments.map_seeds`).
 
 # %% tags=["nbval-ignore-output"]
-from ganlib.ensemble import EnsembleTrainer
-from ganlib.experiments import map_seeds
+from ganlib.engine.ensemble import EnsembleTrainer
+from ganlib.recipes.experiments import map_seeds
 from ganlib.metrics import JSDRecorder, format_interval, seed_interval, separated, steps_to_converge
 
 K_STEPS = 200 if quick_mode() else 2000

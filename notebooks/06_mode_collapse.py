@@ -69,15 +69,17 @@ import pandas as pd
 import torch
 from scipy import stats
 
-from ganlib import experiments, theory, toy, viz
-from ganlib.config import TrainConfig
-from ganlib.ensemble import EnsembleTrainer
+from ganlib import theory, viz
+from ganlib.data import toy
+from ganlib.recipes import experiments
+from ganlib.engine.config import TrainConfig
+from ganlib.engine.ensemble import EnsembleTrainer
 from ganlib.data import toy_data
-from ganlib.layers import PackedDiscriminator
-from ganlib.experiments import map_seeds
+from ganlib.nets.layers import PackedDiscriminator
+from ganlib.recipes.experiments import map_seeds
 from ganlib.metrics import ModeCoverageRecorder, format_interval, seed_interval, mode_coverage, separated
-from ganlib.models import MLPDiscriminator, MLPGenerator
-from ganlib.runtime import describe_run, parallel_map, quick_mode, seed_everything
+from ganlib.nets.models import MLPDiscriminator, MLPGenerator
+from ganlib.engine.runtime import describe_run, parallel_map, quick_mode, seed_everything
 
 torch.set_num_threads(min(2, torch.get_num_threads()))  # two threads: the seeds run stacked, in larger kernels
 seed_everything(0)
@@ -95,7 +97,7 @@ notebook_start = time.perf_counter()
 # $1 \to 32 \to 32 \to 1$ fed the paper's uniform noise $z \sim \mathcal U[-\sqrt3, \sqrt3]$, $D$ an
 # MLP $1 \to 64 \to 64 \to 1$; Algorithm 1 with $k = 1$, the non-saturating loss, minibatches of
 # 256 and Adam ($10^{-3}$ for both players). Only the seed changes between runs; the ten seeds
-# (two in quick mode) are trained as two ensembles of five, `ganlib.ensemble.EnsembleTrainer`
+# (two in quick mode) are trained as two ensembles of five, `ganlib.engine.ensemble.EnsembleTrainer`
 # (described with the two-dimensional runs below), one on each CPU core.
 #
 # A continuous $G$ of a connected $z$ interval cannot make two separate bumps without also putting
@@ -246,7 +248,7 @@ print(f"one side only: {len(one_sided)} of {len(SEEDS_MECH)} seeds with D frozen
 #
 # ## Two dimensions: the ring and the grid
 #
-# The two benchmarks of VEEGAN and PacGAN, with PacGAN's parameters (`ganlib.toy`):
+# The two benchmarks of VEEGAN and PacGAN, with PacGAN's parameters (`ganlib.data.toy`):
 #
 # - **ring**: 8 Gaussians with means $(\cos\frac{2\pi i}{8}, \sin\frac{2\pi i}{8})$, $i = 0..7$, and
 #   standard deviation 0.01;
@@ -278,7 +280,7 @@ for t in (ring, grid):
 #
 # **The remedy: packing** {cite:p}`lin2018pacgan`. PacGAN2 changes only the discriminator: it
 # judges *pairs* of samples, both real or both generated, concatenated into one input of
-# dimension 4 (`ganlib.layers.PackedDiscriminator` around the same MLP with input size 4). A
+# dimension 4 (`ganlib.nets.layers.PackedDiscriminator` around the same MLP with input size 4). A
 # generator that puts all its samples on a few modes produces pairs that are visibly less
 # diverse than real pairs, and the packed discriminator can exploit that; the equilibrium is
 # still $p_g = p_\text{data}$.
@@ -287,8 +289,8 @@ for t in (ring, grid):
 # same vanilla GAN with batch normalisation before every ReLU of $G$, as in PacGAN's generator.
 #
 # Each configuration is trained from 10 seeds (1 in quick mode), in two ensembles of five, one on
-# each CPU core at once (`ganlib.experiments.map_seeds`). An ensemble,
-# `ganlib.ensemble.EnsembleTrainer`, stacks the seeds' networks along a member axis. Each seed keeps its own initial weights, minibatches and noise, as in a separate
+# each CPU core at once (`ganlib.recipes.experiments.map_seeds`). An ensemble,
+# `ganlib.engine.ensemble.EnsembleTrainer`, stacks the seeds' networks along a member axis. Each seed keeps its own initial weights, minibatches and noise, as in a separate
 # run; only the rounding of the stacked computation differs, so over thousands of steps a seed's
 # trajectory is not bit-for-bit that of a separate run, but an equally valid run of the same
 # recipe. A callback (`ganlib.metrics.ModeCoverageRecorder`) scores every seed's $G$ on the same

@@ -76,11 +76,12 @@ import pandas as pd
 import torch
 from IPython.display import Image, Markdown, display
 
-from ganlib import experiments, metrics, presets, viz
-from ganlib.config import TrainConfig
+from ganlib import metrics, viz
+from ganlib.recipes import experiments, presets
+from ganlib.engine.config import TrainConfig
 from ganlib.data import load_mnist
-from ganlib.models import build_models
-from ganlib.runtime import describe_run, quick_mode, resolve_device, seed_everything
+from ganlib.nets.models import build_models
+from ganlib.engine.runtime import describe_run, quick_mode, resolve_device, seed_everything
 
 notebook_start = time.perf_counter()
 # Two threads for the real run; one in quick mode, which stays fast on a busy machine (two OpenMP
@@ -213,7 +214,7 @@ def report_run(name, trainer):
 
 
 def train_run(name, config):
-    """Train the paper's networks with ganlib.experiments.train_pair; the initial weights depend on the seed only."""
+    """Train the paper's networks with ganlib.recipes.experiments.train_pair; the initial weights depend on the seed only."""
     return report_run(name, experiments.train_pair(config, players("paper", train.images), train.images))
 
 
@@ -338,11 +339,11 @@ show_run("Run 3: Adam, lr_G = 4 lr_D", "Run 3: the paper's networks, Adam with l
 # ## Run 4: the paper's networks at their best
 #
 # Run 3's networks and optimiser, with five more changes and a longer budget, make
-# `ganlib.presets.PRESETS["mnist"]`, the recipe behind `python -m ganlib train --preset mnist`.
+# `ganlib.recipes.presets.PRESETS["mnist"]`, the recipe behind `python -m ganlib train --preset mnist`.
 # The first two make the digits clean and legible:
 #
 # - **a moving average of $G$'s weights** (`TrainConfig(ema_decay=0.999)`,
-#   `ganlib.optim.GeneratorEMA`): after every update of $G$,
+#   `ganlib.engine.optim.GeneratorEMA`): after every update of $G$,
 #   $\bar\theta_g \leftarrow 0.999\,\bar\theta_g + 0.001\,\theta_g$, and the samples come from
 #   $\bar\theta_g$ {cite:p}`yazici2019averaging`. The players' iterates circle around an equilibrium
 #   rather than settle on it; their average is closer to it. Training itself is unchanged.
@@ -359,7 +360,7 @@ show_run("Run 3: Adam, lr_G = 4 lr_D", "Run 3: the paper's networks, Adam with l
 #   SN-GAN of chapter 08): every weight matrix divided by its largest singular value, estimated by
 #   one power iteration per update;
 # - **a minibatch standard deviation** {cite:p}`karras2018progressive` in $D$
-#   (`minibatch_std=2`, `ganlib.layers.MinibatchStd`): after the second maxout layer, each
+#   (`minibatch_std=2`, `ganlib.nets.layers.MinibatchStd`): after the second maxout layer, each
 #   sample gets one more feature, the mean over features of the standard deviation within its pair
 #   of consecutive samples, so $D$ can see that a minibatch of generated digits varies less
 #   than a real one;

@@ -82,23 +82,24 @@ import torch
 from IPython.display import display
 from scipy import stats
 
-from ganlib import critics, theory
+from ganlib import theory
+from ganlib.game import critics
 from ganlib.data import load_mnist, toy_data
-from ganlib.toy import get_toy
-from ganlib.experiments import map_seeds
+from ganlib.data.toy import get_toy
+from ganlib.recipes.experiments import map_seeds
 from ganlib.metrics import (ClassifierFeatures, fid_score, format_interval, load_or_train_classifier, seed_interval,
                             mode_coverage, separated)
-from ganlib.models import MLPDiscriminator, MLPGenerator
-from ganlib.runtime import describe_run, quick_mode, seed_everything
-from ganlib.config import TrainConfig
-from ganlib.ensemble import EnsembleTrainer
+from ganlib.nets.models import MLPDiscriminator, MLPGenerator
+from ganlib.engine.runtime import describe_run, quick_mode, seed_everything
+from ganlib.engine.config import TrainConfig
+from ganlib.engine.ensemble import EnsembleTrainer
 from ganlib.viz import image_grid, plot_value_curves, show_grid
 
 seed_everything(0)
 torch.set_num_threads(min(2, torch.get_num_threads()))  # two threads: the seeds run stacked, in larger kernels
 mnist = load_mnist("train", verbose=False)
 mnist_test = load_mnist("test", verbose=False)
-run_info = describe_run(data_source=f"2-D ring and grid (ganlib.toy); MNIST: {mnist.describe()}; {mnist_test.describe()}",
+run_info = describe_run(data_source=f"2-D ring and grid (ganlib.data.toy); MNIST: {mnist.describe()}; {mnist_test.describe()}",
                         device="cpu")
 print("2-D toys: device=cpu on purpose, on a GPU runtime too (networks of a few thousand weights: a GPU spends "
       "longer launching each step's small kernels than the CPU computing them)")
@@ -193,7 +194,7 @@ plt.show()
 # $$
 #
 # The discriminator becomes a **critic** $f$ with a real-valued output (no sigmoid: the "logit" is
-# the score). `ganlib.critics` defines three new loss pairs, registered in `ganlib.losses` beside the
+# the score). `ganlib.game.critics` defines three new loss pairs, registered in `ganlib.game.losses` beside the
 # paper's and used by the same trainer through `TrainConfig(loss=...)`:
 #
 # | name | critic / discriminator minimises | generator minimises | Lipschitz control |
@@ -308,8 +309,8 @@ print(f"2-D: seeds {TOY_SEEDS}, {TOY_D_UPDATES} D updates per run")
 # sample is *high quality* within 3 standard deviations of its nearest mode, and a mode is
 # *covered* if it has at least one high-quality sample.
 #
-# Ten seeds a method. Five seeds train together, stacked in one `ganlib.ensemble.EnsembleTrainer`
-# run, and two such ensembles run at once, one on each CPU core (`ganlib.experiments.map_seeds`):
+# Ten seeds a method. Five seeds train together, stacked in one `ganlib.engine.ensemble.EnsembleTrainer`
+# run, and two such ensembles run at once, one on each CPU core (`ganlib.recipes.experiments.map_seeds`):
 # each seed keeps its own initial weights, minibatches and noise, but the stacked computation
 # rounds differently from separate runs, so a seed's trajectory here is not the one a separate run
 # with the same seed would follow (an equally valid run of the same recipe). The time printed is

@@ -16,7 +16,7 @@ if [ -z "${CHROMIUM:-}" ] && ! command -v chromium >/dev/null 2>&1 && ! command 
   { $sudo apt-get update -qq && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
     || echo "[test] could not install chromium: tests/test_browser.py will fail"
 fi
-export GANLIB_QUICK=1           # shrink every training budget (see ganlib.runtime.quick_mode)
+export GANLIB_QUICK=1           # shrink every training budget (see ganlib.engine.runtime.quick_mode)
 unset MPLBACKEND                # notebooks use the inline backend, as when they were stored
 start=$(date +%s)
 python -m pytest --nbval --nbval-current-env --nbval-cell-timeout=600 \

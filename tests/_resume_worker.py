@@ -12,9 +12,9 @@ import torch
 torch.set_num_threads(1)
 torch.use_deterministic_algorithms(True)
 
-from ganlib.models import build_models  # noqa: E402
-from ganlib.config import TrainConfig  # noqa: E402
-from ganlib.train import Trainer  # noqa: E402
+from ganlib.nets.models import build_models  # noqa: E402
+from ganlib.engine.config import TrainConfig  # noqa: E402
+from ganlib.engine.loop import Trainer  # noqa: E402
 
 
 def make_trainer(total_steps: int) -> Trainer:

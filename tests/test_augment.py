@@ -1,10 +1,10 @@
-"""DiffAugment (ganlib.augment): translation and cutout per sample, differentiable, a wrapper for D."""
+"""DiffAugment (ganlib.nets.augment): translation and cutout per sample, differentiable, a wrapper for D."""
 
 import pytest
 import torch
 
-from ganlib.augment import AugmentedDiscriminator, cutout, diff_augment, translate
-from ganlib.models import DCGANDiscriminator, PaperDiscriminator
+from ganlib.nets.augment import AugmentedDiscriminator, cutout, diff_augment, translate
+from ganlib.nets.models import DCGANDiscriminator, PaperDiscriminator
 
 
 def seeded(seed=0):

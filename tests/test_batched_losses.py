@@ -2,12 +2,12 @@
 import pytest
 import torch
 
-from ganlib.config import TrainConfig
-from ganlib.experiments import train_pair
-from ganlib.losses import batch_mean, discriminator_loss
-from ganlib.models import MLPDiscriminator, MLPGenerator
-from ganlib.registry import LOSSES, GANLoss, get_loss
-from ganlib.runtime import keep_freed_memory
+from ganlib.engine.config import TrainConfig
+from ganlib.recipes.experiments import train_pair
+from ganlib.game.losses import batch_mean, discriminator_loss
+from ganlib.nets.models import MLPDiscriminator, MLPGenerator
+from ganlib.game.registry import LOSSES, GANLoss, get_loss
+from ganlib.engine.runtime import keep_freed_memory
 
 BUILT_IN = ["saturating", "non_saturating", "wasserstein", "wgan-gp", "hinge"]
 

@@ -9,9 +9,9 @@ import pytest
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from ganlib.models import PaperDiscriminator, PaperGenerator
-from ganlib.config import TrainConfig
-from ganlib.train import Trainer
+from ganlib.nets.models import PaperDiscriminator, PaperGenerator
+from ganlib.engine.config import TrainConfig
+from ganlib.engine.loop import Trainer
 
 ROOT = Path(__file__).resolve().parents[1]
 spec = importlib.util.spec_from_file_location("bench_train", ROOT / "benchmarks" / "bench_train.py")
@@ -107,8 +107,8 @@ def test_sampling_benchmark_refuses_a_zero_batch_in_one_line(capsys):
 def test_mnist_ablation_rows_keep_the_base_recipe_and_the_balance_row_is_the_preset():
     from torch.nn.utils import parametrize
 
-    from ganlib.layers import MinibatchStd
-    from ganlib.presets import get_preset, players_from_meta
+    from ganlib.nets.layers import MinibatchStd
+    from ganlib.recipes.presets import get_preset, players_from_meta
 
     ablation = _load("ablate_mnist")
     preset = get_preset("mnist")
@@ -161,7 +161,7 @@ def test_kernel_benchmark_prints_each_kernel_beside_its_alternatives(capsys):
 
 def test_the_kernel_benchmarks_var_form_is_the_same_feature():
     h = torch.randn(8, 5, dtype=torch.float64)
-    from ganlib.layers import minibatch_std
+    from ganlib.nets.layers import minibatch_std
     assert torch.allclose(_load("bench_kernels").var_minibatch_std(h, 2), minibatch_std(h, 2))
 
 

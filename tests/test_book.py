@@ -38,11 +38,28 @@ def test_bibliography_resolves_citations(built_book):
 
 
 def test_api_reference_is_generated_from_docstrings(built_book):
-    """autodoc really ran: the losses page documents value_function (its anchor, its parameters)
+    """autodoc really ran: the game's page documents value_function (its anchor, its parameters)
     with the math of its docstring, rather than an empty page under the module's title."""
-    page = (built_book / "book" / "api" / "losses.html").read_text()
-    anchor = 'id="ganlib.losses.value_function"'
-    assert anchor in page, "book/api/losses.html does not document ganlib.losses.value_function"
+    page = (built_book / "book" / "api" / "game.html").read_text()
+    anchor = 'id="ganlib.game.losses.value_function"'
+    assert anchor in page, "book/api/game.html does not document ganlib.game.losses.value_function"
     entry = page.split(anchor, 1)[1].split('<dl class="py ', 1)[0]  # up to the next documented object
     assert "d_real_logits" in entry and "Parameters" in entry, "value_function's Args: section is not rendered"
     assert 'class="math' in entry and "V(G, D)" in entry, "value_function's math (Eq. 1) is not rendered"
+
+
+def test_every_module_is_documented_on_its_packages_page():
+    """One API page per package (book/api/<package>.md) holds an automodule for each of its modules."""
+    import pkgutil
+
+    import ganlib
+
+    root = pathlib.Path(__file__).resolve().parents[1]
+    modules = [m.name for m in pkgutil.walk_packages(ganlib.__path__, "ganlib.")
+               if m.name != "ganlib.__main__" and not m.name.split(".")[-1].startswith("_")]
+    missing = []
+    for name in modules:
+        page = root / "book" / "api" / f"{name.split('.')[1]}.md"
+        if not page.exists() or f".. automodule:: {name}\n" not in page.read_text():
+            missing.append(name)
+    assert missing == [], f"modules without a section on their package's API page: {missing}"

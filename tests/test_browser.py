@@ -432,7 +432,8 @@ EXPLORER_JS = """
 def test_the_discriminator_explorer_moves_without_a_kernel(server, browser):
     """Chapter 02's explorer on the static page: moving both sliders redraws the canvas and shows
     the numbers ganlib computes for that p_g (p_g = p_data: C(G) = -log 4, JSD = 0)."""
-    from ganlib import explorer, toy
+    from ganlib.data import toy
+    from ganlib.viz import explorer
 
     means, stds = [round(-3.0 + 0.25 * i, 2) for i in range(25)], [0.3, 0.5, 0.7, 1.0, 1.5, 2.5]
     i, j = means.index(0.0), stds.index(1.0)

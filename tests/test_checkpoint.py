@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 import torch
 
-from ganlib.checkpoint import get_rng_state, load_checkpoint, save_checkpoint, set_rng_state
-from ganlib.models import MLPDiscriminator, MLPGenerator
-from ganlib.config import TrainConfig
-from ganlib.train import Trainer
+from ganlib.engine.checkpoint import get_rng_state, load_checkpoint, save_checkpoint, set_rng_state
+from ganlib.nets.models import MLPDiscriminator, MLPGenerator
+from ganlib.engine.config import TrainConfig
+from ganlib.engine.loop import Trainer
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -149,7 +149,7 @@ def test_other_bad_inputs(tmp_path, toy_run):
                      tmp_path)
     assert code == 0, err  # SGD gets no Adam betas
     with pytest.raises(ValueError, match="optimizer SGD takes no 'betas'"):
-        from ganlib.config import TrainConfig
+        from ganlib.engine.config import TrainConfig
 
         TrainConfig(optimizer="SGD").validate()
 
@@ -185,7 +185,7 @@ def test_sample_uses_the_moving_average_unless_told_not_to(tmp_path):
     assert main(["sample", "--checkpoint", ckpt, "--n", "50", "--out", str(tmp_path / "last.pt"), "--no-ema"]) == 0
     avg, last = torch.load(tmp_path / "avg.pt"), torch.load(tmp_path / "last.pt")
     assert avg.shape == last.shape == (50, 2) and not torch.allclose(avg, last)
-    from ganlib.models import build_models
+    from ganlib.nets.models import build_models
 
     state = torch.load(ckpt, weights_only=True)
     G, _ = build_models("mlp", (2,))

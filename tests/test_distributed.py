@@ -22,10 +22,10 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
-from ganlib.config import TrainConfig
-from ganlib.distributed import Shard, world
-from ganlib.experiments import train_pair
-from ganlib.models import MLPDiscriminator, MLPGenerator, build_models
+from ganlib.engine.config import TrainConfig
+from ganlib.engine.distributed import Shard, world
+from ganlib.recipes.experiments import train_pair
+from ganlib.nets.models import MLPDiscriminator, MLPGenerator, build_models
 
 CONFIGS = [("non_saturating", 1), ("non_saturating", 3), ("wgan-gp", 1), ("wgan-gp", 3)]
 DATA = (torch.randn(512, 2, generator=torch.Generator().manual_seed(1)) * 0.5 + 1.0).double()
@@ -141,7 +141,7 @@ def test_batch_norm_under_two_ranks_keeps_the_ranks_identical(two_ranks, where):
 
 
 def test_batch_not_divisible_by_the_ranks_is_one_clear_error(monkeypatch):
-    monkeypatch.setattr("ganlib.distributed.world", lambda: (0, 3))
+    monkeypatch.setattr("ganlib.engine.distributed.world", lambda: (0, 3))
     with pytest.raises(ValueError, match="batch_size 32 .* divisible by the 3 processes"):
         Shard(32, torch.device("cpu"))
 
@@ -168,10 +168,10 @@ def test_a_rank_killed_mid_run_ends_the_launch_with_an_error(tmp_path):
     script = tmp_path / "die.py"
     script.write_text(textwrap.dedent(f"""
         import os, torch
-        from ganlib.distributed import init_from_env, world
-        from ganlib.experiments import train_pair
-        from ganlib.config import TrainConfig
-        from ganlib.models import MLPDiscriminator, MLPGenerator, build_models
+        from ganlib.engine.distributed import init_from_env, world
+        from ganlib.recipes.experiments import train_pair
+        from ganlib.engine.config import TrainConfig
+        from ganlib.nets.models import MLPDiscriminator, MLPGenerator, build_models
         init_from_env("cpu")
         def die(t):
             if world()[0] == 1 and t.step == 5:

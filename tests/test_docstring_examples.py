@@ -14,7 +14,7 @@ import types
 
 import pytest
 
-MODULES = ("ganlib.losses", "ganlib.registry", "ganlib.critics", "ganlib.theory", "ganlib.optim", "ganlib.precision", "ganlib.augment", "ganlib.presets")
+MODULES = ("ganlib.game.losses", "ganlib.game.registry", "ganlib.game.critics", "ganlib.theory.closed_forms", "ganlib.engine.optim", "ganlib.engine.precision", "ganlib.nets.augment", "ganlib.recipes.presets")
 OPTIONFLAGS = doctest.NORMALIZE_WHITESPACE
 
 

@@ -1,13 +1,13 @@
-"""The moving average of G's weights (TrainConfig.ema_decay, ganlib.optim.GeneratorEMA)."""
+"""The moving average of G's weights (TrainConfig.ema_decay, ganlib.engine.optim.GeneratorEMA)."""
 
 import pytest
 import torch
 
-from ganlib.config import TrainConfig
-from ganlib.ensemble import EnsembleTrainer
-from ganlib.models import MLPDiscriminator, MLPGenerator
-from ganlib.optim import GeneratorEMA
-from ganlib.train import Trainer
+from ganlib.engine.config import TrainConfig
+from ganlib.engine.ensemble import EnsembleTrainer
+from ganlib.nets.models import MLPDiscriminator, MLPGenerator
+from ganlib.engine.optim import GeneratorEMA
+from ganlib.engine.loop import Trainer
 
 DATA = torch.randn(128, 2, generator=torch.Generator().manual_seed(0)) + 3.0
 

@@ -8,12 +8,12 @@ import pandas as pd
 import pytest
 import torch
 
-from ganlib.config import TrainConfig
-from ganlib.ensemble import ENSEMBLE_COLUMNS, EnsembleTrainer
-from ganlib.experiments import train_pair
-from ganlib.layers import PackedDiscriminator
-from ganlib.models import MLPDiscriminator, MLPGenerator
-from ganlib.stacked import stack_players
+from ganlib.engine.config import TrainConfig
+from ganlib.engine.ensemble import ENSEMBLE_COLUMNS, EnsembleTrainer
+from ganlib.recipes.experiments import train_pair
+from ganlib.nets.layers import PackedDiscriminator
+from ganlib.nets.models import MLPDiscriminator, MLPGenerator
+from ganlib.nets.stacked import stack_players
 
 pytestmark = pytest.mark.usefixtures("one_thread", "float64")
 
@@ -165,7 +165,7 @@ def test_members_share_no_statistic():
 
 
 def test_unsupported_networks_and_options_are_clear_errors():
-    from ganlib.models import PaperDiscriminator, PaperGenerator
+    from ganlib.nets.models import PaperDiscriminator, PaperGenerator
 
     with pytest.raises(ValueError, match="MLPGenerator"):
         EnsembleTrainer(cfg(), lambda: (PaperGenerator(), PaperDiscriminator()), torch.rand(64, 784), members=2)

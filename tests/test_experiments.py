@@ -1,4 +1,4 @@
-"""ganlib.experiments: the network experiments the chapters share (fitting D, the saturation race, train_pair)."""
+"""ganlib.recipes.experiments: the network experiments the chapters share (fitting D, the saturation race, train_pair)."""
 
 import math
 
@@ -8,7 +8,10 @@ import pytest
 import torch
 from scipy.stats import norm
 
-from ganlib import experiments, propositions, theory, toy
+from ganlib import theory
+from ganlib.data import toy
+from ganlib.recipes import experiments
+from ganlib.theory import propositions
 
 LOG4 = math.log(4.0)
 X = np.linspace(-12.0, 12.0, 4801)
@@ -43,7 +46,7 @@ def test_fit_discriminator_same_generator_same_result():
 
 def test_fit_discriminator_rejects_bad_input():
     g1 = toy.gaussian_1d(0.0, 1.0)
-    with pytest.raises(TypeError, match="ganlib.toy.Toy"):
+    with pytest.raises(TypeError, match="ganlib.data.toy.Toy"):
         experiments.fit_discriminator(torch.zeros(3), g1)
     with pytest.raises(ValueError, match="1-D toy"):
         experiments.fit_discriminator(g1, toy.ring_of_gaussians())
@@ -108,9 +111,10 @@ def test_a_discriminator_on_a_fixed_small_sample_beats_c_of_g_on_its_points():
     """Trained on 15 + 15 fixed points, D's empirical value exceeds C(G) = max_D V (it memorises)."""
     import numpy as np
 
-    from ganlib import theory, toy
-    from ganlib.experiments import fit_discriminator
-    from ganlib.losses import value_function
+    from ganlib import theory
+    from ganlib.data import toy
+    from ganlib.recipes.experiments import fit_discriminator
+    from ganlib.game.losses import value_function
 
     p_data, p_g = toy.gaussian_1d(0.0, 1.0), toy.gaussian_1d(1.5, 0.7)
     g = torch.Generator().manual_seed(3)

@@ -5,7 +5,9 @@ import re
 import numpy as np
 import pytest
 
-from ganlib import explorer, theory, toy
+from ganlib import theory
+from ganlib.data import toy
+from ganlib.viz import explorer
 
 
 def test_frames_hold_theorys_numbers():

@@ -1,4 +1,4 @@
-"""Properties of ganlib.losses, checked against torch's BCE and direct closed forms."""
+"""Properties of ganlib.game.losses, checked against torch's BCE and direct closed forms."""
 
 import math
 
@@ -6,9 +6,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from ganlib import losses, registry
-from ganlib.losses import DiscriminatorLoss, GeneratorLoss, ValueFunction, discriminator_loss, generator_loss_non_saturating, generator_loss_saturating, value_function
-from ganlib.registry import LOSSES, GANLoss, get_loss, register_loss
+from ganlib.game import losses, registry
+from ganlib.game.losses import DiscriminatorLoss, GeneratorLoss, ValueFunction, discriminator_loss, generator_loss_non_saturating, generator_loss_saturating, value_function
+from ganlib.game.registry import LOSSES, GANLoss, get_loss, register_loss
 
 
 def _logits(*shape, seed=0, scale=3.0, dtype=torch.float64):

@@ -6,9 +6,9 @@ import pytest
 import torch
 from torch import nn
 
-from ganlib.critics import GP_WEIGHT, WGAN_CLIP, critic_loss_hinge, critic_loss_wasserstein, generator_loss_hinge, generator_loss_wasserstein, gradient_penalty, wasserstein_estimate
-from ganlib.losses import discriminator_loss, generator_loss_non_saturating, value_function
-from ganlib.registry import GANLoss, get_loss
+from ganlib.game.critics import GP_WEIGHT, WGAN_CLIP, critic_loss_hinge, critic_loss_wasserstein, generator_loss_hinge, generator_loss_wasserstein, gradient_penalty, wasserstein_estimate
+from ganlib.game.losses import discriminator_loss, generator_loss_non_saturating, value_function
+from ganlib.game.registry import GANLoss, get_loss
 
 
 def _linear_critic(w: torch.Tensor, b: float = 0.3) -> nn.Linear:

@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 import torch
 
-from ganlib import toy
-from ganlib.config import TrainConfig
+from ganlib.data import toy
+from ganlib.engine.config import TrainConfig
 from ganlib.data import toy_data
-from ganlib.ensemble import EnsembleTrainer
-from ganlib.experiments import train_pair
+from ganlib.engine.ensemble import EnsembleTrainer
+from ganlib.recipes.experiments import train_pair
 from ganlib.metrics.health import HealthMonitor, HealthWarning
-from ganlib.models import MLPDiscriminator, MLPGenerator
+from ganlib.nets.models import MLPDiscriminator, MLPGenerator
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 GAUSS = toy.gaussian_1d(4.0, 0.5)
@@ -95,7 +95,7 @@ def test_modes_falling_below_their_best_warns_once():
 def test_bad_arguments_and_an_ensemble_are_clear_errors():
     with pytest.raises(ValueError, match="patience"):
         HealthMonitor(patience=0)
-    with pytest.raises(TypeError, match="ganlib.toy.Toy"):
+    with pytest.raises(TypeError, match="ganlib.data.toy.Toy"):
         HealthMonitor(toy=np.zeros(3))
     cfg = TrainConfig(batch_size=64, max_steps=2, device="cpu", progress=False, log_every=1, snapshot_every=-1)
     ens = EnsembleTrainer(cfg, players(True), DATA, members=2)
@@ -109,7 +109,7 @@ def test_bad_arguments_and_an_ensemble_are_clear_errors():
 import math as _math
 
 from ganlib.metrics import JSDRecorder, steps_to_converge
-from ganlib.toy import gaussian_1d as _gaussian_1d
+from ganlib.data.toy import gaussian_1d as _gaussian_1d
 
 
 class _FixedGenerator:
@@ -157,7 +157,7 @@ def test_jsd_recorder_gives_log2_for_a_point_mass():
 
 def test_an_image_run_is_scored_every_few_reads_by_its_score_function():
     from ganlib.metrics import DigitScore
-    from ganlib.models import build_models
+    from ganlib.nets.models import build_models
 
     class ThreeIfBright(torch.nn.Module):  # a classifier: a confident 3 for bright images, unsure otherwise
         def __init__(self):

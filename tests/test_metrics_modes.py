@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from ganlib.metrics import mode_counts, mode_coverage
-from ganlib.toy import grid_of_gaussians, ring_of_gaussians
+from ganlib.data.toy import grid_of_gaussians, ring_of_gaussians
 
 
 def _draw(toy, n, seed=0):
@@ -96,9 +96,9 @@ def test_returns_python_int_and_float():
 
 def test_recorder_scores_a_training_run_on_fixed_noise():
     from ganlib.metrics import ModeCoverageRecorder
-    from ganlib.models import MLPDiscriminator, MLPGenerator
-    from ganlib.config import TrainConfig
-    from ganlib.train import Trainer
+    from ganlib.nets.models import MLPDiscriminator, MLPGenerator
+    from ganlib.engine.config import TrainConfig
+    from ganlib.engine.loop import Trainer
 
     ring = ring_of_gaussians()
     torch.manual_seed(0)

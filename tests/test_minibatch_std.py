@@ -3,10 +3,10 @@
 import pytest
 import torch
 
-from ganlib.layers import MinibatchStd, minibatch_std, mixes_samples, mixing_block
-from ganlib.models import PaperDiscriminator, PaperGenerator
-from ganlib.train import Trainer
-from ganlib.config import TrainConfig
+from ganlib.nets.layers import MinibatchStd, minibatch_std, mixes_samples, mixing_block
+from ganlib.nets.models import PaperDiscriminator, PaperGenerator
+from ganlib.engine.loop import Trainer
+from ganlib.engine.config import TrainConfig
 
 
 def test_the_feature_is_the_mean_feature_std_of_each_samples_group():

@@ -43,8 +43,8 @@ import pytest
 import torch
 
 from ganlib.data import load_mnist
-from ganlib.experiments import train_pair
-from ganlib.presets import get_preset, players_from_meta
+from ganlib.recipes.experiments import train_pair
+from ganlib.recipes.presets import get_preset, players_from_meta
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 spec = importlib.util.spec_from_file_location("ablate_mnist", ROOT / "benchmarks" / "ablate_mnist.py")
@@ -155,7 +155,7 @@ def test_the_full_width_preset_trains_under_fp16():
 
 def test_minibatch_std_gradient_is_finite_in_float16_for_identical_samples():
     """Two identical samples in a group: the standard deviation is 0, and in float16 eps = 1e-8 is 0 too."""
-    from ganlib.layers import minibatch_std
+    from ganlib.nets.layers import minibatch_std
 
     h = torch.ones(4, 8, requires_grad=True)
     with torch.autocast("cpu", dtype=torch.float16):

@@ -5,9 +5,9 @@ import math
 import pytest
 import torch
 
-from ganlib.layers import FastDropout, Maxout
-from ganlib.models import DCGANDiscriminator, DCGANGenerator, MLPDiscriminator, MLPGenerator, PaperDiscriminator, PaperGenerator, build_models, pixel_logit_bias
-from ganlib.optim import PaperSGDSchedule, paper_optimizer
+from ganlib.nets.layers import FastDropout, Maxout
+from ganlib.nets.models import DCGANDiscriminator, DCGANGenerator, MLPDiscriminator, MLPGenerator, PaperDiscriminator, PaperGenerator, build_models, pixel_logit_bias
+from ganlib.engine.optim import PaperSGDSchedule, paper_optimizer
 
 
 def test_paper_generator_shapes_noise_and_init():

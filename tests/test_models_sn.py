@@ -5,8 +5,8 @@ import torch
 from torch import nn
 from torch.nn.utils import parametrize
 
-from ganlib.layers import apply_spectral_norm
-from ganlib.models import DCGANDiscriminator, MLPDiscriminator, PaperDiscriminator, build_models
+from ganlib.nets.layers import apply_spectral_norm
+from ganlib.nets.models import DCGANDiscriminator, MLPDiscriminator, PaperDiscriminator, build_models
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")

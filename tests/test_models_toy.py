@@ -1,14 +1,14 @@
-"""The toy-chapter additions to ganlib.models: PacGAN packing and the batch-normalised MLP generator."""
+"""The toy-chapter additions to ganlib.nets.models: PacGAN packing and the batch-normalised MLP generator."""
 
 import pytest
 import torch
 import torch.nn.functional as F
 
-from ganlib.losses import discriminator_loss
-from ganlib.layers import PackedDiscriminator
-from ganlib.models import MLPDiscriminator, MLPGenerator
-from ganlib.config import TrainConfig
-from ganlib.train import Trainer
+from ganlib.game.losses import discriminator_loss
+from ganlib.nets.layers import PackedDiscriminator
+from ganlib.nets.models import MLPDiscriminator, MLPGenerator
+from ganlib.engine.config import TrainConfig
+from ganlib.engine.loop import Trainer
 
 
 def _packed(pack, d=2, seed=0):
@@ -99,9 +99,9 @@ def test_default_generator_has_no_batch_norm():
 def test_elu_generator_is_smooth_and_the_ensemble_stacks_it():
     import torch
 
-    from ganlib.models import MLPGenerator
-    from ganlib.stacked import stack_players
-    from ganlib.models import MLPDiscriminator
+    from ganlib.nets.models import MLPGenerator
+    from ganlib.nets.stacked import stack_players
+    from ganlib.nets.models import MLPDiscriminator
 
     torch.manual_seed(0)
     G = MLPGenerator(1, 1, (16, 16), activation="elu").double()

@@ -1,15 +1,15 @@
-"""ganlib.runtime.parallel_map and ganlib.experiments.map_seeds: independent runs on every core."""
+"""ganlib.engine.runtime.parallel_map and ganlib.recipes.experiments.map_seeds: independent runs on every core."""
 
 import os
 
 import pytest
 import torch
 
-from ganlib.config import TrainConfig
-from ganlib.ensemble import EnsembleTrainer
-from ganlib.experiments import map_seeds
-from ganlib.models import MLPDiscriminator, MLPGenerator
-from ganlib.runtime import parallel_map
+from ganlib.engine.config import TrainConfig
+from ganlib.engine.ensemble import EnsembleTrainer
+from ganlib.recipes.experiments import map_seeds
+from ganlib.nets.models import MLPDiscriminator, MLPGenerator
+from ganlib.engine.runtime import parallel_map
 
 
 def test_results_keep_the_order_of_the_items_and_lambdas_need_no_pickling():

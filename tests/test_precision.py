@@ -1,4 +1,4 @@
-"""Mixed precision (ganlib.precision, TrainConfig.amp): bf16 and fp16 train, a scaler skips overflows,
+"""Mixed precision (ganlib.engine.precision, TrainConfig.amp): bf16 and fp16 train, a scaler skips overflows,
 the gradient penalty survives float16, and a resumed fp16 run is bit-identical."""
 
 import math
@@ -7,14 +7,14 @@ import pytest
 import torch
 from torch import nn
 
-from ganlib.config import TrainConfig
-from ganlib.critics import gradient_penalty
+from ganlib.engine.config import TrainConfig
+from ganlib.game.critics import gradient_penalty
 from ganlib.data import toy_data
-from ganlib.ensemble import EnsembleTrainer
-from ganlib.models import MLPDiscriminator, MLPGenerator
-from ganlib.precision import Precision, resolve_amp
-from ganlib.toy import gaussian_1d
-from ganlib.train import NonFiniteLossError, Trainer
+from ganlib.engine.ensemble import EnsembleTrainer
+from ganlib.nets.models import MLPDiscriminator, MLPGenerator
+from ganlib.engine.precision import Precision, resolve_amp
+from ganlib.data.toy import gaussian_1d
+from ganlib.engine.loop import NonFiniteLossError, Trainer
 
 CPU = torch.device("cpu")
 
@@ -33,7 +33,7 @@ DATA = torch.randn(64, 2, generator=torch.Generator().manual_seed(0))
 
 
 def test_auto_is_bf16_only_on_a_cpu_with_bf16_instructions_and_modes_map_to_dtypes(monkeypatch):
-    from ganlib import precision
+    from ganlib.engine import precision
 
     monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)
     monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False)

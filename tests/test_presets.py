@@ -1,12 +1,12 @@
-"""Presets (ganlib.presets, `python -m ganlib train --preset NAME`): a quick-mode smoke run of each,
+"""Presets (ganlib.recipes.presets, `python -m ganlib train --preset NAME`): a quick-mode smoke run of each,
 sampling with the moving average, resuming, and the options a preset refuses."""
 
 import pytest
 import torch
 
 from ganlib.__main__ import _parser, _preset_run, main
-from ganlib.augment import AugmentedDiscriminator
-from ganlib.presets import PRESETS, get_preset, players_from_meta
+from ganlib.nets.augment import AugmentedDiscriminator
+from ganlib.recipes.presets import PRESETS, get_preset, players_from_meta
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +75,7 @@ def test_every_preset_states_its_budget_and_builds_its_players():
 
 
 def test_the_dcgan_preset_augments_and_packing_wraps_a_flat_discriminator():
-    from ganlib.layers import PackedDiscriminator
+    from ganlib.nets.layers import PackedDiscriminator
 
     G, D = players_from_meta(get_preset("mnist-dcgan").meta(), (1, 28, 28))
     assert isinstance(D, AugmentedDiscriminator) and D.policy == ("translation",)

@@ -1,4 +1,4 @@
-"""ganlib.propositions: the numerical checks of Proposition 1, Theorem 1 and Proposition 2, each tested where it could be wrong."""
+"""ganlib.theory.propositions: the numerical checks of Proposition 1, Theorem 1 and Proposition 2, each tested where it could be wrong."""
 
 import math
 
@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 from scipy.stats import norm
 
-from ganlib import propositions, theory
+from ganlib import theory
+from ganlib.theory import propositions
 
 LOG4 = math.log(4.0)
 X = np.linspace(-12.0, 12.0, 4801)

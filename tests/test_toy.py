@@ -1,4 +1,4 @@
-"""Properties of the toy p_data distributions in ganlib.toy."""
+"""Properties of the toy p_data distributions in ganlib.data.toy."""
 
 import itertools
 import math
@@ -9,7 +9,7 @@ import torch
 from scipy.integrate import simpson
 from scipy.stats import norm
 
-from ganlib.toy import Toy, gaussian_1d, gaussian_mixture_1d, grid_of_gaussians, ring_of_gaussians
+from ganlib.data.toy import Toy, gaussian_1d, gaussian_mixture_1d, grid_of_gaussians, ring_of_gaussians
 
 
 def _gen(seed):

@@ -9,13 +9,13 @@ import torch
 from torch import nn
 
 from ganlib.data import toy_data
-from ganlib.losses import discriminator_loss, generator_loss_non_saturating
-from ganlib.registry import LOSSES, GANLoss
-from ganlib.models import MLPDiscriminator, MLPGenerator, PaperDiscriminator, PaperGenerator
-from ganlib.runtime import describe_run, quick_mode, resolve_device, seed_everything
-from ganlib.toy import gaussian_1d
-from ganlib.config import TrainConfig
-from ganlib.train import HISTORY_COLUMNS, NonFiniteLossError, Trainer
+from ganlib.game.losses import discriminator_loss, generator_loss_non_saturating
+from ganlib.game.registry import LOSSES, GANLoss
+from ganlib.nets.models import MLPDiscriminator, MLPGenerator, PaperDiscriminator, PaperGenerator
+from ganlib.engine.runtime import describe_run, quick_mode, resolve_device, seed_everything
+from ganlib.data.toy import gaussian_1d
+from ganlib.engine.config import TrainConfig
+from ganlib.engine.loop import HISTORY_COLUMNS, NonFiniteLossError, Trainer
 
 
 def small(**kw):

@@ -6,12 +6,12 @@ import pytest
 import torch
 from torch import nn
 
-from ganlib.config import TrainConfig
-from ganlib.experiments import train_pair
-from ganlib.layers import mixes_samples
-from ganlib.models import MLPDiscriminator, MLPGenerator
-from ganlib.optim import CosineToFloor, OptimizerPair, make_optimizers
-from ganlib.train import Trainer
+from ganlib.engine.config import TrainConfig
+from ganlib.recipes.experiments import train_pair
+from ganlib.nets.layers import mixes_samples
+from ganlib.nets.models import MLPDiscriminator, MLPGenerator
+from ganlib.engine.optim import CosineToFloor, OptimizerPair, make_optimizers
+from ganlib.engine.loop import Trainer
 
 DATA = torch.randn(64, 2, generator=torch.Generator().manual_seed(5))
 

@@ -4,11 +4,11 @@ import pandas as pd
 import pytest
 import torch
 
-from ganlib.critics import critic_loss_wasserstein, generator_loss_wasserstein, wasserstein_estimate
-from ganlib.registry import LOSSES, GANLoss
-from ganlib.models import MLPDiscriminator, MLPGenerator
-from ganlib.config import TrainConfig
-from ganlib.train import Trainer
+from ganlib.game.critics import critic_loss_wasserstein, generator_loss_wasserstein, wasserstein_estimate
+from ganlib.game.registry import LOSSES, GANLoss
+from ganlib.nets.models import MLPDiscriminator, MLPGenerator
+from ganlib.engine.config import TrainConfig
+from ganlib.engine.loop import Trainer
 
 DATA = torch.randn(64, 2)
 

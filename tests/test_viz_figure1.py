@@ -11,9 +11,9 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-from ganlib.models import MLPDiscriminator, MLPGenerator  # noqa: E402
-from ganlib.config import TrainConfig  # noqa: E402
-from ganlib.train import Trainer  # noqa: E402
+from ganlib.nets.models import MLPDiscriminator, MLPGenerator  # noqa: E402
+from ganlib.engine.config import TrainConfig  # noqa: E402
+from ganlib.engine.loop import Trainer  # noqa: E402
 from ganlib.theory import discriminator_curve  # noqa: E402
 from ganlib.viz import Figure1Recorder, animate_figure1, plot_figure1_panel  # noqa: E402
 

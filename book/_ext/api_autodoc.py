@@ -2,7 +2,7 @@
 ganlib's public objects once, where it is defined, and nothing that --nitpick could not resolve.
 
 - A module documents only the members of its ``__all__`` that it defines: a name it re-exports
-  from another module (``ganlib.train.TrainConfig``, defined in ``ganlib.config``) is documented
+  from another module (``ganlib.engine.loop.TrainConfig``, defined in ``ganlib.engine.config``) is documented
   on that module's page. (autodoc would otherwise document every name of ``__all__``, imported or
   not, once per module that lists it.)
 - Private base classes (``_NoiseMixin``) are left out of a class's "Bases:" line: they have no

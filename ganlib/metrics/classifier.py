@@ -32,8 +32,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ganlib.checkpoint import load_checkpoint, save_checkpoint
-from ganlib.runtime import resolve_device
+from ganlib.engine.checkpoint import load_checkpoint, save_checkpoint
+from ganlib.engine.runtime import resolve_device
 
 __all__ = [
     "ClassifierConfig",

@@ -2,7 +2,7 @@ r"""How far :math:`p_g` is from a one-dimensional :math:`p_{data}` over a run, a
 
 Theorem 1 measures a generator by the Jensen-Shannon divergence: :math:`C(G) = -\log 4 +
 2\,\mathrm{JSD}(p_{data} \Vert p_g)`, zero exactly at :math:`p_g = p_{data}`. For a 1-D toy
-:math:`p_{data}` (:mod:`ganlib.toy`, known density) :class:`JSDRecorder` evaluates
+:math:`p_{data}` (:mod:`ganlib.data.toy`, known density) :class:`JSDRecorder` evaluates
 
 .. math::
 
@@ -11,8 +11,8 @@ Theorem 1 measures a generator by the Jensen-Shannon divergence: :math:`C(G) = -
 
 by quadrature (:func:`ganlib.theory.jensen_shannon`), with :math:`\hat p_g` a Gaussian kernel
 density estimate of a fixed noise batch mapped by :math:`G` (:func:`ganlib.theory.kde_pdf`), every
-``every`` steps of a :class:`ganlib.train.Trainer` or of every member of a
-:class:`ganlib.ensemble.EnsembleTrainer`. :func:`steps_to_converge` reads off when each run got
+``every`` steps of a :class:`ganlib.engine.loop.Trainer` or of every member of a
+:class:`ganlib.engine.ensemble.EnsembleTrainer`. :func:`steps_to_converge` reads off when each run got
 below a threshold for good.
 """
 
@@ -35,7 +35,7 @@ class JSDRecorder:
     """Training callback (``on_step_end``; ``capture`` for step 0): the KDE-JSD of every game.
 
     Args:
-        toy: the run's :math:`p_{data}`, a 1-D :class:`ganlib.toy.Toy` (``pdf``, ``means``, ``std``).
+        toy: the run's :math:`p_{data}`, a 1-D :class:`ganlib.data.toy.Toy` (``pdf``, ``means``, ``std``).
         every: steps between records (> 0).
         n: samples of the fixed noise batch (the same :math:`z` at every record).
         grid: the quadrature grid (default: 4,001 points from 12 standard deviations below the
@@ -46,12 +46,12 @@ class JSDRecorder:
 
     Attributes:
         records: one dict per record, ``{"step": int, "jsd": [float, ...]}``, one JSD per game
-            (a list of one for a single :class:`~ganlib.train.Trainer`).
+            (a list of one for a single :class:`~ganlib.engine.loop.Trainer`).
 
     Example:
         >>> import torch
         >>> from ganlib.metrics import JSDRecorder
-        >>> from ganlib.toy import gaussian_1d
+        >>> from ganlib.data.toy import gaussian_1d
         >>> class Perfect:  # a "trainer" whose generator is exact: z -> 4 + 0.5 z
         ...     step = 0
         ...     class G:
@@ -67,7 +67,7 @@ class JSDRecorder:
 
     def __init__(self, toy: Any, every: int, n: int = 1000, grid: Optional[np.ndarray] = None, seed: int = 0) -> None:
         if getattr(toy, "dim", None) != 1 or not hasattr(toy, "pdf"):
-            raise TypeError(f"toy must be a 1-D ganlib.toy.Toy, got {type(toy).__name__}")
+            raise TypeError(f"toy must be a 1-D ganlib.data.toy.Toy, got {type(toy).__name__}")
         for name, value in (("every", every), ("n", n)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be an integer >= 1, got {value!r}")

@@ -6,7 +6,7 @@ statistics (the ``on_log`` event), how far a run is from that picture:
 
 * mean :math:`D(x)` and :math:`D(G(z))` on the recent batches, against :math:`\tfrac12`;
 * the batch value :math:`\hat V(G, D)` against :math:`-\log 4 \approx -1.386`;
-* for a toy :math:`p_{data}` (:mod:`ganlib.toy`): the modes covered and the share of high-quality
+* for a toy :math:`p_{data}` (:mod:`ganlib.data.toy`): the modes covered and the share of high-quality
   samples (:func:`ganlib.metrics.mode_coverage`) of a fixed noise batch, and for a 1-D toy the
   Jensen-Shannon divergence of Theorem 1 between :math:`p_{data}` and a kernel density estimate of
   :math:`p_g` (:func:`ganlib.theory.jensen_shannon`, by quadrature);
@@ -48,10 +48,10 @@ class HealthMonitor:
     r"""Training callback for ``on_log``: records the run's health signals and warns on failure
     signatures (see the module docstring). Use with a single-game loop
     (``trainer.add_callback("on_log", monitor)``, or ``callbacks={"on_log": monitor}`` of
-    :func:`ganlib.experiments.train_pair`).
+    :func:`ganlib.recipes.experiments.train_pair`).
 
     Args:
-        toy: the run's :math:`p_{data}`, a :class:`ganlib.toy.Toy` with ``means`` and ``std``
+        toy: the run's :math:`p_{data}`, a :class:`ganlib.data.toy.Toy` with ``means`` and ``std``
             (mode coverage; for a 1-D toy also the KDE-JSD), or ``None`` (images: no sample scores).
         n: samples of the fixed noise batch scored at each read.
         patience: reads in a row a signature must hold before it warns.
@@ -59,7 +59,7 @@ class HealthMonitor:
             :math:`D(G(z)) <` ``saturated``.
         seed: seed of the fixed noise batch.
         score: for runs without a toy: a function of the fixed batch's samples (a CPU tensor from
-            :meth:`ganlib.train.Trainer.sample`, so from the moving average of :math:`G` when the
+            :meth:`ganlib.engine.loop.Trainer.sample`, so from the moving average of :math:`G` when the
             run keeps one) returning a dict of numbers added to the read's record.
         score_every: call ``score`` at every ``score_every``-th read only (and at the first).
 
@@ -83,7 +83,7 @@ class HealthMonitor:
         if not 0 < saturated < 0.5:
             raise ValueError(f"saturated must be in (0, 1/2), got {saturated!r}")
         if toy is not None and not (hasattr(toy, "means") and hasattr(toy, "std")):
-            raise TypeError(f"toy must be a ganlib.toy.Toy with means and std, got {type(toy).__name__}")
+            raise TypeError(f"toy must be a ganlib.data.toy.Toy with means and std, got {type(toy).__name__}")
         self.toy, self.n, self.patience, self.saturated, self.seed = toy, int(n), patience, float(saturated), seed
         self.score, self.score_every = score, score_every
         self.records: List[Dict[str, Any]] = []

@@ -1,7 +1,7 @@
 r"""Mode coverage of a generator on a Gaussian-mixture toy (VEEGAN's and PacGAN's metrics).
 
 For a mixture :math:`p_{data} = \frac1K \sum_k \mathcal{N}(\mu_k, \sigma^2 I)` (the ring and grid of
-:mod:`ganlib.toy`), Srivastava et al. (2017, VEEGAN, Sec. 5.1) and Lin et al. (2018, PacGAN,
+:mod:`ganlib.data.toy`), Srivastava et al. (2017, VEEGAN, Sec. 5.1) and Lin et al. (2018, PacGAN,
 Sec. 5) score a generator on :math:`N = 2{,}500` samples :math:`x_1, \dots, x_N` by
 
 * assigning each sample to its nearest mode :math:`k(x) = \arg\min_k \|x - \mu_k\|_2`;
@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ganlib import _args
+from ganlib import _checks
 
 __all__ = ["mode_counts", "mode_coverage", "ModeCoverageRecorder"]
 
@@ -55,11 +55,11 @@ def mode_counts(samples: ArrayLike, means: ArrayLike, std: float, n_std: float =
         TypeError or ValueError: non-numeric or non-finite input, empty arrays, mismatched
             dimensions, non-positive ``std`` or ``n_std``.
     """
-    x = _args.points(samples, "samples")
-    mu = _args.points(means, "means")
+    x = _checks.points(samples, "samples")
+    mu = _checks.points(means, "means")
     if x.shape[1] != mu.shape[1]:
         raise ValueError(f"dimension mismatch: samples have dim {x.shape[1]} but means have dim {mu.shape[1]}")
-    radius = _args.positive_float(std, "std") * _args.positive_float(n_std, "n_std")
+    radius = _checks.positive_float(std, "std") * _checks.positive_float(n_std, "n_std")
     counts = np.zeros(len(mu), dtype=np.int64)
     for start in range(0, len(x), 8192):  # bounded memory: (chunk, K) distances at a time
         chunk = x[start : start + 8192]
@@ -97,7 +97,7 @@ def mode_coverage(samples: ArrayLike, means: ArrayLike, std: float, n_std: float
         TypeError or ValueError: as :func:`mode_counts`.
     """
     counts = mode_counts(samples, means, std, n_std)
-    n = _args.points(samples, "samples").shape[0]
+    n = _checks.points(samples, "samples").shape[0]
     return int(np.count_nonzero(counts)), float(counts.sum() / n)
 
 
@@ -107,7 +107,7 @@ class ModeCoverageRecorder:
     (``trainer.add_callback("on_step_end", recorder)``).
 
     Uses only ``trainer.step``, ``trainer.G.sample_noise`` and ``trainer.sample(z=...)`` (see
-    :class:`ganlib.train.Trainer`), so this module does not import the training loop.
+    :class:`ganlib.engine.loop.Trainer`), so this module does not import the training loop.
 
     Args:
         means, std, n_std: as in :func:`mode_coverage` (e.g. ``toy.means``, ``toy.std``).
@@ -124,8 +124,8 @@ class ModeCoverageRecorder:
 
     def __init__(self, means: ArrayLike, std: float, every: int, n: int = 2500, n_std: float = 3.0,
                  seed: int = 0, keep_samples: bool = True) -> None:
-        self.means = _args.points(means, "means")
-        self.std, self.n_std = _args.positive_float(std, "std"), _args.positive_float(n_std, "n_std")
+        self.means = _checks.points(means, "means")
+        self.std, self.n_std = _checks.positive_float(std, "std"), _checks.positive_float(n_std, "n_std")
         if isinstance(every, bool) or not isinstance(every, int) or every < 1:
             raise ValueError(f"every must be an integer >= 1, got {every!r}")
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
@@ -137,7 +137,7 @@ class ModeCoverageRecorder:
     def capture(self, trainer: Any) -> Dict[str, Any]:
         """Score the generator now (e.g. at step 0, before training) and return the record.
 
-        For an ensemble (:class:`ganlib.ensemble.EnsembleTrainer`, ``trainer.S`` members) every
+        For an ensemble (:class:`ganlib.engine.ensemble.EnsembleTrainer`, ``trainer.S`` members) every
         member maps the same noise batch, and ``modes``, ``hq`` (and ``samples``) are per member:
         lists of length S (and an ``(S, n, dim)`` array)."""
         if self._z is None:
