@@ -64,6 +64,17 @@ class _Parser(argparse.ArgumentParser):
         sys.exit(2)
 
 
+def _loss_option(text: str):
+    """``NAME=VALUE`` of ``--loss-option`` as ``(name, float)``; anything else is one line of error."""
+    name, sep, value = text.partition("=")
+    try:
+        if not sep or not name.strip():
+            raise ValueError
+        return name.strip(), float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not NAME=VALUE with a number VALUE") from None
+
+
 def _parser() -> argparse.ArgumentParser:
     p = _Parser(prog="python -m ganlib", description="Train and sample GANs (Goodfellow et al., 2014).")
     sub = p.add_subparsers(dest="command", required=True)
@@ -79,6 +90,9 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--model", default=None, choices=sorted(MODELS),
                    help="network pair (default: paper for mnist, mlp for toys); " + "; ".join(f"{k}: {v}" for k, v in MODELS.items()))
     t.add_argument("--loss", default=d.loss, choices=sorted(LOSSES), help="loss pair by name")
+    t.add_argument("--loss-option", dest="loss_option", action="append", type=_loss_option, default=None,
+                   metavar="NAME=VALUE", help="set one of the loss's options (repeatable): " + "; ".join(
+                       f"{k}={v:g} for --loss {n}" for n, loss in sorted(LOSSES.items()) for k, v in loss.options.items()))
     t.add_argument("--k", type=int, default=d.k, help="discriminator steps per generator step")
     t.add_argument("--epochs", type=int, default=None, help=f"epochs to train (default {d.epochs}; 2 with GANLIB_QUICK=1)")
     t.add_argument("--max-steps", type=int, default=None, help="steps to train (overrides --epochs)")
@@ -151,7 +165,7 @@ def _load_data(args, model: str):
 _PRESET_SETS = {"model": None, "loss": TrainConfig.loss, "k": TrainConfig.k, "epochs": None,
                 "batch_size": TrainConfig.batch_size, "optimizer": None, "lr_d": None, "lr_g": None,
                 "schedule": TrainConfig.schedule, "lr_floor": TrainConfig.lr_floor, "ema_decay": None,
-                "reuse_fakes": False}
+                "reuse_fakes": False, "loss_option": None}
 
 
 def _preset_run(args, out: Path):
@@ -212,7 +226,8 @@ def _train_here(args) -> int:
         lr = 0.1 if opt == "paper" else 2e-4
         kwargs = {"betas": (0.5, 0.999)} if opt in ("Adam", "AdamW") else {}  # DCGAN's beta1 for Adam
         cfg = TrainConfig(
-            loss=args.loss, k=args.k, batch_size=args.batch_size, optimizer=opt, optimizer_kwargs=kwargs,
+            loss=args.loss, loss_kwargs=dict(args.loss_option or []), k=args.k, batch_size=args.batch_size,
+            optimizer=opt, optimizer_kwargs=kwargs,
             lr_d=args.lr_d or lr, lr_g=args.lr_g or lr, schedule=args.schedule, lr_floor=args.lr_floor,
             device=args.device or "auto", seed=args.seed,
             epochs=args.epochs or (2 if quick_mode() else TrainConfig.epochs), max_steps=args.max_steps,

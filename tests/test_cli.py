@@ -1,6 +1,7 @@
 """Command line (python -m ganlib train / sample) and the benchmark's --quick smoke run."""
 
 import csv
+import json
 import os
 import re
 import subprocess
@@ -192,3 +193,15 @@ def test_sample_uses_the_moving_average_unless_told_not_to(tmp_path):
     G.load_state_dict({k.removeprefix("module."): v for k, v in state["generator_ema"].items() if k != "n_averaged"})
     z = G.sample_noise(50, generator=torch.Generator().manual_seed(0))
     assert torch.allclose(G.eval()(z), avg)
+
+
+def test_loss_options_reach_the_config_and_a_wrong_one_is_one_line(tmp_path, capsys):
+    out = tmp_path / "gp"
+    assert main(["train", "--dataset", "ring", "--loss", "wgan-gp", "--loss-option", "gp_weight=2.5", "--max-steps", "2",
+                 "--batch-size", "32", "--n-toy", "64", "--no-progress", "--snapshot-every", "-1", "--out", str(out)]) == 0
+    assert json.loads((out / "config.json").read_text())["config"]["loss_kwargs"] == {"gp_weight": 2.5}
+    code, err = _cli(["train", "--dataset", "ring", "--loss", "hinge", "--loss-option", "gp_weight=2.5", "--out",
+                      str(tmp_path / "hinge")], tmp_path)
+    assert (code, err) == (2, ["error: loss 'hinge' has no option 'gp_weight'; its options: none"])
+    code, err = _cli(["train", "--preset", "mnist", "--loss-option", "gp_weight=2.5", "--out", str(tmp_path / "p")], tmp_path)
+    assert code == 2 and len(err) == 1 and "--preset mnist sets --loss-option itself" in err[0]

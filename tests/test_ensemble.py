@@ -67,9 +67,11 @@ def test_member_matches_the_single_run_of_its_seed(loss, k):
     assert_members_match_single_runs(cfg(loss=loss, k=k), ring_players(), DATA_2D)
 
 
-@pytest.mark.parametrize("variant", ["spectral_norm", "pacgan2", "one_d", "wasserstein_clip"])
+@pytest.mark.parametrize("variant", ["spectral_norm", "pacgan2", "one_d", "wasserstein_clip", "gp_weight_3"])
 def test_supported_networks_match_too(variant):
-    if variant == "one_d":
+    if variant == "gp_weight_3":  # a loss option from the config reaches every member's penalty
+        assert_members_match_single_runs(cfg(loss="wgan-gp", loss_kwargs={"gp_weight": 3.0}), ring_players(), DATA_2D)
+    elif variant == "one_d":
         assert_members_match_single_runs(cfg(schedule="cosine"), one_d_players, DATA_1D)
     elif variant == "wasserstein_clip":
         assert_members_match_single_runs(cfg(loss="wasserstein", optimizer="RMSprop", optimizer_kwargs={},

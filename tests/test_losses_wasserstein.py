@@ -173,3 +173,42 @@ def test_gradient_penalty_rejects_bad_input():
         gradient_penalty(critic, real, fake[:3])
     with pytest.raises(ValueError, match="one score per sample"):
         gradient_penalty(lambda x: x, real, fake)
+
+
+# ------------------------------------------------------------------------------------------------
+# Loss options from the config: TrainConfig(loss_kwargs=...) -> get_loss(name, **options)
+
+def test_gp_weight_scales_the_penalty_linearly():
+    critic = lambda x: (x ** 2).sum(1)  # noqa: E731  a critic whose input gradient is not of norm 1
+    real, fake = torch.randn(16, 2, generator=torch.Generator().manual_seed(1)), torch.zeros(16, 2)
+    pen = lambda loss: loss.penalty(critic, real, fake, generator=torch.Generator().manual_seed(0))  # noqa: E731
+    default, half = pen(get_loss("wgan-gp")), pen(get_loss("wgan-gp", gp_weight=5.0))
+    assert default.item() > 0 and half.item() == pytest.approx(default.item() / 2, rel=1e-6)
+    assert pen(get_loss("wgan-gp", gp_weight=0.0)).item() == 0.0
+    assert get_loss("wgan-gp").options == {"gp_weight": 10.0}  # the registered loss is left as it was
+
+
+def test_clip_value_from_the_config_bounds_every_weight_of_d():
+    from ganlib.engine.config import TrainConfig
+    from ganlib.nets.models import MLPDiscriminator, MLPGenerator
+    from ganlib.recipes.experiments import train_pair
+
+    cfg = TrainConfig(loss="wasserstein", loss_kwargs={"clip_value": 0.05}, optimizer="RMSprop", optimizer_kwargs={},
+                      lr_d=5e-3, lr_g=5e-3, batch_size=16, max_steps=3, device="cpu", progress=False, log_every=1,
+                      snapshot_every=-1, checkpoint_every=-1)
+    t = train_pair(cfg, lambda: (MLPGenerator(2, 2, (8,)), MLPDiscriminator(2, (8,))), torch.randn(64, 2))
+    w = torch.cat([p.detach().reshape(-1) for p in t.D.parameters()])
+    assert w.abs().max().item() == pytest.approx(0.05) and t.loss.clip_value == 0.05  # clipped at 0.05, not 0.01
+
+
+def test_an_option_the_loss_lacks_is_one_clear_error_naming_its_options():
+    from ganlib.engine.config import TrainConfig
+
+    with pytest.raises(ValueError, match=r"loss 'wgan-gp' has no option 'clip_value'; its options: gp_weight \(default 10.0\)"):
+        TrainConfig(loss="wgan-gp", loss_kwargs={"clip_value": 0.1}).validate()
+    with pytest.raises(ValueError, match="loss 'hinge' has no option 'gp_weight'; its options: none"):
+        TrainConfig(loss="hinge", loss_kwargs={"gp_weight": 1.0}).validate()
+    with pytest.raises(ValueError, match="clip_value must be a finite number > 0"):
+        get_loss("wasserstein", clip_value=0)
+    cfg = TrainConfig(loss="wgan-gp", loss_kwargs={"gp_weight": 2.5})
+    assert TrainConfig.from_dict(cfg.to_dict()).loss_kwargs == {"gp_weight": 2.5}  # what a checkpoint keeps

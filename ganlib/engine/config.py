@@ -36,6 +36,9 @@ class TrainConfig:
     """
 
     loss: str = "non_saturating"  #: generator/discriminator loss pair by name (ganlib.game.registry.LOSSES)
+    #: the loss's options by name (:attr:`ganlib.game.registry.GANLoss.options`), e.g. ``{"gp_weight": 5.0}``
+    #: for WGAN-GP's penalty weight or ``{"clip_value": 0.05}`` for WGAN's clipping bound; empty: the defaults
+    loss_kwargs: Dict[str, float] = field(default_factory=dict)
     k: int = 1  #: discriminator updates per generator update (Algorithm 1's k; WGAN's n_critic, 5 there)
     batch_size: int = 100  #: m in Algorithm 1
     epochs: int = 1  #: training length in epochs (ignored when max_steps is set)
@@ -128,5 +131,7 @@ class TrainConfig:
         if self.ema_decay is not None and (isinstance(self.ema_decay, bool) or not isinstance(self.ema_decay, (int, float))
                                            or not 0 < self.ema_decay < 1):
             raise ValueError(f"ema_decay must be None or in (0, 1), e.g. 0.999, got {self.ema_decay!r}")
-        get_loss(self.loss)  # ValueError listing the valid names
+        if not isinstance(self.loss_kwargs, dict):
+            raise ValueError(f"loss_kwargs must be a dict of the loss's options, got {type(self.loss_kwargs).__name__}")
+        get_loss(self.loss, **self.loss_kwargs)  # ValueError listing the valid names, or the loss's options
         resolve_amp(self.amp, resolve_device(self.device))  # ValueError for unknown devices and amp modes

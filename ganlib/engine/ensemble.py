@@ -76,7 +76,7 @@ class EnsembleTrainer(Loop):
         seeds = [config.seed + i for i in range(members)] if seeds is None else [int(s) for s in seeds]
         if not seeds or len(set(seeds)) != len(seeds):
             raise ValueError(f"seeds must be a non-empty list of distinct integers, got {seeds!r}")
-        self.config, self.seeds, self.loss = config, seeds, get_loss(config.loss)
+        self.config, self.seeds, self.loss = config, seeds, get_loss(config.loss, **config.loss_kwargs)
         if world()[1] > 1:
             raise ValueError("the ensemble trains in one process; under torchrun, train one game per process with Trainer")
         self.device = resolve_device(config.device)

@@ -318,7 +318,7 @@ class Trainer(Loop):
                  optimizers: Optional[Sequence[Any]] = None, meta: Optional[Dict[str, Any]] = None) -> None:
         config.validate()
         self.config, self.meta = config, dict(meta or {})
-        self.loss = get_loss(config.loss)
+        self.loss = get_loss(config.loss, **config.loss_kwargs)
         self.shard = Shard(config.batch_size, resolve_device(config.device))  # this process's part of the batch
         self.device = self.shard.device
         seed_everything(config.seed)

@@ -270,9 +270,9 @@ def gradient_penalty(
 
 
 def weighted_gradient_penalty(critic, real: Tensor, fake: Tensor, generator: Optional[torch.Generator] = None,
-                              **kwargs) -> Tensor:
-    r""":math:`\lambda \cdot` :func:`gradient_penalty` with :math:`\lambda` = :data:`GP_WEIGHT` (10); keyword
-    arguments (``rand``, ``batch_dims``) go to :func:`gradient_penalty`.
+                              weight: float = GP_WEIGHT, **kwargs) -> Tensor:
+    r""":math:`\lambda \cdot` :func:`gradient_penalty` with :math:`\lambda` = ``weight`` (default :data:`GP_WEIGHT`,
+    10); further keyword arguments (``rand``, ``batch_dims``) go to :func:`gradient_penalty`.
 
     Example:
         >>> import torch
@@ -281,7 +281,7 @@ def weighted_gradient_penalty(critic, real: Tensor, fake: Tensor, generator: Opt
         >>> round(weighted_gradient_penalty(critic, torch.ones(8, 2), torch.zeros(8, 2)).item(), 4)
         10.0
     """
-    return GP_WEIGHT * gradient_penalty(critic, real, fake, generator=generator, **kwargs)
+    return weight * gradient_penalty(critic, real, fake, generator=generator, **kwargs)
 
 
 @torch.no_grad()

@@ -14,8 +14,10 @@ loss plugs in with :func:`register_loss`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable, Dict, Iterable, Optional
+import functools
+import math
+from dataclasses import dataclass, field, replace
+from typing import Callable, Dict, Iterable, Mapping, Optional
 
 import torch
 from torch import Tensor
@@ -25,7 +27,7 @@ from ganlib.game.losses import at_least_float32
 from ganlib.game.losses import (discriminator_loss, generator_loss_non_saturating, generator_loss_saturating,
                            value_function)
 
-__all__ = ["GANLoss", "LOSSES", "register_loss", "get_loss"]
+__all__ = ["GANLoss", "LOSSES", "OPTIONS", "register_loss", "get_loss"]
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,9 @@ class GANLoss:
         link: maps :math:`D`'s raw outputs to the ``d_real`` / ``d_fake`` history columns (their
             batch means): :func:`torch.sigmoid` (probabilities :math:`D(x)`) by default, the
             identity (raw critic scores) for critic losses, whose outputs are not probabilities.
+        options: the loss's tunable constants and their values, e.g. ``{"gp_weight": 10.0}`` for WGAN-GP
+            (the penalty's :math:`\lambda`) or ``{"clip_value": 0.01}`` for WGAN: what
+            :attr:`ganlib.engine.config.TrainConfig.loss_kwargs` may set (:meth:`with_options`).
         batched: ``True`` when ``discriminator``, ``generator`` and ``value`` take the keyword
             ``dim`` and with ``dim=-1`` average over the last axis only (as every loss of
             :mod:`ganlib.game.losses` and :mod:`ganlib.game.critics` does; see
@@ -75,6 +80,7 @@ class GANLoss:
     value: Callable[[Tensor, Tensor], Tensor] = value_function
     link: Callable[[Tensor], Tensor] = torch.sigmoid
     batched: bool = False
+    options: Mapping[str, float] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
@@ -89,6 +95,34 @@ class GANLoss:
         c = self.clip_value
         if c is not None and (isinstance(c, bool) or not isinstance(c, (int, float)) or not 0 < c < float("inf")):
             raise ValueError(f"GANLoss.clip_value must be None or a positive finite number, got {c!r}")
+        unknown = sorted(set(self.options) - set(OPTIONS))
+        if unknown:
+            raise ValueError(f"GANLoss.options: unknown option(s) {unknown}; known: {sorted(OPTIONS)}")
+
+    def with_options(self, **options: float) -> "GANLoss":
+        r"""A copy of this loss with some of its :attr:`options` set: ``gp_weight`` (:math:`\lambda \ge 0`,
+        the weight of WGAN-GP's penalty) or ``clip_value`` (:math:`c > 0`, WGAN's clipping bound). An
+        option the loss does not have is one :class:`ValueError` that lists the ones it has.
+
+        Example:
+            >>> from ganlib.game.registry import get_loss
+            >>> get_loss("wgan-gp").with_options(gp_weight=5.0).options
+            {'gp_weight': 5.0}
+            >>> get_loss("wasserstein").with_options(clip_value=0.05).clip_value
+            0.05
+        """
+        unknown = sorted(set(options) - set(self.options))
+        if unknown:
+            has = ", ".join(f"{k} (default {v})" for k, v in self.options.items()) or "none"
+            raise ValueError(f"loss {self.name!r} has no option {', '.join(map(repr, unknown))}; its options: {has}")
+        changes: Dict[str, object] = {}
+        for key, value in options.items():
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0 \
+                    or (key == "clip_value" and value == 0):
+                bound = ">= 0" if key == "gp_weight" else "> 0"
+                raise ValueError(f"loss option {key} must be a finite number {bound}, got {value!r}")
+            changes.update(OPTIONS[key](self, float(value)))
+        return replace(self, options={**self.options, **{k: float(v) for k, v in options.items()}}, **changes)
 
     def discriminator_objective(self, D: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor,
                                 d_real_logits: Tensor, d_fake_logits: Tensor,
@@ -158,6 +192,15 @@ class GANLoss:
             critics.clip_weights(d_params, self.clip_value)
 
 
+
+#: The loss options a :class:`GANLoss` may have, each as ``(loss, value) -> {field: new value}``:
+#: ``gp_weight`` weights WGAN-GP's penalty (:func:`ganlib.game.critics.weighted_gradient_penalty`),
+#: ``clip_value`` is WGAN's clipping bound.
+OPTIONS: Dict[str, Callable[[GANLoss, float], Dict[str, object]]] = {
+    "gp_weight": lambda loss, w: {"penalty": functools.partial(critics.weighted_gradient_penalty, weight=w)},
+    "clip_value": lambda loss, c: {"clip_value": c},
+}
+
 #: Registered losses by name. Add new ones with :func:`register_loss`.
 LOSSES: Dict[str, GANLoss] = {
     "saturating": GANLoss(
@@ -210,8 +253,8 @@ def register_loss(loss: GANLoss) -> GANLoss:
     return loss
 
 
-def get_loss(name: str) -> GANLoss:
-    r"""Return the registered :class:`GANLoss` called ``name``.
+def get_loss(name: str, **options: float) -> GANLoss:
+    r"""Return the registered :class:`GANLoss` called ``name``, with ``options`` set (:meth:`GANLoss.with_options`).
 
     ``"saturating"`` is the minimax game of Eq. 1; ``"non_saturating"`` replaces the generator's
     objective by :math:`\max_G \mathbb{E}_z[\log D(G(z))]` (Section 3).
@@ -231,9 +274,10 @@ def get_loss(name: str) -> GANLoss:
     if not isinstance(name, str):
         raise TypeError(f"loss name must be a str, got {type(name).__name__}")
     try:
-        return LOSSES[name]
+        loss = LOSSES[name]
     except KeyError:
         raise ValueError(f"unknown GAN loss {name!r}; valid names: {', '.join(sorted(LOSSES))}") from None
+    return loss.with_options(**options) if options else loss
 
 
 def _identity(t: Tensor) -> Tensor:
@@ -250,9 +294,9 @@ def _register_critic(name: str, discriminator: Callable, generator: Callable, de
 
 _register_critic("wasserstein", critics.critic_loss_wasserstein, critics.generator_loss_wasserstein,
                  "WGAN (Arjovsky et al. 2017): critic minimises E[f(G(z))] - E[f(x)], weights clipped to +-0.01; "
-                 "G minimises -E[f(G(z))]", clip_value=critics.WGAN_CLIP)
+                 "G minimises -E[f(G(z))]", clip_value=critics.WGAN_CLIP, options={"clip_value": critics.WGAN_CLIP})
 _register_critic("wgan-gp", critics.critic_loss_wasserstein, critics.generator_loss_wasserstein,
                  "WGAN-GP (Gulrajani et al. 2017): WGAN critic loss + 10 * E[(||grad f(x_hat)|| - 1)^2], no clipping",
-                 penalty=critics.weighted_gradient_penalty)
+                 penalty=critics.weighted_gradient_penalty, options={"gp_weight": critics.GP_WEIGHT})
 _register_critic("hinge", critics.critic_loss_hinge, critics.generator_loss_hinge,
                  "hinge (Miyato et al. 2018): D minimises E[relu(1 - D(x))] + E[relu(1 + D(G(z)))]; G minimises -E[D(G(z))]")
