@@ -220,7 +220,7 @@ plt.show()
 # %% [markdown]
 # ## The value of the game at its optimum is $-\log 4$, not $\log 4$
 #
-# One of the notes this book started from states that at the optimum "$V(G, D) = \log(4)$". The
+# It is easy to write that at the optimum "$V(G, D) = \log(4)$". The
 # sign is wrong, and it is worth seeing why. When $p_g = p_\text{data}$ the best discriminator
 # cannot do better than a coin flip, $D(x) = \tfrac12$ everywhere (Proposition 1, next chapter).
 # Then both expectations in Eq. 1 are $\log \tfrac12$:

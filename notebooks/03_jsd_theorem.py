@@ -194,7 +194,7 @@ plt.show()
 #
 # ## The value at the optimum is $-\log 4$, not $\log 4$
 #
-# One of the sources this book started from writes that at the optimum "$V(G, D) = \log(4)$". The
+# It is easy to write that at the optimum "$V(G, D) = \log(4)$". The
 # sign is wrong. Two independent reasons:
 #
 # 1. $V(G, D)$ is a sum of expectations of $\log D$ and $\log(1 - D)$, logarithms of numbers in
