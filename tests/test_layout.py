@@ -10,8 +10,8 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 PKG = ROOT / "ganlib"
 #: ganlib's packages, the book's parts, from the bottom up: a module may import its own package and the
 #: packages of a lower rank, never one of the same or a higher rank. A new module inherits its package's
-#: rank. ``_checks`` (the argument checks) is below everything; the command line is above everything.
-RANKS = {"_checks": 0, "theory": 1, "data": 2, "game": 3, "nets": 3, "engine": 4, "metrics": 5, "recipes": 6,
+#: rank. ``_checks`` (the argument checks) and ``_registry`` (the one shape of every registry) are below everything; the command line is above everything.
+RANKS = {"_checks": 0, "_registry": 0, "theory": 1, "data": 2, "game": 3, "nets": 3, "engine": 4, "metrics": 5, "recipes": 6,
          "viz": 6, "__main__": 7}
 MAX_LINES = 430  # "about 400", runnable examples included
 

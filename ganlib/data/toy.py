@@ -23,6 +23,7 @@ from torch import Tensor
 from torch.distributions import Categorical, Distribution, Independent, MixtureSameFamily, Normal
 
 from ganlib import _checks
+from ganlib._registry import Registry
 
 __all__ = ["Toy", "gaussian_1d", "gaussian_mixture_1d", "ring_of_gaussians", "grid_of_gaussians", "TOYS", "get_toy"]
 
@@ -253,19 +254,14 @@ def grid_of_gaussians(n_per_side: int = 5, spacing: float = 2.0, std: float = 0.
     return Toy(f"grid_of_gaussians(n_per_side={n_per_side}, spacing={spacing:g}, std={std:g})", dist, means, std)
 
 
-#: The toys of the book's chapters by name, with one line each (``--dataset`` of the command line).
-TOYS = {
-    "gaussian_1d": "N(4, 0.5^2) on the line",
-    "mixture_1d": "two 1-D Gaussians at -2 and 2 (std 0.5)",
-    "ring": "ring of 8 Gaussians, radius 1, std 0.01 (PacGAN)",
-    "grid": "grid of 25 Gaussians on {-4,-2,0,2,4}^2, std 0.05 (PacGAN)",
-}
-_MAKERS = {
-    "gaussian_1d": lambda: gaussian_1d(4.0, 0.5),
-    "mixture_1d": lambda: gaussian_mixture_1d([-2.0, 2.0], [0.5, 0.5], [0.5, 0.5]),
-    "ring": lambda: ring_of_gaussians(8, 1.0, 0.01),
-    "grid": lambda: grid_of_gaussians(5, 2.0, 0.05),
-}
+#: The toys of the book's chapters by name (``--dataset`` of the command line): a
+#: ``ganlib._registry.Registry`` of functions that make the :class:`Toy`, with one line each.
+TOYS = Registry("toy")
+TOYS.register("gaussian_1d", lambda: gaussian_1d(4.0, 0.5), "N(4, 0.5^2) on the line")
+TOYS.register("mixture_1d", lambda: gaussian_mixture_1d([-2.0, 2.0], [0.5, 0.5], [0.5, 0.5]),
+              "two 1-D Gaussians at -2 and 2 (std 0.5)")
+TOYS.register("ring", lambda: ring_of_gaussians(8, 1.0, 0.01), "ring of 8 Gaussians, radius 1, std 0.01 (PacGAN)")
+TOYS.register("grid", lambda: grid_of_gaussians(5, 2.0, 0.05), "grid of 25 Gaussians on {-4,-2,0,2,4}^2, std 0.05 (PacGAN)")
 
 
 def get_toy(name: str) -> Toy:
@@ -274,6 +270,4 @@ def get_toy(name: str) -> Toy:
     Raises:
         ValueError: unknown name (the message lists the valid ones).
     """
-    if name not in _MAKERS:
-        raise ValueError(f"unknown toy {name!r}; valid: {', '.join(_MAKERS)}")
-    return _MAKERS[name]()
+    return TOYS.lookup(name)()

@@ -22,6 +22,7 @@ from typing import Callable, Dict, Iterable, Mapping, Optional
 import torch
 from torch import Tensor
 
+from ganlib._registry import Registry
 from ganlib.game import critics
 from ganlib.game.losses import at_least_float32
 from ganlib.game.losses import (discriminator_loss, generator_loss_non_saturating, generator_loss_saturating,
@@ -201,23 +202,22 @@ OPTIONS: Dict[str, Callable[[GANLoss, float], Dict[str, object]]] = {
     "clip_value": lambda loss, c: {"clip_value": c},
 }
 
-#: Registered losses by name. Add new ones with :func:`register_loss`.
-LOSSES: Dict[str, GANLoss] = {
-    "saturating": GANLoss(
-        name="saturating",
-        discriminator=discriminator_loss,
-        generator=generator_loss_saturating,
-        description="Eq. 1 minimax game: D minimises -V(G,D), G minimises E_z[log(1 - D(G(z)))]",
-        batched=True,
-    ),
-    "non_saturating": GANLoss(
-        name="non_saturating",
-        discriminator=discriminator_loss,
-        generator=generator_loss_non_saturating,
-        description="Section 3 heuristic: D minimises -V(G,D), G minimises -E_z[log D(G(z))]",
-        batched=True,
-    ),
-}
+#: Registered losses by name (a ``ganlib._registry.Registry``). Add new ones with :func:`register_loss`.
+LOSSES: Registry = Registry("GAN loss")
+LOSSES.register('saturating', GANLoss(
+    name="saturating",
+    discriminator=discriminator_loss,
+    generator=generator_loss_saturating,
+    description="Eq. 1 minimax game: D minimises -V(G,D), G minimises E_z[log(1 - D(G(z)))]",
+    batched=True,
+))
+LOSSES.register('non_saturating', GANLoss(
+    name="non_saturating",
+    discriminator=discriminator_loss,
+    generator=generator_loss_non_saturating,
+    description="Section 3 heuristic: D minimises -V(G,D), G minimises -E_z[log D(G(z))]",
+    batched=True,
+))
 
 
 def register_loss(loss: GANLoss) -> GANLoss:
@@ -247,10 +247,7 @@ def register_loss(loss: GANLoss) -> GANLoss:
     """
     if not isinstance(loss, GANLoss):
         raise TypeError(f"register_loss expects a GANLoss, got {type(loss).__name__}")
-    if loss.name in LOSSES:
-        raise ValueError(f"a GAN loss named {loss.name!r} is already registered; known losses: {sorted(LOSSES)}")
-    LOSSES[loss.name] = loss
-    return loss
+    return LOSSES.register(loss.name, loss)
 
 
 def get_loss(name: str, **options: float) -> GANLoss:
@@ -271,12 +268,7 @@ def get_loss(name: str, **options: float) -> GANLoss:
         >>> get_loss("non_saturating").generator is generator_loss_non_saturating
         True
     """
-    if not isinstance(name, str):
-        raise TypeError(f"loss name must be a str, got {type(name).__name__}")
-    try:
-        loss = LOSSES[name]
-    except KeyError:
-        raise ValueError(f"unknown GAN loss {name!r}; valid names: {', '.join(sorted(LOSSES))}") from None
+    loss = LOSSES.lookup(name)
     return loss.with_options(**options) if options else loss
 
 

@@ -39,7 +39,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-__all__ = ["POLICIES", "translate", "cutout", "diff_augment", "AugmentedDiscriminator"]
+from ganlib._registry import Registry
+
+__all__ = ["POLICIES", "AUGMENTATIONS", "translate", "cutout", "diff_augment", "AugmentedDiscriminator"]
 
 #: The transformations by name, with the default ``ratio`` of Zhao et al. (2020).
 POLICIES: Dict[str, float] = {"translation": 0.125, "cutout": 0.5}
@@ -107,7 +109,10 @@ def cutout(x: Tensor, ratio: float = POLICIES["cutout"], generator: Optional[tor
     return x * (~inside).unsqueeze(1).to(x.dtype)
 
 
-_FUNCTIONS = {"translation": translate, "cutout": cutout}
+#: The transformations by name (a ``ganlib._registry.Registry``; their default ratios: :data:`POLICIES`).
+AUGMENTATIONS = Registry("augmentation")
+AUGMENTATIONS.register("translation", translate, "shift by up to ratio x the image size, zero-padded")
+AUGMENTATIONS.register("cutout", cutout, "zero one square of ratio x the image size")
 
 
 def diff_augment(x: Tensor, policy: Sequence[str] = ("translation", "cutout"), generator: Optional[torch.Generator] = None,
@@ -125,9 +130,7 @@ def diff_augment(x: Tensor, policy: Sequence[str] = ("translation", "cutout"), g
     """
     ratios = {**POLICIES, **(ratios or {})}
     for name in policy:
-        if name not in _FUNCTIONS:
-            raise ValueError(f"unknown augmentation {name!r}; valid: {', '.join(POLICIES)}")
-        x = _FUNCTIONS[name](x, ratios[name], generator=generator)
+        x = AUGMENTATIONS.lookup(name)(x, ratios[name], generator=generator)
     return x
 
 
@@ -154,9 +157,8 @@ class AugmentedDiscriminator(nn.Module):
     def __init__(self, discriminator: nn.Module, policy: Sequence[str] = ("translation", "cutout"),
                  image_shape: Tuple[int, int, int] = (1, 28, 28), ratios: Optional[Dict[str, float]] = None) -> None:
         super().__init__()
-        unknown = [p for p in policy if p not in POLICIES]
-        if unknown:
-            raise ValueError(f"unknown augmentation {unknown[0]!r}; valid: {', '.join(POLICIES)}")
+        for name in policy:
+            AUGMENTATIONS.lookup(name)  # one ValueError naming the valid transformations
         self.discriminator, self.policy = discriminator, tuple(policy)
         self.image_shape, self.ratios = tuple(image_shape), dict(ratios or {})
 

@@ -25,6 +25,7 @@ from typing import Any, Dict, Optional, Sequence, Tuple
 import torch
 from torch import Tensor, nn
 
+from ganlib._registry import Registry
 from ganlib.nets.layers import FastDropout, Maxout, MinibatchStd, apply_spectral_norm
 
 __all__ = [
@@ -325,12 +326,27 @@ class MLPDiscriminator(nn.Module):
         return self.net(x).squeeze(-1)
 
 
-#: Model-pair names accepted by :func:`build_models` (and the CLI's ``--model``).
-MODELS = {
-    "paper": "the paper's MNIST MLPs: G 100-1200-1200-784 (uniform z), D maxout 240x5 x2 with dropout",
-    "dcgan": "small DCGAN pair for 28x28 images (normal z)",
-    "mlp": "small MLPs for toy data in R^d (normal z)",
-}
+def _build_paper(numel, pixel_means, latent_dim, hidden, spectral_norm, gk, dk):
+    return (PaperGenerator(**{"latent_dim": latent_dim or 100, "out_features": numel, "pixel_means": pixel_means, **gk}),
+            PaperDiscriminator(**{"in_features": numel, "spectral_norm": spectral_norm, **dk}))
+
+
+def _build_dcgan(numel, pixel_means, latent_dim, hidden, spectral_norm, gk, dk):
+    return (DCGANGenerator(**{"latent_dim": latent_dim or 100, **gk}),
+            DCGANDiscriminator(**{"spectral_norm": spectral_norm, "batch_norm": not spectral_norm, **dk}))
+
+
+def _build_mlp(numel, pixel_means, latent_dim, hidden, spectral_norm, gk, dk):
+    return (MLPGenerator(**{"latent_dim": latent_dim or numel, "out_dim": numel, "hidden": hidden, **gk}),
+            MLPDiscriminator(**{"in_dim": numel, "hidden": hidden, "spectral_norm": spectral_norm, **dk}))
+
+
+#: The network pairs of :func:`build_models` (and the CLI's ``--model``) by name: a
+#: ``ganlib._registry.Registry`` of builders, each with one line of description.
+MODELS = Registry("model")
+MODELS.register("paper", _build_paper, "the paper's MNIST MLPs: G 100-1200-1200-784 (uniform z), D maxout 240x5 x2 with dropout")
+MODELS.register("dcgan", _build_dcgan, "small DCGAN pair for 28x28 images (normal z)")
+MODELS.register("mlp", _build_mlp, "small MLPs for toy data in R^d (normal z)")
 
 
 def build_models(
@@ -359,19 +375,9 @@ def build_models(
     Raises:
         ValueError: unknown name.
     """
+    build = MODELS.lookup(name)
     numel = int(torch.Size(data_shape).numel())
-    gk, dk = dict(generator_kwargs or {}), dict(discriminator_kwargs or {})
-    if name == "paper":
-        return (
-            PaperGenerator(**{"latent_dim": latent_dim or 100, "out_features": numel, "pixel_means": pixel_means, **gk}),
-            PaperDiscriminator(**{"in_features": numel, "spectral_norm": spectral_norm, **dk}),
-        )
-    if name == "dcgan":
-        return (DCGANGenerator(**{"latent_dim": latent_dim or 100, **gk}),
-                DCGANDiscriminator(**{"spectral_norm": spectral_norm, "batch_norm": not spectral_norm, **dk}))
-    if name == "mlp":
-        return (MLPGenerator(**{"latent_dim": latent_dim or numel, "out_dim": numel, "hidden": hidden, **gk}),
-                MLPDiscriminator(**{"in_dim": numel, "hidden": hidden, "spectral_norm": spectral_norm, **dk}))
-    raise ValueError(f"unknown model {name!r}; valid names: {', '.join(MODELS)}")
+    return build(numel, pixel_means, latent_dim, hidden, spectral_norm, dict(generator_kwargs or {}),
+                 dict(discriminator_kwargs or {}))
 
 

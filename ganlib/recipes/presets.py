@@ -23,6 +23,7 @@ from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple, Unio
 
 from torch import Tensor, nn
 
+from ganlib._registry import Registry
 from ganlib.nets.augment import AugmentedDiscriminator
 from ganlib.engine.config import TrainConfig
 from ganlib.recipes.experiments import train_pair
@@ -92,45 +93,42 @@ def players_from_meta(meta: Mapping[str, Any], data_shape: Sequence[int],
     return G, D
 
 
-#: The recipes by name.
-PRESETS: Dict[str, Preset] = {
-    "mnist": Preset(
-        name="mnist",
-        description=("the paper's networks (1200-unit ReLU G, maxout D with dropout, spectral norm and a minibatch "
-                     "standard deviation in D), Adam with G's learning rate 4x D's, one G(z) per step for both "
-                     "players, a moving average of G, bf16 autocast where the hardware has it"),
-        dataset="mnist",
-        model="paper",
-        budget="12,000 steps of batch 100: 7-11 minutes on 2 CPU cores in float32 without bf16 instructions (a shared machine varies in speed), about 6 on a CPU with them",
-        config=dict(loss="non_saturating", batch_size=100, max_steps=12_000, optimizer="Adam", lr_d=1e-4, lr_g=4e-4,
-                    optimizer_kwargs={"betas": (0.5, 0.999)}, ema_decay=0.999, reuse_fakes=True, amp="auto",
-                    log_every=100, snapshot_every=500, checkpoint_every=1000),
-        discriminator_kwargs={"spectral_norm": True, "minibatch_std": 2},
-        quick_steps=20,
-    ),
-    "mnist-dcgan": Preset(
-        name="mnist-dcgan",
-        description=("a DCGAN pair (width 64), Adam 1e-3 with a cosine decay, a moving average of G, "
-                     "D's inputs shifted by up to 2 pixels, bf16 autocast where the hardware has it"),
-        dataset="mnist",
-        model="dcgan",
-        budget="4,500 steps of batch 64: about 6 minutes on 2 CPU cores with bf16 instructions",
-        config=dict(loss="non_saturating", batch_size=64, max_steps=4500, lr_d=1e-3, lr_g=1e-3,
-                    optimizer_kwargs={"betas": (0.5, 0.999)}, schedule="cosine", lr_floor=0.05,
-                    ema_decay=0.999, amp="auto", log_every=100, snapshot_every=500, checkpoint_every=1000),
-        generator_kwargs={"width": 64},
-        discriminator_kwargs={"width": 64},
-        augment={"translation": 2 / 28},
-        quick_steps=20,
-    ),
-}
+#: The recipes by name (a ``ganlib._registry.Registry``).
+PRESETS = Registry("preset")
+PRESETS.register('mnist', Preset(
+    name="mnist",
+    description=("the paper's networks (1200-unit ReLU G, maxout D with dropout, spectral norm and a minibatch "
+                 "standard deviation in D), Adam with G's learning rate 4x D's, one G(z) per step for both "
+                 "players, a moving average of G, bf16 autocast where the hardware has it"),
+    dataset="mnist",
+    model="paper",
+    budget="12,000 steps of batch 100: 7-11 minutes on 2 CPU cores in float32 without bf16 instructions (a shared machine varies in speed), about 6 on a CPU with them",
+    config=dict(loss="non_saturating", batch_size=100, max_steps=12_000, optimizer="Adam", lr_d=1e-4, lr_g=4e-4,
+                optimizer_kwargs={"betas": (0.5, 0.999)}, ema_decay=0.999, reuse_fakes=True, amp="auto",
+                log_every=100, snapshot_every=500, checkpoint_every=1000),
+    discriminator_kwargs={"spectral_norm": True, "minibatch_std": 2},
+    quick_steps=20,
+))
+PRESETS.register('mnist-dcgan', Preset(
+    name="mnist-dcgan",
+    description=("a DCGAN pair (width 64), Adam 1e-3 with a cosine decay, a moving average of G, "
+                 "D's inputs shifted by up to 2 pixels, bf16 autocast where the hardware has it"),
+    dataset="mnist",
+    model="dcgan",
+    budget="4,500 steps of batch 64: about 6 minutes on 2 CPU cores with bf16 instructions",
+    config=dict(loss="non_saturating", batch_size=64, max_steps=4500, lr_d=1e-3, lr_g=1e-3,
+                optimizer_kwargs={"betas": (0.5, 0.999)}, schedule="cosine", lr_floor=0.05,
+                ema_decay=0.999, amp="auto", log_every=100, snapshot_every=500, checkpoint_every=1000),
+    generator_kwargs={"width": 64},
+    discriminator_kwargs={"width": 64},
+    augment={"translation": 2 / 28},
+    quick_steps=20,
+))
 
 
 def get_preset(name: str) -> Preset:
     """The :class:`Preset` called ``name``; a :class:`ValueError` lists the valid names."""
-    if name not in PRESETS:
-        raise ValueError(f"unknown preset {name!r}; valid: {', '.join(PRESETS)}")
-    return PRESETS[name]
+    return PRESETS.lookup(name)
 
 
 def train_preset(name: str, data: Any, seed: int = 0, device: str = "auto", *,
