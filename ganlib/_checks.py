@@ -9,8 +9,6 @@ input never costs a training run.
 from __future__ import annotations
 
 import math
-from typing import Optional
-
 import numpy as np
 import torch
 from scipy.integrate import simpson

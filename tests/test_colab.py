@@ -175,11 +175,12 @@ def test_setup_cell_installs_nothing_where_the_pinned_ganlib_is_installed(py, co
 @pytest.mark.parametrize("py", NOTEBOOKS, ids=lambda p: p.name)
 def test_setup_cell_installs_the_pinned_ganlib_on_any_host(py, installed, monkeypatch):
     """Kaggle, SageMaker Studio Lab, JupyterHub, a laptop: no google.colab, no ganlib (or another one)."""
+    rec = _Recorder(gpu=False)
     if installed is None:
-        rec = _run_cell(setup_cell(py), monkeypatch, colab=False, gpu=False, installed=installed)
+        _run_cell(setup_cell(py), monkeypatch, colab=False, gpu=False, installed=installed, recorder=rec)
     else:  # another ganlib is imported in this kernel: the chapter must not go on with it
-        with pytest.raises(SystemExit, match=f"restart the kernel.*") as stop:
-            _run_cell(setup_cell(py), monkeypatch, colab=False, gpu=False, installed=installed, recorder=(rec := _Recorder(False)))
+        with pytest.raises(SystemExit, match="restart the kernel") as stop:
+            _run_cell(setup_cell(py), monkeypatch, colab=False, gpu=False, installed=installed, recorder=rec)
         assert installed in str(stop.value) and ganlib.__version__ in str(stop.value)
     assert rec.calls == [[sys.executable, "-m", "pip", "install", "-q", INSTALL]], f"{py.name}: {rec.calls}"
 

@@ -36,7 +36,6 @@ import functools
 import importlib.util
 import math
 import pathlib
-import sys
 import time
 
 import pytest

@@ -86,9 +86,9 @@ class GANLoss:
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
             raise TypeError(f"GANLoss.name must be a non-empty str, got {self.name!r}")
-        for field in ("discriminator", "generator", "value", "link") + (("penalty",) if self.penalty is not None else ()):
-            if not callable(getattr(self, field)):
-                raise TypeError(f"GANLoss.{field} must be callable, got {type(getattr(self, field)).__name__}")
+        for name in ("discriminator", "generator", "value", "link") + (("penalty",) if self.penalty is not None else ()):
+            if not callable(getattr(self, name)):
+                raise TypeError(f"GANLoss.{name} must be callable, got {type(getattr(self, name)).__name__}")
         if not isinstance(self.batched, bool):
             raise TypeError(f"GANLoss.batched must be a bool, got {type(self.batched).__name__}")
         if not isinstance(self.description, str):
@@ -118,11 +118,11 @@ class GANLoss:
             raise ValueError(f"loss {self.name!r} has no option {', '.join(map(repr, unknown))}; its options: {has}")
         changes: Dict[str, object] = {}
         for key, value in options.items():
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0 \
-                    or (key == "clip_value" and value == 0):
-                bound = ">= 0" if key == "gp_weight" else "> 0"
-                raise ValueError(f"loss option {key} must be a finite number {bound}, got {value!r}")
-            changes.update(OPTIONS[key](self, float(value)))
+            positive = key == "clip_value"  # a clipping bound of 0 would zero D; a penalty weight of 0 drops the penalty
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+                    or value < 0 or (positive and value == 0):
+                raise ValueError(f"loss option {key} must be a finite number {'> 0' if positive else '>= 0'}, got {value!r}")
+            changes.update(OPTIONS[key](float(value)))
         return replace(self, options={**self.options, **{k: float(v) for k, v in options.items()}}, **changes)
 
     def discriminator_objective(self, D: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor,
@@ -194,12 +194,12 @@ class GANLoss:
 
 
 
-#: The loss options a :class:`GANLoss` may have, each as ``(loss, value) -> {field: new value}``:
+#: The loss options a :class:`GANLoss` may have, each as ``value -> {field: new value}``:
 #: ``gp_weight`` weights WGAN-GP's penalty (:func:`ganlib.game.critics.weighted_gradient_penalty`),
 #: ``clip_value`` is WGAN's clipping bound.
-OPTIONS: Dict[str, Callable[[GANLoss, float], Dict[str, object]]] = {
-    "gp_weight": lambda loss, w: {"penalty": functools.partial(critics.weighted_gradient_penalty, weight=w)},
-    "clip_value": lambda loss, c: {"clip_value": c},
+OPTIONS: Dict[str, Callable[[float], Dict[str, object]]] = {
+    "gp_weight": lambda w: {"penalty": functools.partial(critics.weighted_gradient_penalty, weight=w)},
+    "clip_value": lambda c: {"clip_value": c},
 }
 
 #: Registered losses by name (a ``ganlib._registry.Registry``). Add new ones with :func:`register_loss`.

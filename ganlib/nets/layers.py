@@ -56,7 +56,9 @@ def minibatch_std(h: Tensor, group: int, eps: float = 1e-8) -> Tensor:
                          f"standard deviation: use a multiple of {group}")
     # in float32 under autocast: float16 flushes eps = 1e-8 to 0 (its smallest step is 6e-8) and squares
     # of deviations below 2.4e-4 to 0, so the square root sits at 0 and its gradient is infinite
-    grouped = h.reshape(n // group, group, c).float() if h.dtype in (torch.float16, torch.bfloat16) else h.reshape(n // group, group, c)
+    grouped = h.reshape(n // group, group, c)
+    if h.dtype in (torch.float16, torch.bfloat16):
+        grouped = grouped.float()
     # the variance written out: Tensor.var over a middle dimension is 5-7x slower on the CPU (bench_kernels.py)
     deviation = grouped - grouped.mean(1, keepdim=True)
     s = (deviation.square().mean(1) + eps).sqrt().mean(1)  # (N / g,)
