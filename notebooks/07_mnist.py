@@ -343,7 +343,7 @@ show_run("Run 3: Adam, lr_G = 4 lr_D", "Run 3: the paper's networks, Adam with l
 # The first two make the digits clean and legible:
 #
 # - **a moving average of $G$'s weights** (`TrainConfig(ema_decay=0.999)`,
-#   `ganlib.engine.optim.GeneratorEMA`): after every update of $G$,
+#   `ganlib.engine.callbacks.GeneratorEMA`): after every update of $G$,
 #   $\bar\theta_g \leftarrow 0.999\,\bar\theta_g + 0.001\,\theta_g$, and the samples come from
 #   $\bar\theta_g$ {cite:p}`yazici2019averaging`. The players' iterates circle around an equilibrium
 #   rather than settle on it; their average is closer to it. Training itself is unchanged.

@@ -1,4 +1,4 @@
-"""The moving average of G's weights (TrainConfig.ema_decay, ganlib.engine.optim.GeneratorEMA)."""
+"""The moving average of G's weights (TrainConfig.ema_decay, ganlib.engine.callbacks.GeneratorEMA)."""
 
 import pytest
 import torch
@@ -6,8 +6,9 @@ import torch
 from ganlib.engine.config import TrainConfig
 from ganlib.engine.ensemble import EnsembleTrainer
 from ganlib.nets.models import MLPDiscriminator, MLPGenerator
-from ganlib.engine.optim import GeneratorEMA
+from ganlib.engine.callbacks import GeneratorEMA
 from ganlib.engine.loop import Trainer
+from ganlib.recipes.experiments import train_pair
 
 DATA = torch.randn(128, 2, generator=torch.Generator().manual_seed(0)) + 3.0
 
@@ -70,6 +71,19 @@ def test_bad_decay_is_one_clear_error(bad):
         cfg(ema_decay=bad).validate()
 
 
-def test_ensemble_refuses_an_average():
-    with pytest.raises(ValueError, match="keeps no moving average"):
-        EnsembleTrainer(cfg(ema_decay=0.9), pair, DATA, members=2)
+def test_ensemble_member_average_equals_the_single_runs_average(float64, one_thread):
+    """The ensemble keeps the same moving average: member s's averaged G is its seed's single run's."""
+    data = DATA.double()
+    config = cfg(ema_decay=0.9, max_steps=30, device="cpu")
+    players = lambda: (MLPGenerator(2, 2, (8,)), MLPDiscriminator(2, (8,)))  # noqa: E731
+    ens = EnsembleTrainer(config, players, data, seeds=[3, 5])
+    ens.run()
+    for s, seed in enumerate([3, 5]):
+        single = train_pair(config.replace(seed=seed), players, data)  # seeds, then builds the players
+        averaged, _ = ens.member(s, ema=True)
+        flat = lambda m: torch.cat([p.detach().reshape(-1) for p in m.parameters()])  # noqa: E731
+        torch.testing.assert_close(flat(averaged), flat(single.ema.module), atol=1e-9, rtol=0)
+        assert not torch.allclose(flat(averaged), flat(ens.member(s)[0]))  # the average is not the last G
+    z = ens.fixed_noise
+    assert not torch.allclose(ens.sample(z), ens.sample(z, ema=False))
+

@@ -33,7 +33,7 @@ def test_an_unknown_name_is_one_error_that_lists_the_valid_ones(kind):
 
 def test_entries_are_what_their_registry_promises():
     assert all(isinstance(v, GANLoss) for v in LOSSES.values()) and all(isinstance(v, Preset) for v in PRESETS.values())
-    assert all(isinstance(make(), Toy) for make in TOYS.values()) and all(callable(v) for v in MODELS.values())
+    assert all(isinstance(make(), Toy) for make in TOYS.values()) and all(callable(v.build) for v in MODELS.values())
 
 
 def test_a_name_is_registered_once():

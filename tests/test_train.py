@@ -130,13 +130,29 @@ def test_k_discriminator_steps_per_generator_step_and_any_optimizer():
     assert calls == {"d": 3 * tr.step, "g": tr.step} and tr.step == 2
 
 
-def test_generator_step_leaves_discriminator_untouched():
+def test_generator_update_leaves_discriminator_untouched():
+    """During G's update D's weights get no gradient and do not move: what D's update left stays."""
     G, D = toy_pair()
-    tr = Trainer(small(), G, D, DATA)
-    before = [p.detach().clone() for p in D.parameters()]
-    tr._g_step()
-    assert all(torch.equal(a, b) for a, b in zip(before, D.parameters()))
-    assert all(p.requires_grad and p.grad is None for p in D.parameters())
+    tr = Trainer(small(k=2), G, D, DATA)
+    seen = {}
+
+    def spy(opt, name):
+        step = opt.step
+
+        def wrapped(*a, **kw):
+            seen[name] = ([p.detach().clone() for p in D.parameters()], [p.grad.clone() for p in D.parameters()],
+                          [p.requires_grad for p in D.parameters()])
+            return step(*a, **kw)
+        opt.step = wrapped
+
+    spy(tr.optim_d.optimizer, "d"), spy(tr.optim_g.optimizer, "g")
+    tr.train_step()
+    _, d_grads, _ = seen["d"]
+    weights, g_grads, trainable = seen["g"]
+    assert not any(trainable)  # frozen while G updates
+    assert all(torch.equal(a, b) for a, b in zip(d_grads, g_grads))  # G's backward added nothing to D's gradients
+    assert all(torch.equal(a, b) for a, b in zip(weights, D.parameters()))  # and G's step did not move D
+    assert all(p.requires_grad for p in D.parameters())  # trainable again afterwards
 
 
 def _manual_step(G, D, reuse, seed=0, m=16, lr=0.1):

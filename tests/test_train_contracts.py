@@ -123,7 +123,7 @@ def test_state_dict_has_no_side_effects_and_keeps_unread_statistics():
         tr.train_step()
     state = tr.state_dict()
     assert logs == [] and tr.history["step"] == [] and len(state["pending"]) == 3
-    tr._buf[0, 0] = float("nan")  # a NaN not yet read back: saving the state must not raise
+    tr.log.buffer[0, 0] = float("nan")  # a NaN not yet read back: saving the state must not raise
     state = tr.state_dict()
     fresh = train_pair(small(log_every=50, max_steps=10), players, DATA, run=False)
     fresh.load_state_dict(state)

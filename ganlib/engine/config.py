@@ -22,7 +22,7 @@ from ganlib.engine.optim import SCHEDULES
 from ganlib.engine.precision import resolve_amp
 from ganlib.engine.runtime import resolve_device
 
-__all__ = ["TrainConfig"]
+__all__ = ["TrainConfig", "field_help"]
 
 
 @dataclass
@@ -59,10 +59,11 @@ class TrainConfig:
     checkpoint_every: int = 0  #: steps between checkpoints (needs out_dir); 0 = every epoch, <0 = never
     out_dir: Optional[str] = None  #: where checkpoint.pt is written
     #: mixed precision (:mod:`ganlib.engine.precision`): ``None`` (float32), ``"bf16"``, ``"fp16"`` (with one
-    #: gradient scaler per player) or ``"auto"`` (bf16 or fp16 on CUDA as the device supports, else off)
+    #: gradient scaler per player) or ``"auto"`` (bf16 or fp16 on CUDA as the device supports, bf16 on a CPU with
+    #: bf16 instructions, else float32)
     amp: Optional[str] = None
     compile: bool = False  #: torch.compile both networks
-    #: decay of an exponential moving average of G's weights (:class:`ganlib.engine.optim.GeneratorEMA`), e.g.
+    #: decay of an exponential moving average of G's weights (:class:`ganlib.engine.callbacks.GeneratorEMA`), e.g.
     #: 0.999; ``None`` keeps none. Samples and checkpoints then carry the averaged generator too.
     ema_decay: Optional[float] = None
     progress: bool = True  #: tqdm progress bar
@@ -135,3 +136,29 @@ class TrainConfig:
             raise ValueError(f"loss_kwargs must be a dict of the loss's options, got {type(self.loss_kwargs).__name__}")
         get_loss(self.loss, **self.loss_kwargs)  # ValueError listing the valid names, or the loss's options
         resolve_amp(self.amp, resolve_device(self.device))  # ValueError for unknown devices and amp modes
+
+
+def field_help() -> Dict[str, str]:
+    """Each :class:`TrainConfig` field's ``#:`` comment (what the API page shows), by field name: the
+    command line's help text is generated from it.
+
+    Example:
+        >>> from ganlib.engine.config import field_help
+        >>> field_help()["batch_size"]
+        'm in Algorithm 1'
+    """
+    import re
+
+    lines, _ = inspect.getsourcelines(TrainConfig)
+    out: Dict[str, str] = {}
+    above: list = []
+    for line in lines:
+        text = line.strip()
+        if text.startswith("#:"):
+            above.append(text[2:].strip())
+            continue
+        m = re.match(r"(\w+): [^=]+=.*?(?:#: (.*))?$", text)
+        if m and m.group(1) in TrainConfig.__dataclass_fields__:
+            out[m.group(1)] = " ".join(above + ([m.group(2)] if m.group(2) else []))
+        above = []
+    return {k: re.sub(r":\w+:`~?(?:[\w.]+\.)?([\w]+)`", r"\1", v).replace("``", "") for k, v in out.items()}

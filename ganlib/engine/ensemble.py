@@ -11,6 +11,13 @@ own :class:`torch.Generator` for minibatches and noise, drawn in the same order 
 the member's own batch (:meth:`ganlib.game.registry.GANLoss.member_objectives`), and the optimiser's
 moments are elementwise.
 
+It supports what the single loop supports except three things, each refused with an error that
+says so: ``compile=True`` (its stacked layers are already batched), a process group (it trains in one
+process; under torchrun train one game per process), and float16 (a gradient scaler skips the step of
+*every* member when one overflows, which would couple the games; bf16 needs no scaler). The moving
+average of :math:`G` (``ema_decay``) is the same callback as the single loop's, over the stacked
+weights, so member :math:`s`'s average is the single run's.
+
 Fault isolation: a member whose loss turns non-finite is frozen (its updates are rejected from
 that step on) while the others train on; :meth:`EnsembleTrainer.summary` says which members
 finished and where the others stopped. The check runs on the device, with no host
@@ -24,16 +31,16 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 import torch
 from torch import Tensor, nn
 
-from ganlib.engine.contract import float_dtype, training_data
+from ganlib.engine.accelerator import Accelerator
 from ganlib.engine.checkpoint import get_rng_state, set_rng_state
 from ganlib.engine.config import TrainConfig
-from ganlib.engine.distributed import Shard, world
-from ganlib.engine.optim import make_optimizers
-from ganlib.game.registry import get_loss
-from ganlib.engine.precision import resolve_amp
-from ganlib.engine.runtime import keep_freed_memory, resolve_device, seed_everything
-from ganlib.nets.stacked import stack_players
+from ganlib.engine.contract import float_dtype, training_data
+from ganlib.engine.distributed import world
 from ganlib.engine.loop import HISTORY_COLUMNS, STAT_COLUMNS, Loop
+from ganlib.engine.optim import make_optimizers
+from ganlib.engine.runtime import keep_freed_memory, seed_everything
+from ganlib.game.registry import get_loss
+from ganlib.nets.stacked import stack_players
 
 __all__ = ["EnsembleTrainer", "ENSEMBLE_COLUMNS"]
 
@@ -71,19 +78,17 @@ class EnsembleTrainer(Loop):
         config.validate()
         if config.compile:
             raise ValueError("the ensemble does not support compile=True (its stacked layers are already batched)")
-        if config.ema_decay is not None:
-            raise ValueError("the ensemble keeps no moving average of G (ema_decay must be None); use Trainer")
         seeds = [config.seed + i for i in range(members)] if seeds is None else [int(s) for s in seeds]
         if not seeds or len(set(seeds)) != len(seeds):
             raise ValueError(f"seeds must be a non-empty list of distinct integers, got {seeds!r}")
         self.config, self.seeds, self.loss = config, seeds, get_loss(config.loss, **config.loss_kwargs)
         if world()[1] > 1:
             raise ValueError("the ensemble trains in one process; under torchrun, train one game per process with Trainer")
-        self.device = resolve_device(config.device)
-        self.shard = Shard(config.batch_size, self.device)  # one process: the whole batch
+        self.accelerator = acc = Accelerator(config.batch_size, config.device, config.amp)  # one process
+        self.device = acc.device
         if self.device.type == "cpu":
             keep_freed_memory()  # stacked activations are megabytes: reuse them rather than page-fault each step
-        if resolve_amp(config.amp, self.device) == torch.float16:
+        if acc.precision.dtype == torch.float16:
             raise ValueError(f"the ensemble does not support amp={config.amp!r} (float16 here): a gradient scaler skips "
                              "the step of every member when one overflows; use amp='bf16' or None")
         data = training_data(data, config.batch_size, dims=2)
@@ -98,11 +103,12 @@ class EnsembleTrainer(Loop):
         self.optim_d, self.optim_g = make_optimizers(config, self.G, self.D, self.total_steps, self.steps_per_epoch)
         self.rngs = [torch.Generator(device=self.device).manual_seed(s) for s in seeds]
         self.fixed_noise = self.G.sample_members(config.n_snapshot, self.rngs, device=self.device)
-        self._begin(ENSEMBLE_COLUMNS, (self.S, len(STAT_COLUMNS) + 1), work_per_step=self.S)  # member-steps
+        self._cat_dim = 1
         self.alive = torch.ones(self.S, dtype=torch.bool, device=self.device)
         self._failed = torch.zeros(self.S, 2, dtype=torch.long, device=self.device)  # (step, which loss)
         self._first = torch.tensor([True, False], device=self.device)  # column 0 of _failed
-        self._g, self._d, self._d_frozen, self._cat_dim = self.G, self.D, self.D, 1
+        self._begin(ENSEMBLE_COLUMNS, (*STAT_COLUMNS, "alive"), (self.S,), work_per_step=self.S)  # member-steps
+        self._optimizer_step = self._step_alive
 
     # ------------------------------------------------------------------------------ Algorithm 1
     def _uniform(self, shape: Sequence[int]) -> Tensor:
@@ -121,7 +127,10 @@ class EnsembleTrainer(Loop):
     def _noise(self, n: int) -> Tensor:
         return self.G.sample_members(n, self.rngs, device=self.device)
 
-    def _optimizer_step(self, optimizer: torch.optim.Optimizer) -> None:
+    def _checks(self) -> list:
+        return []  # a member whose loss turns non-finite is frozen, not the run stopped
+
+    def _step_alive(self, optimizer: torch.optim.Optimizer) -> None:
         """``optimizer.step()`` for the members still alive; the others keep their weights.
 
         On the CPU, reading ``alive`` costs nothing, and while every member is alive the step is
@@ -148,37 +157,26 @@ class EnsembleTrainer(Loop):
         self._failed.masked_fill_(bad.unsqueeze(1) & ~self._first, which)
         self.alive &= ~bad
 
-    def _d_objective(self, x: Tensor, fake: Tensor, real_l: Tensor, fake_l: Tensor) -> Tuple[Tensor, Tensor]:
-        stats = self.loss.member_objectives(self.D, x, fake, real_l, fake_l, rand=self._uniform)
+    def _d_objective(self, x: Tensor, fake: Tensor) -> Tuple[Tensor, Dict[str, Tensor]]:
+        stats = self.loss.member_objectives(self.D, x, fake, *self._discriminate(x, fake), rand=self._uniform)
         self._fail(stats[:, 0], 1)
-        return stats[:, 0].sum(), stats.detach()  # members are independent: the sum's gradient is each one's
+        d = stats.detach()  # columns: d_loss, value, d_real, d_fake
+        # members are independent: the sum's gradient is each one's
+        return stats[:, 0].sum(), {"d_loss": d[:, 0], "value": d[:, 1], "d_real": d[:, 2], "d_fake": d[:, 3]}
 
-    def _g_objective(self, fake_l: Tensor) -> Tuple[Tensor, Tensor]:
+    def _g_objective(self, fake_l: Tensor) -> Tuple[Tensor, Dict[str, Tensor]]:
         g_loss = self.loss.member_generator(fake_l)
         self._fail(g_loss, 2)
-        return g_loss.sum(), g_loss.detach()
+        return g_loss.sum(), {"g_loss": g_loss.detach(), "alive": self.alive.float()}
 
-    def _record(self, d_stats: Tensor, g_loss: Tensor) -> None:
-        row = self._buf[len(self._pending)]
-        torch.cat([d_stats[:, :1], g_loss.view(-1, 1), d_stats[:, 1:], self.alive.view(-1, 1).float()], dim=1, out=row)
-
-    def _progress(self) -> Dict[str, str]:
+    def progress(self) -> Dict[str, str]:
         return {"alive": f"{int(self.alive.sum())}/{self.S}"}
 
-    def flush(self) -> None:
-        """Read the buffered statistics (one host sync), append them to ``history``, fire ``on_log``."""
-        if not self._pending:
-            return
-        rows = self._buf[: len(self._pending)].tolist()
-        pending, self._pending = self._pending, []
-        for (step, lr_d, lr_g), per_member in zip(pending, rows):
-            epoch = (step - 1) // self.steps_per_epoch + 1
-            for s, vals in enumerate(per_member):
-                row = {"member": s, "seed": self.seeds[s], "step": step, "epoch": epoch, **dict(zip(STAT_COLUMNS, vals)),
-                       "lr_d": float(lr_d), "lr_g": float(lr_g), "alive": bool(vals[-1])}
-                for c in ENSEMBLE_COLUMNS:
-                    self.history[c].append(row[c])
-        self._fire("on_log")
+    def rows(self, step: int, lr_d: float, lr_g: float, values: List[List[float]]) -> List[Dict[str, Any]]:
+        """One history row per member for one step's statistics (``values``: per member, in ``stat_names`` order)."""
+        epoch = (step - 1) // self.steps_per_epoch + 1
+        return [{"member": s, "seed": self.seeds[s], "step": step, "epoch": epoch, **dict(zip(self.stat_names, vals)),
+                 "lr_d": lr_d, "lr_g": lr_g, "alive": bool(vals[-1])} for s, vals in enumerate(values)]
 
     def summary(self) -> List[Dict[str, Any]]:
         """One dict per member: ``member``, ``seed``, ``finished`` (never froze), and for a frozen
@@ -188,26 +186,24 @@ class EnsembleTrainer(Loop):
                  "failed_loss": _FAILED.get(which)} for s, (seed, (step, which)) in enumerate(zip(self.seeds, failed))]
 
     @torch.no_grad()
-    def sample(self, z: Optional[Tensor] = None, n: int = 64) -> Tensor:
+    def sample(self, z: Optional[Tensor] = None, n: int = 64, ema: bool = True) -> Tensor:
         """Samples ``(S, n, d)`` of every member's generator (eval mode) for noise ``z`` ``(S, n, latent)``
-        (default: ``n`` fresh draws of the global generator), on the CPU."""
-        was = self.G.training
-        self.G.eval()
+        (default: ``n`` fresh draws of the global generator), on the CPU; from the averaged generators
+        when ``config.ema_decay`` keeps them, unless ``ema=False``."""
+        G = self.ema.module if ema and self.ema is not None else self.G
+        was = G.training
+        G.eval()
         try:
-            z = torch.stack([self.G.sample_noise(n, device=self.device) for _ in range(self.S)]) if z is None else z
-            return self.G(z.to(self.device)).float().cpu()
+            z = torch.stack([G.sample_noise(n, device=self.device) for _ in range(self.S)]) if z is None else z
+            return G(z.to(self.device)).float().cpu()
         finally:
-            self.G.train(was)
+            G.train(was)
 
-    def member(self, s: int) -> Tuple[nn.Module, nn.Module]:
+    def member(self, s: int, ema: bool = False) -> Tuple[nn.Module, nn.Module]:
         """Member ``s``'s ``(G, D)`` as ordinary modules (copies), e.g. for
-        :func:`ganlib.theory.discriminator_curve`."""
-        return self.G.unstack(s), self.D.unstack(s)
-
-    def snapshot(self) -> None:
-        """Record every member's G(fixed_noise) in ``snapshots`` and fire ``on_snapshot``."""
-        self.snapshots.append((self.step, self.sample(self.fixed_noise)))
-        self._fire("on_snapshot")
+        :func:`ganlib.theory.discriminator_curve`; ``ema=True``: its averaged generator."""
+        G = self.ema.module if ema and self.ema is not None else self.G
+        return G.unstack(s), self.D.unstack(s)
 
     # ----------------------------------------------------------------------------- checkpoints
     def state_dict(self) -> Dict[str, Any]:
@@ -219,7 +215,7 @@ class EnsembleTrainer(Loop):
         """Restore from :meth:`state_dict`."""
         if list(state["seeds"]) != self.seeds:
             raise ValueError(f"checkpoint is for seeds {state['seeds']}, this ensemble has {self.seeds}")
-        self._load_loop_state(state, ENSEMBLE_COLUMNS)
+        self._load_loop_state(state)
         self.alive, self._failed = state["alive"].to(self.device), state["failed"].to(self.device)
         set_rng_state(state["rng"])
         for g, st in zip(self.rngs, state["rngs"]):

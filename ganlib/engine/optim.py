@@ -22,10 +22,25 @@ import torch
 from torch import Tensor, nn
 
 __all__ = ["OptimizerPair", "make_optimizers", "check_pair", "clear_grads", "CosineToFloor", "PaperSGDSchedule", "paper_optimizer",
-           "SCHEDULES", "GeneratorEMA", "check_pairs"]
+           "SCHEDULES", "check_pairs", "optimizer_defaults"]
 
 #: Learning-rate schedules of :func:`make_optimizers` for torch optimisers (``TrainConfig.schedule``).
 SCHEDULES = ("constant", "cosine")
+
+
+def optimizer_defaults(name: str) -> Dict[str, Any]:
+    """The :class:`~ganlib.engine.config.TrainConfig` values an optimiser is used with when a run sets
+    no others: the paper's SGD at learning rate 0.1 (its code's), Adam and AdamW with DCGAN's
+    :math:`\beta_1 = 0.5`, any other torch optimiser with its own defaults.
+
+    Example:
+        >>> from ganlib.engine.optim import optimizer_defaults
+        >>> optimizer_defaults("paper"), optimizer_defaults("RMSprop")
+        ({'lr_d': 0.1, 'lr_g': 0.1, 'optimizer_kwargs': {}}, {'optimizer_kwargs': {}})
+    """
+    if name == "paper":
+        return {"lr_d": 0.1, "lr_g": 0.1, "optimizer_kwargs": {}}
+    return {"optimizer_kwargs": {"betas": (0.5, 0.999)} if name in ("Adam", "AdamW") else {}}
 
 
 class OptimizerPair(NamedTuple):
@@ -119,76 +134,6 @@ class CosineToFloor:
     def __call__(self, t: int) -> float:
         n = self.updates
         return self.floor + (1.0 - self.floor) * 0.5 * (1 + math.cos(math.pi * min(t, n) / n))
-
-
-class GeneratorEMA:
-    r"""An exponential moving average of :math:`G`'s weights, updated after every update of :math:`G`:
-
-    .. math:: \bar\theta_g \leftarrow \beta_t\,\bar\theta_g + (1 - \beta_t)\,\theta_g , \qquad
-              \beta_t = \min\Big(\beta, \frac{1 + t}{10 + t}\Big),
-
-    after the :math:`t`-th update (:math:`t = 0, 1, \dots`; the first one copies :math:`\theta_g`), so
-    :math:`\bar\theta_g` averages roughly the last :math:`1/(1-\beta)` generators (Yazıcı et al.,
-    2019). The warm-up :math:`\beta_t` (that of TensorFlow's ``ExponentialMovingAverage``) forgets
-    the untrained first generators quickly; without it a share :math:`\beta^t` of the initial
-    weights would remain (5 % after 3,000 updates at :math:`\beta = 0.999`). The game's iterates
-    circle around an equilibrium rather than settle on it; their average is often closer to it, and
-    samples from :math:`\bar\theta_g` are cleaner than from the last :math:`G`. Batch-norm
-    statistics are averaged too. Only the copy is averaged: training is unchanged. Built on
-    :class:`torch.optim.swa_utils.AveragedModel`.
-
-    Example:
-        >>> import torch
-        >>> from ganlib.engine.optim import GeneratorEMA
-        >>> G = torch.nn.Linear(1, 1, bias=False)
-        >>> ema = GeneratorEMA(G, decay=0.5)
-        >>> _ = G.weight.data.fill_(1.0); ema.update(G)  # t = 0: a copy
-        >>> _ = G.weight.data.fill_(0.0); ema.update(G)  # t = 1: beta_1 = min(0.5, 2/11)
-        >>> round(ema.module.weight.item(), 4)  # 2/11 * 1 + 9/11 * 0
-        0.1818
-    """
-
-    def __init__(self, generator: nn.Module, decay: float) -> None:
-        if isinstance(decay, bool) or not (isinstance(decay, (int, float)) and 0 < decay < 1):
-            raise ValueError(f"the EMA decay must be in (0, 1), e.g. 0.999, got {decay!r}")
-        from torch.optim.swa_utils import AveragedModel
-
-        self.decay = float(decay)
-        self.averaged = AveragedModel(generator, multi_avg_fn=self._average, use_buffers=True)
-        self.averaged.requires_grad_(False)
-        self.averaged.eval()  # the average is only sampled from, never trained
-
-    def _average(self, averaged: list, current: list, t: Tensor) -> None:
-        # AveragedModel passes t, the number of updates so far, as a tensor (no host synchronisation)
-        beta = torch.clamp((1.0 + t) / (10.0 + t), max=self.decay)
-        for a, c in zip(averaged, current):
-            if a.is_floating_point():
-                a.lerp_(c, (1.0 - beta).to(a.dtype))
-            else:
-                a.copy_(c)  # e.g. batch norm's num_batches_tracked
-
-    @property
-    def module(self) -> nn.Module:
-        """The averaged generator (same class and interface as :math:`G`)."""
-        return self.averaged.module
-
-    @torch.no_grad()
-    def update(self, generator: nn.Module) -> None:
-        """One averaging step toward ``generator``'s current weights (the first call copies them)."""
-        self.averaged.update_parameters(generator)
-
-    def state_dict(self) -> Dict[str, Any]:
-        """The averaged weights and the number of averaging steps (``weights_only``-safe)."""
-        return self.averaged.state_dict()
-
-    def load_state_dict(self, state: Dict[str, Any]) -> None:
-        self.averaged.load_state_dict(state)
-
-    @staticmethod
-    def generator_weights(state: Dict[str, Any]) -> Dict[str, Any]:
-        """The averaged weights in a saved :meth:`state_dict`, keyed as :math:`G`'s own
-        ``state_dict()`` (to load into a fresh :math:`G`, e.g. for sampling)."""
-        return {k[len("module."):]: v for k, v in state.items() if k.startswith("module.")}
 
 
 #: torch optimisers with a fused kernel on the CPU and on CUDA (one pass over each tensor)

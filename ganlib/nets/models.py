@@ -20,7 +20,7 @@ This module never imports :mod:`ganlib.engine.loop`.
 from __future__ import annotations
 
 import math
-from typing import Any, Dict, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, NamedTuple, Optional, Sequence, Tuple
 
 import torch
 from torch import Tensor, nn
@@ -37,6 +37,7 @@ __all__ = [
     "MLPGenerator",
     "MLPDiscriminator",
     "MODELS",
+    "NetworkPair",
     "build_models",
     "pixel_logit_bias",
 ]
@@ -341,12 +342,24 @@ def _build_mlp(numel, pixel_means, latent_dim, hidden, spectral_norm, gk, dk):
             MLPDiscriminator(**{"in_dim": numel, "hidden": hidden, "spectral_norm": spectral_norm, **dk}))
 
 
+class NetworkPair(NamedTuple):
+    """An entry of :data:`MODELS`: how to build a pair, and what the rest of ganlib needs to know of it."""
+
+    build: Callable[..., Tuple[nn.Module, nn.Module]]  #: ``build(numel, pixel_means, latent_dim, hidden, spectral_norm, gk, dk)``
+    flat: bool  #: takes samples as flat vectors ``(N, d)`` (else images ``(N, 1, 28, 28)``)
+    #: :class:`ganlib.engine.config.TrainConfig` values the pair is trained with when a run does not say
+    config: Dict[str, Any] = {}
+    #: the discriminator keyword that sets its input size (PacGAN's packing widens it), or None
+    d_input: Optional[str] = None
+
+
 #: The network pairs of :func:`build_models` (and the CLI's ``--model``) by name: a
-#: ``ganlib._registry.Registry`` of builders, each with one line of description.
+#: ``ganlib._registry.Registry`` of :class:`NetworkPair`, each with one line of description.
 MODELS = Registry("model")
-MODELS.register("paper", _build_paper, "the paper's MNIST MLPs: G 100-1200-1200-784 (uniform z), D maxout 240x5 x2 with dropout")
-MODELS.register("dcgan", _build_dcgan, "small DCGAN pair for 28x28 images (normal z)")
-MODELS.register("mlp", _build_mlp, "small MLPs for toy data in R^d (normal z)")
+MODELS.register("paper", NetworkPair(_build_paper, flat=True, config={"optimizer": "paper"}, d_input="in_features"),
+                "the paper's MNIST MLPs: G 100-1200-1200-784 (uniform z), D maxout 240x5 x2 with dropout")
+MODELS.register("dcgan", NetworkPair(_build_dcgan, flat=False), "small DCGAN pair for 28x28 images (normal z)")
+MODELS.register("mlp", NetworkPair(_build_mlp, flat=True, d_input="in_dim"), "small MLPs for toy data in R^d (normal z)")
 
 
 def build_models(
@@ -375,7 +388,7 @@ def build_models(
     Raises:
         ValueError: unknown name.
     """
-    build = MODELS.lookup(name)
+    build = MODELS.lookup(name).build
     numel = int(torch.Size(data_shape).numel())
     return build(numel, pixel_means, latent_dim, hidden, spectral_norm, dict(generator_kwargs or {}),
                  dict(discriminator_kwargs or {}))

@@ -18,6 +18,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple, Union
 
@@ -28,7 +29,7 @@ from ganlib.nets.augment import AugmentedDiscriminator
 from ganlib.engine.config import TrainConfig
 from ganlib.recipes.experiments import train_pair
 from ganlib.nets.layers import PackedDiscriminator
-from ganlib.nets.models import build_models
+from ganlib.nets.models import MODELS, build_models
 from ganlib.engine.runtime import quick_mode
 from ganlib.engine.loop import Trainer
 
@@ -77,18 +78,21 @@ def players_from_meta(meta: Mapping[str, Any], data_shape: Sequence[int],
     :class:`ganlib.nets.augment.AugmentedDiscriminator` when the run augmented its inputs."""
     kwargs = {k: dict(v) for k, v in meta.get("model_kwargs", {}).items()}
     pack = int(meta.get("pack", 1))
+    pair = MODELS.lookup(meta["model"])
     if pack > 1:
-        if len(data_shape) != 1 or meta["model"] not in ("paper", "mlp"):
-            raise ValueError(f"packing needs a flat model ('paper' or 'mlp'), not {meta['model']!r} on {tuple(data_shape)}")
-        numel = int(data_shape[0])
-        key = "in_features" if meta["model"] == "paper" else "in_dim"
-        kwargs.setdefault("discriminator_kwargs", {})[key] = pack * numel
+        if len(data_shape) != 1 or pair.d_input is None:
+            flat = ", ".join(repr(n) for n, p in MODELS.items() if p.d_input is not None)
+            raise ValueError(f"packing needs a flat model ({flat}), not {meta['model']!r} on {tuple(data_shape)}")
+        kwargs.setdefault("discriminator_kwargs", {})[pair.d_input] = pack * int(data_shape[0])
     G, D = build_models(meta["model"], tuple(data_shape), pixel_means=pixel_means, **kwargs)
     if pack > 1:
         D = PackedDiscriminator(D, pack)
     augment = meta.get("augment")
     if augment:
-        image = tuple(data_shape) if len(data_shape) == 3 else (1, 28, 28)
+        side = math.isqrt(int(data_shape[0])) if len(data_shape) == 1 else 0
+        if len(data_shape) != 3 and side * side != int(data_shape[0]):
+            raise ValueError(f"augmentation needs images: (C, H, W) or flat square images, not {tuple(data_shape)}")
+        image = tuple(data_shape) if len(data_shape) == 3 else (1, side, side)
         D = AugmentedDiscriminator(D, tuple(augment), image_shape=image, ratios=dict(augment))
     return G, D
 
