@@ -71,6 +71,7 @@ from ganlib.data import toy
 from ganlib.game import losses
 from ganlib.recipes import experiments
 from ganlib.theory import propositions
+from ganlib import viz
 from ganlib.viz import explorer
 from ganlib.engine.runtime import describe_run, quick_mode, seed_everything
 
@@ -350,25 +351,6 @@ plt.show()
 # computed every one of the 150 frames (25 means, 6 standard deviations) when this notebook ran,
 # and the page's script only shows the frame of the sliders' position.
 
-# %%
-x_explore = np.linspace(-10.0, 10.0, 4001)
-pdf_explore = p_data.pdf(x_explore)
-
-
-def draw_discriminator_panel(ax, mean_g: float, std_g: float) -> None:
-    """Plot p_data, p_g = N(mean_g, std_g^2) and D*_G on ax, with C(G) and the JSD in the title."""
-    pdf_g = toy.gaussian_1d(mean_g, std_g).pdf(x_explore)
-    c = theory.virtual_criterion(pdf_explore, pdf_g, x_explore)
-    jsd = theory.jensen_shannon(pdf_explore, pdf_g, x_explore)
-    ax.plot(x_explore, pdf_explore, "k", lw=1, label=r"$p_\mathrm{data}$")
-    ax.plot(x_explore, pdf_g, "g", lw=1, label=r"$p_g$")
-    ax.plot(x_explore, theory.optimal_discriminator(pdf_explore, pdf_g), "b", lw=2, label=r"$D^*_G$")
-    ax.axhline(0.5, color="0.6", ls=":", lw=1)
-    ax.set_xlim(-4, 5)
-    ax.set_ylim(-0.02, 1.02)
-    ax.set_title(f"$\\mu_g$={mean_g:g}, $s_g$={std_g:g}: $C(G)$={c:.3f}, JSD={jsd:.3f}", fontsize=9)
-
-
 # %% tags=["nbval-ignore-output"]
 frames = explorer.discriminator_frames(means=np.round(np.arange(-3.0, 3.01, 0.25), 2),
                                        stds=[0.3, 0.5, 0.7, 1.0, 1.5, 2.5], data=p_data, n_plot=121)
@@ -383,8 +365,8 @@ display(HTML(explorer.explorer_html(frames, mean=1.5, std=0.7)))
 # %%
 settings = [(3.0, 0.7), (1.5, 0.7), (1.5, 1.5), (0.5, 2.5), (0.5, 1.0), (0.0, 1.0)]
 fig, axes = plt.subplots(2, 3, figsize=(12, 5.5), sharex=True, sharey=True)
-for ax, (mean_g, std_g) in zip(axes.flat, settings):
-    draw_discriminator_panel(ax, mean_g, std_g)
+for ax, (mean_g, std_g) in zip(axes.flat, settings):  # one frame of the explorer each, drawn finer
+    viz.plot_discriminator_frame(ax, explorer.discriminator_frames([mean_g], [std_g], data=p_data, n_plot=901))
 axes[0, 0].legend(fontsize=8, loc="upper left")
 fig.tight_layout()
 plt.show()

@@ -74,15 +74,15 @@ import torch
 from IPython.display import HTML, display
 
 from ganlib import theory, viz
-from ganlib.recipes import experiments
-from ganlib.theory import propositions
-from ganlib.engine.config import TrainConfig
 from ganlib.data import toy_data
+from ganlib.data.toy import get_toy
+from ganlib.engine.config import TrainConfig
+from ganlib.engine.runtime import describe_run, quick_mode, seed_everything
 from ganlib.metrics import HealthMonitor, HealthWarning
 from ganlib.nets.models import MLPDiscriminator, MLPGenerator
-from ganlib.engine.runtime import describe_run, parallel_map, quick_mode, seed_everything
-from ganlib.data.toy import get_toy
-from ganlib.engine.loop import Trainer
+from ganlib.nets.players import MLPPlayers
+from ganlib.recipes import experiments
+from ganlib.theory import propositions
 
 torch.set_num_threads(1)  # small networks: one thread is as fast as two, and leaves a core free
 seed_everything(0)
@@ -119,7 +119,10 @@ print("device=cpu on purpose, on a GPU runtime too: these networks have a few th
 #
 # `Trainer.run` only trains. The pictures are recorded by a callback,
 # `ganlib.viz.Figure1Recorder`, which every few steps evaluates $D$ on a grid of $x$, draws a
-# sample of $G$ (for $p_g$), and maps the 40 fixed noise values through $G$.
+# sample of $G$ (for $p_g$), and maps the 40 fixed noise values through $G$
+# (`ganlib.viz.figure1_state`, which also draws the four panels below).
+#
+# The one function this chapter writes is the start of $G$: it is the set-up above, in code.
 
 # %% tags=["nbval-ignore-output"]
 p_data = get_toy("gaussian_1d")
@@ -151,35 +154,16 @@ def players():
     return G, D
 
 
-def players_far():
-    """G and D of the measurement of k: PyTorch's default initialisation, uniform noise; G's
-    samples start near 0, far from the data."""
-    return MLPGenerator(1, 1, (32, 32), noise="uniform"), MLPDiscriminator(1, (64, 64))
-
-
-def config(steps: int, k: int = 1, loss: str = "non_saturating", lr_d: float = 2e-3, lr_g: float = 5e-4,
-           decay: bool = True, **changes) -> TrainConfig:
-    """This chapter's runs: Adam, batch 256, seed 0 and (``decay``) a cosine decay of both learning
-    rates to 5 % over the run (D's over its k x steps updates). A learning rate of 0 freezes a player."""
-    settings = dict(loss=loss, k=k, batch_size=256, max_steps=steps, lr_d=lr_d, lr_g=lr_g, device="cpu",
-                    seed=0, progress=False, snapshot_every=-1, log_every=100,
-                    optimizer_kwargs={"betas": (0.5, 0.999)},
-                    schedule="cosine" if decay else "constant", lr_floor=0.05)
-    return TrainConfig(**{**settings, **changes})
-
-
-def state(G_, D_, n: int = 20_000) -> dict:
-    """Everything a Figure 1 panel needs, for players G_ and D_ (noise drawn from a fixed seed)."""
-    gen = torch.Generator().manual_seed(1)
-    with torch.no_grad():
-        samples = G_(G_.sample_noise(n, generator=gen)).reshape(-1).numpy()
-        gz = G_(torch.from_numpy(z_grid).float().reshape(-1, 1)).reshape(-1).numpy()
-    g_pdf_wide = theory.kde_pdf(samples, x_wide)
-    return {"samples": samples, "gz": gz, "d": theory.discriminator_curve(D_, xs),
-            "d_wide": theory.discriminator_curve(D_, x_wide),
-            "logit_wide": theory.discriminator_curve(D_, x_wide, logits=True), "g_pdf": theory.kde_pdf(samples, xs),
-            "g_pdf_wide": g_pdf_wide, "jsd": theory.jensen_shannon(data_pdf_wide, g_pdf_wide, x_wide),
-            "w1": theory.wasserstein_1(data_pdf_wide, g_pdf_wide, x_wide)}
+# this chapter's runs: Adam, batch 256, seed 0, both learning rates decayed along a cosine to 5 % over
+# the run (D's over its k x steps updates); `.replace(...)` changes one setting, and a learning rate
+# of 0 freezes that player
+RUN = TrainConfig(k=1, batch_size=256, lr_d=2e-3, lr_g=5e-4, device="cpu", seed=0, progress=False, snapshot_every=-1,
+                  log_every=100, schedule="cosine", lr_floor=0.05)
+# the players of the measurement of k: PyTorch's default initialisation, uniform noise; G's samples
+# start near 0, far from the data
+players_far = MLPPlayers(dim=1, g_hidden=(32, 32), d_hidden=(64, 64), noise="uniform")
+# what a Figure 1 panel needs of two players: samples, G on the noise grid, D, the densities, JSD and W1
+panel = dict(xs=xs, z=z_grid, n=20_000, seed=1, p_data=p_data, wide=x_wide)
 
 
 # %% [markdown]
@@ -214,14 +198,14 @@ K_A, K_B, STEPS_C, LR_C = 50, 2000, 5, 1e-4
 seed_everything(0)
 G_0, D_0 = players()
 G_a, D_a = copy.deepcopy(G_0), copy.deepcopy(D_0)
-experiments.train_pair(config(1, k=K_A, lr_g=0.0, decay=False), (G_a, D_a), data)  # G frozen: learning rate 0
+experiments.train_pair(RUN.replace(max_steps=1, k=K_A, lr_g=0.0, schedule="constant"), (G_a, D_a), data)  # G frozen
 G_b, D_b = copy.deepcopy(G_a), copy.deepcopy(D_a)
-experiments.train_pair(config(1, k=K_B, lr_g=0.0, lr_d=3e-3, batch_size=512, lr_floor=0.001,
-                              optimizer_kwargs={"betas": (0.9, 0.999)}), (G_b, D_b), data)
+experiments.train_pair(RUN.replace(max_steps=1, k=K_B, lr_g=0.0, lr_d=3e-3, batch_size=512, lr_floor=0.001,
+                                   optimizer_kwargs={"betas": (0.9, 0.999)}), (G_b, D_b), data)
 G_c, D_c = copy.deepcopy(G_b), copy.deepcopy(D_b)
-experiments.train_pair(config(STEPS_C, lr_d=0.0, lr_g=LR_C, decay=False), (G_c, D_c), data)  # D frozen
+experiments.train_pair(RUN.replace(max_steps=STEPS_C, lr_d=0.0, lr_g=LR_C, schedule="constant"), (G_c, D_c), data)  # D frozen
 
-panels = {"a": state(G_a, D_a), "b": state(G_b, D_b), "c": state(G_c, D_c)}
+panels = {key: viz.figure1_state(G_, D_, **panel) for key, (G_, D_) in zip("abc", [(G_a, D_a), (G_b, D_b), (G_c, D_c)])}
 assert np.array_equal(panels["a"]["gz"], panels["b"]["gz"]), "G must be frozen in panels (a) and (b)"
 d_star_b = theory.optimal_discriminator(data_pdf, panels["b"]["g_pdf"])
 err = {key: propositions.discriminator_error(panels[key]["d_wide"], data_pdf_wide, panels[key]["g_pdf_wide"], x_wide,
@@ -239,22 +223,13 @@ print(f"max |D - D*| on the central 95 % of the mixture: panel (a) {err['a']:.3f
 # recorded by the callback every 5 steps up to step 150, while $p_g$ moves fast, then every 300.
 
 # %% tags=["nbval-ignore-output"]
-recorder = viz.Figure1Recorder(xs, z_grid, n_samples=4000)
 FRAMES = set(range(0, 151, 5)) | set(range(300, STEPS + 1, 300))  # dense while p_g moves fast, then sparse
-
-
-def record_frames(tr: Trainer) -> None:
-    """Callback: a Figure-1 record at the steps of FRAMES."""
-    if tr.step in FRAMES:
-        recorder.capture(tr)
-
-
-trainer = experiments.train_pair(config(STEPS, k=K_MAIN), (copy.deepcopy(G_0), copy.deepcopy(D_0)), data,
-                                 callbacks={"on_train_start": recorder.capture,  # step 0: the untrained players
-                                            "on_step_end": record_frames})
+recorder = viz.Figure1Recorder(xs, z_grid, n_samples=4000, steps=FRAMES)  # and step 0, the untrained players
+trainer = experiments.train_pair(RUN.replace(max_steps=STEPS, k=K_MAIN), (copy.deepcopy(G_0), copy.deepcopy(D_0)), data,
+                                 callbacks=[recorder])
 for record in recorder.records:  # draw each noise value at its quantile u = Phi(z) (see the set-up)
     record["z"] = u_grid
-panels["d"] = state(trainer.G, trainer.D)
+panels["d"] = viz.figure1_state(trainer.G, trainer.D, **panel)
 final = panels["d"]
 print(f"trained {trainer.step} steps in {trainer.wall_time:.1f} s; {len(recorder.records)} records")
 print(f"final p_g: mean {final['samples'].mean():.3f}, std {final['samples'].std():.3f} "
@@ -374,12 +349,11 @@ display(HTML(anim_html))
 #
 # The ten seeds of a configuration train as two ensembles of five
 # (`ganlib.engine.ensemble.EnsembleTrainer`), the two on the two CPU cores at once
-# (`ganlib.recipes.experiments.map_seeds`).
+# (`ganlib.recipes.seeds.run_seeds`).
 
 # %% tags=["nbval-ignore-output"]
-from ganlib.engine.ensemble import EnsembleTrainer
-from ganlib.recipes.experiments import map_seeds
 from ganlib.metrics import JSDRecorder, format_interval, seed_interval, separated, steps_to_converge
+from ganlib.recipes.seeds import run_seeds
 
 K_STEPS = 200 if quick_mode() else 2000
 SEEDS_K = [0, 1] if quick_mode() else list(range(10))
@@ -388,29 +362,16 @@ CONVERGED, FAILED = 0.05, 0.5
 K_RUNS = [(loss, k, 1) for loss in ("non_saturating", "saturating") for k in (1, 2, 3, 5, 10)]
 K_RUNS += [(loss, 1, 5) for loss in ("non_saturating", "saturating")]  # k = 1, lr_G / 5, 5x the steps
 
-
-def train_k(loss: str, k: int, slow: int):
-    """One configuration over SEEDS_K; ``slow``: G's learning rate divided by it, steps multiplied."""
-    cfg = config(K_STEPS * slow, k=k, loss=loss, lr_g=5e-4 / slow)
-
-    def job(seeds: list) -> list:
-        ens = EnsembleTrainer(cfg, players_far, data, seeds=seeds)
-        rec = JSDRecorder(p_data, every=100 * slow, n=2000, seed=1)
-        ens.add_callback("on_train_start", rec.capture).add_callback("on_step_end", rec).run()
-        alive = [bool(row["finished"]) for row in ens.summary()]
-        return [{"curve": [r["jsd"][m] for r in rec.records], "steps": [r["step"] / slow for r in rec.records],
-                 "alive": alive[m], "seconds": ens.wall_time / len(seeds)}
-                for m in range(len(seeds))]
-
-    return map_seeds(job, SEEDS_K, chunk=CHUNK)
-
-
 k_results, finals, rows = {}, {}, []
-for loss, k, slow in K_RUNS:
-    runs = k_results[(loss, k, slow)] = train_k(loss, k, slow)
+for loss, k, slow in K_RUNS:  # slow: G's learning rate divided by it, its steps multiplied by it
+    runs = k_results[(loss, k, slow)] = run_seeds(
+        RUN.replace(max_steps=K_STEPS * slow, k=k, loss=loss, lr_g=5e-4 / slow), players_far, data, SEEDS_K,
+        recorder=JSDRecorder(p_data, every=100 * slow, n=2000, seed=1), chunk=CHUNK)
+    for r in runs:  # the JSD curve, against generator steps of a k = 1 run
+        r["curve"], r["steps"] = r["records"]["jsd"], [st / slow for st in r["records"]["step"]]
     final = np.array([r["curve"][-1] for r in runs])
     finals[(loss, k, slow)] = final
-    failed = np.array([not r["alive"] or not np.isfinite(c) or c > FAILED for r, c in zip(runs, final)])
+    failed = np.array([not r["finished"] or not np.isfinite(c) or c > FAILED for r, c in zip(runs, final)])
     converge = steps_to_converge([{"step": st, "jsd": [r["curve"][i] for r in runs]}
                                   for i, st in enumerate(runs[0]["steps"])], CONVERGED)
     done = [c * slow for c in converge if c is not None]  # in generator steps of that run
@@ -427,16 +388,16 @@ k_table.round(3)
 
 # %% tags=["nbval-ignore-output"]
 # which differences ten seeds resolve: neighbouring k, and k = 5 against k = 1 with lr_G / 5 (same seeds)
+name = {run: f"k={run[1]}" if run[2] == 1 else f"k=1, lr_G/{run[2]}" for run in K_RUNS}
 for loss in ("non_saturating", "saturating"):
     for a, b in [((loss, 1, 1), (loss, 2, 1)), ((loss, 2, 1), (loss, 3, 1)), ((loss, 3, 1), (loss, 5, 1)),
                  ((loss, 5, 1), (loss, 10, 1)), ((loss, 5, 1), (loss, 1, 5))]:
         if len(finals[a]) > 1:
             ia, ib = (seed_interval(finals[x], statistic=np.median) for x in (a, b))
-            name = lambda c: f"k={c[1]}" if c[2] == 1 else f"k=1, lr_G/{c[2]}"  # noqa: E731
-            print(f"{loss:14s} {name(a):12s} vs {name(b):12s}: median JSD "
+            print(f"{loss:14s} {name[a]:12s} vs {name[b]:12s}: median JSD "
                   f"{'separated' if separated(ia, ib) else 'not resolved'} "
                   f"({format_interval(ia, '{:.3f}')} vs {format_interval(ib, '{:.3f}')}); lower in "
-                  f"{int(np.sum(finals[b] < finals[a]))} of {len(finals[a])} seeds for {name(b)}")
+                  f"{int(np.sum(finals[b] < finals[a]))} of {len(finals[a])} seeds for {name[b]}")
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(13, 3.8), sharey=True)
@@ -496,17 +457,14 @@ plt.show()
 # side, seed 0 with $k = 5$, one per generator loss:
 
 # %% tags=["nbval-ignore-output"]
-def watch(loss: str) -> HealthMonitor:
-    """Seed 0 of a k = 5 configuration of the table, trained alone under a HealthMonitor."""
-    monitor = HealthMonitor(p_data, n=2000, patience=3)  # reads every log_every = 100 steps
+health = {}
+for loss in ("non_saturating", "saturating"):  # seed 0 of the k = 5 rows of the table, trained alone
+    health[loss] = HealthMonitor(p_data, n=2000, patience=3)  # reads every log_every = 100 steps
     with warnings.catch_warnings():  # its warnings are printed below, with the curves
         warnings.simplefilter("ignore", HealthWarning)
         steps = max(K_STEPS, 300)  # at least three reads, so that a quick run can warn too
-        experiments.train_pair(config(steps, k=5, loss=loss), players_far, data, callbacks={"on_log": monitor})
-    return monitor
-
-
-health = dict(zip(("non_saturating", "saturating"), parallel_map(watch, ["non_saturating", "saturating"])))
+        experiments.train_pair(RUN.replace(max_steps=steps, k=5, loss=loss), players_far, data,
+                               callbacks={"on_log": health[loss]})
 
 # %%
 for loss, monitor in health.items():

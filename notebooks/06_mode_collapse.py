@@ -62,6 +62,7 @@ if "google.colab" in sys.modules:
 # %% tags=["nbval-ignore-output"]
 import math
 import time
+from functools import partial
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -69,17 +70,14 @@ import pandas as pd
 import torch
 from scipy import stats
 
-from ganlib import theory, viz
-from ganlib.data import toy
-from ganlib.recipes import experiments
+from ganlib import viz
+from ganlib.data import toy, toy_data
 from ganlib.engine.config import TrainConfig
-from ganlib.engine.ensemble import EnsembleTrainer
-from ganlib.data import toy_data
-from ganlib.nets.layers import PackedDiscriminator
-from ganlib.recipes.experiments import map_seeds
-from ganlib.metrics import ModeCoverageRecorder, format_interval, seed_interval, mode_coverage, separated
-from ganlib.nets.models import MLPDiscriminator, MLPGenerator
 from ganlib.engine.runtime import describe_run, parallel_map, quick_mode, seed_everything
+from ganlib.metrics import ModeCoverageRecorder, format_interval, mode_coverage, mode_spread, seed_interval, separated
+from ganlib.nets.players import MLPPlayers
+from ganlib.recipes import experiments
+from ganlib.recipes.seeds import run_seeds
 
 torch.set_num_threads(min(2, torch.get_num_threads()))  # two threads: the seeds run stacked, in larger kernels
 seed_everything(0)
@@ -111,55 +109,21 @@ pdf_1d = bimodal.pdf(xs)
 z_grid = np.linspace(-math.sqrt(3), math.sqrt(3), 40)
 SEEDS_1D = [0, 2] if quick_mode() else list(range(10))
 STEPS_1D = 3000  # the same in both modes: a 1-D run takes seconds
-DATA_IQR = 2 * 0.6745 * 0.25  # interquartile range of one mode, N(m, 0.25^2)
-
-
-def players_1d():
-    """(G, D) for the 1-D runs (the trainers seed before calling this)."""
-    return MLPGenerator(1, 1, (32, 32), noise="uniform"), MLPDiscriminator(1, (64, 64))
-
-
-def config_1d(steps: int, seed: int = 0, k: int = 1, lr_d: float = 1e-3, lr_g: float = 1e-3) -> TrainConfig:
-    """Algorithm 1 on the bimodal toy with Adam (a learning rate of 0 freezes that player)."""
-    return TrainConfig(k=k, batch_size=256, max_steps=steps, lr_d=lr_d, lr_g=lr_g, device="cpu", seed=seed,
-                       progress=False, snapshot_every=-1)
-
-
-@torch.no_grad()
-def panel_state(G, D, n: int = 2500) -> dict:
-    """What a Figure-1 panel needs: samples (fixed noise), G on the z grid, D on xs."""
-    G.eval()
-    samples = G(G.sample_noise(n, generator=torch.Generator().manual_seed(1))).reshape(-1).numpy()
-    gz = G(torch.from_numpy(z_grid).float().reshape(-1, 1)).reshape(-1).numpy()
-    return {"samples": samples, "gz": gz, "d": theory.discriminator_curve(D, xs),
-            "g_pdf": theory.kde_pdf(samples, xs, bandwidth=0.05)}
-
-
-def describe_modes(samples: np.ndarray) -> dict:
-    """Share of the samples nearest to each mode, and their interquartile range over the data's."""
-    nearest = np.abs(samples[:, None] - bimodal.means.numpy().reshape(1, -1)).argmin(1)
-    out = {}
-    for k, side in enumerate(("left", "right")):
-        mine = samples[nearest == k]
-        out[f"share {side}"] = len(mine) / len(samples)
-        iqr = np.subtract(*np.percentile(mine, [75, 25])) if len(mine) > 1 else np.nan
-        out[f"IQR {side} / data's"] = iqr / DATA_IQR
-    covered, hq = mode_coverage(samples, bimodal.means, bimodal.std)
-    return {**out, "modes covered": covered, "high quality %": 100 * hq}
-
+# Algorithm 1 on the bimodal toy with Adam; `.replace(...)` changes one setting (a learning rate of 0
+# freezes that player)
+RUN_1D = TrainConfig(k=1, batch_size=256, max_steps=STEPS_1D, lr_d=1e-3, lr_g=1e-3, device="cpu", seed=0,
+                     progress=False, snapshot_every=-1)
+players_1d = MLPPlayers(dim=1, g_hidden=(32, 32), d_hidden=(64, 64), noise="uniform")
+# what a Figure 1 panel needs of two players (ganlib.viz.figure1_state): 2,500 samples, G on the z grid, D
+panel = partial(viz.figure1_state, xs=xs, z=z_grid, n=2500, seed=1, bandwidth=0.05)
+# the share of the samples nearest to each mode and their spread (interquartile range) over the data's
+spread = partial(mode_spread, means=bimodal.means, std=bimodal.std, names=["left", "right"])
 
 # %% tags=["nbval-ignore-output"]
-def job_1d(seeds: list) -> list:
-    """Train these seeds in one ensemble; the Figure-1 panel state of each member."""
-    ens = EnsembleTrainer(config_1d(STEPS_1D), players_1d, data_1d, seeds=seeds)
-    ens.run()
-    return [panel_state(*ens.member(s)) for s in range(len(seeds))]
-
-
 started = time.perf_counter()
-states_1d = dict(zip(SEEDS_1D, map_seeds(job_1d, SEEDS_1D, chunk=5)))
+states_1d = {r["seed"]: r for r in run_seeds(RUN_1D, players_1d, data_1d, SEEDS_1D, measure=panel)}
 print(f"{len(SEEDS_1D)} seeds x {STEPS_1D} steps: {time.perf_counter() - started:.1f} s")
-modes_1d = pd.DataFrame({seed: describe_modes(st["samples"]) for seed, st in states_1d.items()}).T.rename_axis("seed")
+modes_1d = pd.DataFrame({seed: spread(st["samples"]) for seed, st in states_1d.items()}).T.rename_axis("seed")
 dropped = [seed for seed in SEEDS_1D if modes_1d.loc[seed, "modes covered"] < 2]
 print(f"seeds that cover only one of the two modes: {dropped} ({len(dropped)} of {len(SEEDS_1D)})")
 modes_1d.round(2)
@@ -200,29 +164,19 @@ plt.show()
 # %%
 SEEDS_MECH = list(range(10))  # the same in both modes: a few seconds per seed
 MECH_AT_LEAST = 7  # of the 10 (the committed run has 8; some slack for another machine's rounding)
-
-
-def mechanism(seed: int) -> dict:
-    """D alone for 300 steps (G frozen), then G alone for 1,000 steps (D frozen): the final panel."""
-    alone = experiments.train_pair(config_1d(1, seed, k=300, lr_g=0.0), players_1d, data_1d)  # D alone: G frozen
-    d_frozen = theory.discriminator_curve(alone.D, xs)
-    tr = experiments.train_pair(config_1d(1000, seed, lr_d=0.0), (alone.G, alone.D), data_1d)  # G alone
-    st = panel_state(tr.G, tr.D)
-    assert np.array_equal(st["d"], d_frozen), "D must stay frozen while G trains"
-    return st
-
-
-mech = dict(zip(SEEDS_MECH, parallel_map(mechanism, SEEDS_MECH)))  # the seeds on every CPU core
+# D alone for 300 steps (G frozen), then G alone for 1,000 steps (D frozen), the seeds on every CPU core
+alone = partial(experiments.generator_alone, players=players_1d, data=data_1d, d_steps=300, g_steps=1000, measure=panel)
+mech = dict(zip(SEEDS_MECH, parallel_map(alone, [RUN_1D.replace(seed=seed) for seed in SEEDS_MECH])))
 
 fig, axes = plt.subplots(1, 4, figsize=(16, 3.6), sharey=True)
 for ax, (seed, st) in zip(axes, list(mech.items())[:4]):  # the first four seeds
-    d = describe_modes(st["samples"])
+    d = spread(st["samples"])
     viz.plot_figure1_panel(ax, xs, pdf_1d, st["g_pdf"], st["d"], z_grid, st["gz"], top=1.6, legend=ax is axes[0],
                            title=f"seed {seed}: {100 * max(d['share left'], d['share right']):.0f} % on one side")
 fig.tight_layout()
 plt.show()
-one_sided = [seed for seed, st in mech.items() if max(describe_modes(st["samples"])["share left"],
-                                                       describe_modes(st["samples"])["share right"]) == 1.0]
+one_sided = [seed for seed, st in mech.items() if max(spread(st["samples"])["share left"],
+                                                       spread(st["samples"])["share right"]) == 1.0]
 print(f"seeds whose G put all 2,500 samples on one side: {one_sided} ({len(one_sided)} of {len(SEEDS_MECH)})")
 assert len(one_sided) >= MECH_AT_LEAST
 print(f"G trained alone against a frozen D abandons one of the two modes in at least {MECH_AT_LEAST} of "
@@ -289,7 +243,7 @@ for t in (ring, grid):
 # same vanilla GAN with batch normalisation before every ReLU of $G$, as in PacGAN's generator.
 #
 # Each configuration is trained from 10 seeds (1 in quick mode), in two ensembles of five, one on
-# each CPU core at once (`ganlib.recipes.experiments.map_seeds`). An ensemble,
+# each CPU core at once (`ganlib.recipes.seeds.run_seeds`). An ensemble,
 # `ganlib.engine.ensemble.EnsembleTrainer`, stacks the seeds' networks along a member axis. Each seed keeps its own initial weights, minibatches and noise, as in a separate
 # run; only the rounding of the stacked computation differs, so over thousands of steps a seed's
 # trajectory is not bit-for-bit that of a separate run, but an equally valid run of the same
@@ -300,43 +254,26 @@ for t in (ring, grid):
 SEEDS_2D = [0] if quick_mode() else list(range(10))
 STEPS_2D = {"ring": 200, "grid": 200} if quick_mode() else {"ring": 4000, "grid": 6000}
 TOYS_2D = {"ring": ring, "grid": grid}
-METHODS = ("GAN", "PacGAN2", "GAN, BN in G")
-
-
-def players_2d(method: str):
-    """(G, D) for a method (``experiments.train_pair`` seeds before calling this)."""
-    G = MLPGenerator(2, 2, (128, 128, 128), batch_norm=method == "GAN, BN in G")
-    if method == "PacGAN2":
-        return G, PackedDiscriminator(MLPDiscriminator(4, (128, 128)), pack=2)
-    return G, MLPDiscriminator(2, (128, 128))
-
-
-def train_2d(name: str, method: str) -> list:
-    """Every seed of a method on a 2-D toy: ensembles of five seeds of Algorithm 1, two at a time.
-    Returns one dict per seed: ``steps``, ``modes``, ``hq`` and ``samples`` at each of the 9 records
-    of a ModeCoverageRecorder, and ``seconds`` (its ensemble's wall time over its seeds)."""
-    steps = STEPS_2D[name]
-    cfg = TrainConfig(batch_size=256, max_steps=steps, lr_d=1e-3, lr_g=1e-3, device="cpu",
-                      progress=False, snapshot_every=-1, log_every=200, schedule="cosine", lr_floor=0.01)
-    t, data_2d = TOYS_2D[name], toy_data(name, n=100_000, seed=0)
-
-    def job(seeds: list) -> list:
-        rec = ModeCoverageRecorder(t.means, t.std, every=steps // 8, n=2500, seed=1234)
-        ens = EnsembleTrainer(cfg, lambda: players_2d(method), data_2d, seeds=seeds)
-        ens.add_callback("on_train_start", rec.capture).add_callback("on_step_end", rec).run()
-        return [{"steps": [r["step"] for r in rec.records], "modes": [r["modes"][s] for r in rec.records],
-                 "hq": [r["hq"][s] for r in rec.records], "samples": [r["samples"][s] for r in rec.records],
-                 "seconds": ens.wall_time / len(seeds)} for s in range(len(seeds))]
-
-    return map_seeds(job, SEEDS_2D, chunk=5)
-
+PLAYERS_2D = {"GAN": MLPPlayers(dim=2, g_hidden=(128, 128, 128), d_hidden=(128, 128)),
+              "PacGAN2": MLPPlayers(dim=2, g_hidden=(128, 128, 128), d_hidden=(128, 128), pack=2),
+              "GAN, BN in G": MLPPlayers(dim=2, g_hidden=(128, 128, 128), d_hidden=(128, 128), batch_norm=True)}
+METHODS = tuple(PLAYERS_2D)
+RUN_2D = TrainConfig(batch_size=256, lr_d=1e-3, lr_g=1e-3, device="cpu", progress=False, snapshot_every=-1,
+                     log_every=200, schedule="cosine", lr_floor=0.01)
 
 # %% tags=["nbval-ignore-output"]
+# every seed of a method on a toy: ensembles of five seeds, two at a time; the recorder scores G's
+# samples of the same 2,500 noise vectors 8 times per run (and before the first step)
 records, rows = {}, []
-for name in TOYS_2D:
-    for method in METHODS:
+for name, t in TOYS_2D.items():
+    data_2d = toy_data(name, n=100_000, seed=0)
+    recorder = ModeCoverageRecorder(t.means, t.std, every=STEPS_2D[name] // 8, n=2500, seed=1234)
+    for method, players in PLAYERS_2D.items():
         started = time.perf_counter()
-        per_seed = records[(name, method)] = train_2d(name, method)
+        per_seed = records[(name, method)] = run_seeds(RUN_2D.replace(max_steps=STEPS_2D[name]), players, data_2d,
+                                                       SEEDS_2D, recorder=recorder)
+        for r in per_seed:  # the recorder's series: steps, modes, hq, samples at each record
+            r.update(steps=r["records"]["step"], **{key: r["records"][key] for key in ("modes", "hq", "samples")})
         for seed, r in zip(SEEDS_2D, per_seed):
             rows.append({"toy": name, "method": method, "seed": seed, "modes": r["modes"][-1],
                          "high quality %": 100 * r["hq"][-1], "seconds": r["seconds"]})
@@ -532,8 +469,8 @@ print(f"collapsed: 1 mode, 100 % high quality; uniform circle: 8 modes, {100 * p
 
 # %% tags=["hide-input"]
 pairs = ring.sample(20_000, generator=torch.Generator().manual_seed(0)).reshape(10_000, 2, 2)
-mode_of = lambda x: torch.cdist(x, ring.means).argmin(-1)  # noqa: E731
-same = (mode_of(pairs[:, 0]) == mode_of(pairs[:, 1])).double().mean().item()
+first, second = (torch.cdist(pairs[:, i], ring.means).argmin(-1) for i in (0, 1))  # each sample's nearest mode
+same = (first == second).double().mean().item()
 assert abs(same - 1 / 8) < 0.01
 print(f"real pairs on the same mode: {same:.3f} (1/8 = 0.125); generated pairs from a collapsed G: 1: PASS")
 

@@ -68,6 +68,7 @@ if "google.colab" in sys.modules:
 import json
 import math
 import time
+from functools import partial
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -195,84 +196,24 @@ assert test_accuracy >= 0.9
 # momentum this run ended with.
 
 # %% tags=["nbval-ignore-output"]
-pixel_means = train.images.mean(0)
-runs = {}
-
-
-def players(model, data):
-    """A function building the named pair for ``data`` (called by ``train_pair`` after seeding)."""
-    return lambda: build_models(model, tuple(data.shape[1:]), pixel_means=pixel_means if model == "paper" else None)
-
-
-def report_run(name, trainer):
-    """Keep a trained run and print its length, speed and the discriminator's last outputs."""
-    runs[name] = dict(trainer=trainer, wall=trainer.wall_time)
-    print(f"{name}: {trainer.epoch} epochs = {trainer.step} steps in {trainer.wall_time:.0f} s "
-          f"({trainer.throughput:.0f} real images/s) on {trainer.device.type}; "
-          f"at the end D(x) = {trainer.last_log['d_real']:.2f}, D(G(z)) = {trainer.last_log['d_fake']:.2f}")
-    return trainer
-
-
-def train_run(name, config):
-    """Train the paper's networks with ganlib.recipes.experiments.train_pair; the initial weights depend on the seed only."""
-    return report_run(name, experiments.train_pair(config, players("paper", train.images), train.images))
-
-
-def samples_of(trainer, n, seed=1, ema=True):
-    """n samples of a trained generator (its moving average when it keeps one, unless ema=False)
-    from a seeded noise batch (in chunks), flattened to (n, 784)."""
-    g = torch.Generator(device=trainer.device).manual_seed(seed)
-    z = trainer.G.sample_noise(n, generator=g, device=trainer.device)
-    return torch.cat([trainer.sample(z[i : i + 2000], ema=ema).reshape(-1, 784) for i in range(0, n, 2000)])
-
-
-def share_range(report):
-    """The smallest and the largest class share over the confident samples, as text ('none' if none is confident)."""
-    shares = np.array(report["confident_class_shares"])
-    return "none confident" if np.isnan(shares).all() else f"{np.nanmin(shares):.1%} to {np.nanmax(shares):.1%}"
-
-
-def score_run(name):
-    """digit_report of budget['n_samples'] samples (kept in runs[name]) and a one-line summary."""
-    r = runs[name]["report"] = metrics.digit_report(classifier, samples_of(runs[name]["trainer"], budget["n_samples"]),
-                                                    train.images, held_out)
-    print(f"{name}: {r['confident_share']:.1%} of samples confident (real digits {r['real_confident_share']:.1%}), "
-          f"Inception-like {r['inception_like']:.2f} (real {r['real_inception_like']:.2f}); confident samples per digit "
-          f"{share_range(r)}; stray ink {r['stray_ink_share']:.1%} (real {r['real_stray_ink_share']:.1%})")
-    return r
-
-
-def show_run(name, title):
-    """The fixed noise batch early and at the end side by side, the discriminator's outputs during
-    training, and the digits of the confident samples."""
-    trainer, r = runs[name]["trainer"], score_run(name)
-    (s1, x1), (s2, x2) = trainer.snapshots[1], trainer.snapshots[-1]
-    fig, axes = plt.subplots(1, 4, figsize=(15, 3.6), gridspec_kw=dict(width_ratios=[1, 1, 1.3, 1.3]))
-    viz.show_grid(axes[0], viz.image_grid(x1), f"step {s1}")
-    viz.show_grid(axes[1], viz.image_grid(x2), f"step {s2} (the end)")
-    viz.plot_history(trainer.history, ax=axes[2])
-    axes[2].set_title("mean D(x) and D(G(z)) per step", fontsize=9)
-    sure = round(r["confident_share"] * budget["n_samples"])
-    if sure:
-        viz.plot_class_histogram(axes[3], np.array(r["confident_class_shares"]) * sure, f"digits of the {sure} confident samples")
-    else:  # nothing reads as a digit: show where the classifier's argmax puts them all
-        viz.plot_class_histogram(axes[3], np.array(r["class_shares"]) * budget["n_samples"],
-                                 f"no sample confident: argmax of all {budget['n_samples']}")
-    fig.suptitle(title)
-    fig.tight_layout()
-    plt.show()
-
-
+# the paper's networks for these images (train_pair calls this after seeding: the initial weights depend on the seed only)
+paper_players = partial(build_models, "paper", tuple(train.images.shape[1:]), pixel_means=train.images.mean(0))
+runs, reports = {}, {}  # the trained runs and their digit reports, by name
 paper_config = TrainConfig(loss="non_saturating", k=1, batch_size=100, epochs=paper_epochs, optimizer="paper",
                            lr_d=0.1, lr_g=0.1, seed=0, snapshot_every=0, n_snapshot=64, checkpoint_every=-1,
                            progress=False, log_every=40)
-run1 = train_run("Run 1: paper SGD", paper_config)
+runs["Run 1: paper SGD"] = run1 = experiments.train_pair(paper_config, paper_players, train.images)
+print(f"Run 1: paper SGD: {run1.describe()}")
 momentum = run1.optim_d.optimizer.param_groups[0]["momentum"]
 print(f"momentum at the end: {momentum:.3f} (the schedule reaches 0.7 at epoch 250); "
       f"learning rate {run1.optim_d.optimizer.param_groups[0]['lr']:.4f}")
 
 # %% tags=["nbval-ignore-output"]
-show_run("Run 1: paper SGD", f"Run 1: the paper's networks and optimiser (SGD, lr 0.1, momentum 0.5 -> {momentum:.2f})")
+name = "Run 1: paper SGD"
+reports[name] = metrics.score_generator(runs[name], classifier, train.images, held_out, n=budget["n_samples"])
+print(f"{name}: {metrics.report_line(reports[name])}")
+viz.plot_run(runs[name], reports[name], f"Run 1: the paper's networks and optimiser (SGD, lr 0.1, momentum 0.5 -> {momentum:.2f})")
+plt.show()
 
 # %% [markdown]
 # **What Run 1 shows** (in the stored run: CPU, the 4,000-digit training split). The paper's
@@ -292,10 +233,16 @@ show_run("Run 1: paper SGD", f"Run 1: the paper's networks and optimiser (SGD, l
 # players, stopped after 40 epochs:
 
 # %% tags=["nbval-ignore-output"]
-run2 = train_run("Run 2: paper SGD, lr 0.05", paper_config.replace(lr_d=0.05, lr_g=0.05, epochs=max(1, paper_epochs * 2 // 5)))
+runs["Run 2: paper SGD, lr 0.05"] = run2 = experiments.train_pair(
+    paper_config.replace(lr_d=0.05, lr_g=0.05, epochs=max(1, paper_epochs * 2 // 5)), paper_players, train.images)
+print(f"Run 2: paper SGD, lr 0.05: {run2.describe()}")
 
 # %% tags=["nbval-ignore-output"]
-show_run("Run 2: paper SGD, lr 0.05", "Run 2: the same recipe with learning rate 0.05")
+name = "Run 2: paper SGD, lr 0.05"
+reports[name] = metrics.score_generator(runs[name], classifier, train.images, held_out, n=budget["n_samples"])
+print(f"{name}: {metrics.report_line(reports[name])}")
+viz.plot_run(runs[name], reports[name], "Run 2: the same recipe with learning rate 0.05")
+plt.show()
 
 # %% [markdown]
 # **What Run 2 shows.** The discriminator wins outright within 300 steps: $D(x) \to 1$
@@ -322,10 +269,15 @@ show_run("Run 2: paper SGD, lr 0.05", "Run 2: the same recipe with learning rate
 
 # %% tags=["nbval-ignore-output"]
 fix_config = paper_config.replace(optimizer="Adam", lr_d=1e-4, lr_g=4e-4, optimizer_kwargs={"betas": (0.5, 0.999)})
-run3 = train_run("Run 3: Adam, lr_G = 4 lr_D", fix_config)
+runs["Run 3: Adam, lr_G = 4 lr_D"] = run3 = experiments.train_pair(fix_config, paper_players, train.images)
+print(f"Run 3: Adam, lr_G = 4 lr_D: {run3.describe()}")
 
 # %% tags=["nbval-ignore-output"]
-show_run("Run 3: Adam, lr_G = 4 lr_D", "Run 3: the paper's networks, Adam with lr_G = 4e-4, lr_D = 1e-4")
+name = "Run 3: Adam, lr_G = 4 lr_D"
+reports[name] = metrics.score_generator(runs[name], classifier, train.images, held_out, n=budget["n_samples"])
+print(f"{name}: {metrics.report_line(reports[name])}")
+viz.plot_run(runs[name], reports[name], "Run 3: the paper's networks, Adam with lr_G = 4e-4, lr_D = 1e-4")
+plt.show()
 
 # %% [markdown]
 # **What Run 3 shows.** Ten digits, with a discriminator held in the game
@@ -378,12 +330,17 @@ show_run("Run 3: Adam, lr_G = 4 lr_D", "Run 3: the paper's networks, Adam with l
 # %% tags=["nbval-ignore-output"]
 health = metrics.HealthMonitor(n=1000, score=metrics.DigitScore(classifier, real=train.images, features=features),
                                score_every=10)
-run4 = report_run("Run 4: the recipe", presets.train_preset(
+runs["Run 4: the recipe"] = run4 = presets.train_preset(
     "mnist", train, seed=0, device=device, callbacks={"on_log": health}, progress=False, checkpoint_every=-1,
-    snapshot_every=250))
+    snapshot_every=250)
+print(f"Run 4: the recipe: {run4.describe()}")
 
 # %% tags=["nbval-ignore-output"]
-show_run("Run 4: the recipe", "Run 4: the paper's networks, Adam (lr_G = 4 lr_D), moving average of G, SN and minibatch std in D (preset 'mnist')")
+name = "Run 4: the recipe"
+reports[name] = metrics.score_generator(runs[name], classifier, train.images, held_out, n=budget["n_samples"])
+print(f"{name}: {metrics.report_line(reports[name])}")
+viz.plot_run(runs[name], reports[name], "Run 4: the paper's networks, Adam (lr_G = 4 lr_D), moving average of G, SN and minibatch std in D (preset 'mnist')")
+plt.show()
 fig = viz.plot_health({"Run 4": health})
 plt.show()
 scored = health.frame().dropna(subset=["fid"])
@@ -415,7 +372,7 @@ print(f"health warnings: {[kind for _, kind, _ in health.alerts] or 'none'}")
 # noise:
 
 # %% tags=["nbval-ignore-output"]
-online, averaged = (samples_of(run4, budget["n_samples"], ema=ema) for ema in (False, True))
+online, averaged = (run4.sample(n=budget["n_samples"], seed=1, chunk=2000, ema=ema).reshape(-1, 784) for ema in (False, True))
 for label, x in (("last G", online), ("moving average", averaged)):
     print(f"Run 4, {label}: stray ink {metrics.stray_ink_share(x, train.images):.1%}, "
           f"top row lit in {(x.view(-1, 28, 28)[:, 0] > 0.5).any(1).double().mean():.1%} of the samples")
@@ -464,7 +421,7 @@ display(Image(filename=str(gif)))
 # the sample on its left. The samples are Run 4's: the paper's architecture, at its best here.
 
 # %% tags=["nbval-ignore-output"]
-fig2_samples = samples_of(run4, 8 * 7, seed=2)
+fig2_samples = run4.sample(n=8 * 7, seed=2).reshape(-1, 784)
 _, fig2_idx = metrics.nearest_neighbours(fig2_samples[6::7], train.images)
 fig, ax = plt.subplots(figsize=(6, 6))
 viz.show_grid(ax, viz.neighbour_grid(fig2_samples, train.images[fig2_idx], nrow=7),
@@ -478,7 +435,7 @@ plt.show()
 # training set than new real digits are.
 
 # %% tags=["nbval-ignore-output"]
-r4 = runs["Run 4: the recipe"]["report"]
+r4 = reports["Run 4: the recipe"]
 print("distance to the nearest training image at the 1 / 5 / 25 / 50 % quantiles (pixel L2):")
 print(f"  {budget['n_samples']} samples of Run 4: " + " / ".join(f"{v:.2f}" for v in r4["nn_quantiles"]))
 print(f"  {len(held_out)} held-out real digits: " + " / ".join(f"{v:.2f}" for v in r4["held_out_nn_quantiles"]))
@@ -486,7 +443,7 @@ print(f"samples closer than 99 % of the held-out digits (< {r4['memorised_thresh
 
 # %%
 print(f"fewer than 2 % of the samples are closer to a training image than 99 % of real digits: "
-      f"{runs['Run 4: the recipe']['report']['memorised_share'] < 0.02}")
+      f"{reports['Run 4: the recipe']['memorised_share'] < 0.02}")
 
 # %% [markdown]
 # No framed neighbour is a copy of its sample, and most show the same digit in another hand;
@@ -549,22 +506,13 @@ ours = metrics.parzen_log_density(train.images[:300], test.images[:20], sigma).n
 print("parzen_log_density equals the direct formula on 20 test digits:", bool(np.allclose(ours, direct, rtol=1e-9)))
 
 # %% tags=["nbval-ignore-output"]
-rows, parzen = [], {}
-
-
-def parzen_row(name, centres):
-    """Select sigma on the validation images, then score the test images (the paper's protocol)."""
-    sigma = metrics.parzen_select_sigma(centres, valid.images[:n_valid])
-    mean, se = metrics.parzen_log_likelihood(centres, test.images[:n_test], sigma)
-    parzen[name] = (mean, se, sigma)
-    return {"model": name, "Parzen log-likelihood (nats)": f"{mean:.0f} ± {se:.1f}", "sigma": f"{sigma:.3f}",
-            "kernel centres": len(centres), "test images": n_test, "data": f"{train.source} ({len(train)} train)"}
-
-
-t0 = time.perf_counter()
-for name in runs:
-    rows.append(parzen_row(name, samples_of(runs[name]["trainer"], n_centres)))
-rows.append(parzen_row("real training images (reference)", train.images[:n_centres]))
+t0 = time.perf_counter()  # the paper's protocol (metrics.parzen_score): sigma chosen on validation images, then the test LL
+centres = {name: run.sample(n=n_centres, seed=1, chunk=2000).reshape(-1, 784) for name, run in runs.items()}
+centres["real training images (reference)"] = train.images[:n_centres]
+parzen = {name: metrics.parzen_score(c, valid.images[:n_valid], test.images[:n_test]) for name, c in centres.items()}
+rows = [{"model": name, "Parzen log-likelihood (nats)": f"{mean:.0f} ± {se:.1f}", "sigma": f"{sigma:.3f}",
+         "kernel centres": len(centres[name]), "test images": n_test, "data": f"{train.source} ({len(train)} train)"}
+        for name, (mean, se, sigma) in parzen.items()]
 parzen_seconds = time.perf_counter() - t0
 paper_rows = [{"model": f"paper, Table 1: {m}", "Parzen log-likelihood (nats)": v, "sigma": "",
                 "kernel centres": 10_000, "test images": 10_000, "data": "MNIST (50,000 train)"}
@@ -621,7 +569,8 @@ print(f"Parzen estimates: {parzen_seconds:.0f} s")
 # %% tags=["nbval-ignore-output"]
 t0 = time.perf_counter()
 fid_floor = metrics.fid_score(features, train.images, test.images)
-fids = {name: metrics.fid_score(features, train.images, samples_of(r["trainer"], len(test))) for name, r in runs.items()}
+fids = {name: metrics.fid_score(features, train.images, run.sample(n=len(test), seed=1, chunk=2000).reshape(-1, 784))
+        for name, run in runs.items()}
 fid_seconds = time.perf_counter() - t0
 print(f"FID floor (the {len(test)} real test digits vs the training set): {fid_floor:.1f}; FIDs: "
       + ", ".join(f"{k} {v:.1f}" for k, v in fids.items()) + f"  ({fid_seconds:.0f} s)")
@@ -633,18 +582,12 @@ print(f"every generator's FID is above the real-data floor: {all(v > fid_floor f
 # ## Everything in one table
 
 # %% tags=["nbval-ignore-output"]
-def table_row(name, r, fid, parzen_ll, trainer=None):
-    return {"model": name, "steps": trainer.step if trainer else "", "train wall time (s)": round(trainer.wall_time) if trainer else "",
-            "confident (%)": round(100 * r["confident_share"], 1), "Inception-like": round(r["inception_like"], 2),
-            "confident per digit": share_range(r),
-            "memorised (%)": round(100 * r["memorised_share"], 2), "stray ink (%)": round(100 * r["stray_ink_share"], 1),
-            "FID (ours)": round(fid, 1), "Parzen LL (nats)": f"{parzen_ll[0]:.0f} ± {parzen_ll[1]:.1f}"}
-
-
 real_report = metrics.digit_report(classifier, test.images, train.images, valid.images)
 summary = pd.DataFrame(
-    [table_row(name, r["report"], fids[name], parzen[name], r["trainer"]) for name, r in runs.items()]
-    + [table_row("real test digits (reference)", real_report, fid_floor, parzen["real training images (reference)"])]
+    [{"model": name, "steps": run.step, "train wall time (s)": round(run.wall_time),
+      **metrics.summary_row(reports[name], fids[name], parzen[name])} for name, run in runs.items()]
+    + [{"model": "real test digits (reference)", "steps": "", "train wall time (s)": "",
+        **metrics.summary_row(real_report, fid_floor, parzen["real training images (reference)"])}]
 ).set_index("model")
 display(summary)
 
@@ -733,16 +676,14 @@ else:
                     "recipe, SN + minibatch std 2 in D": "+ spectral norm + minibatch std",
                     "recipe, SN + minibatch std 2, G(z) reused": "+ both + one G(z) per step (the preset)"}
     balance_runs = balance_runs[balance_runs.row.isin(balance_rows)].assign(row=lambda f: f.row.map(balance_rows))
-
-    def interval(v, fmt):
-        return f"{fmt.format(v.mean())} [{fmt.format(v.min())}, {fmt.format(v.max())}]"
-
+    columns = {"confident": ("confident", "{:.3f}"), "Inception-like": ("inception_like", "{:.2f}"),
+               "smallest digit": ("min_share", "{:.3f}"), "largest digit": ("max_share", "{:.3f}"),
+               "memorised": ("memorised", "{:.4f}")}
     balance_table = pd.DataFrame({
-        name: {"D updates": int(runs.g_steps.iloc[0]), "seeds": len(runs),
-               "confident": interval(runs.confident, "{:.3f}"), "Inception-like": interval(runs.inception_like, "{:.2f}"),
-               "smallest digit": interval(runs.min_share, "{:.3f}"), "largest digit": interval(runs.max_share, "{:.3f}"),
-               "memorised": interval(runs.memorised, "{:.4f}")}
-        for name, runs in balance_runs.groupby("row", sort=False)}).T.rename_axis("mean [min, max] over seeds")
+        name: {"D updates": int(per_seed.g_steps.iloc[0]), "seeds": len(per_seed),
+               **{label: metrics.format_interval((per_seed[col].mean(), per_seed[col].min(), per_seed[col].max()), fmt)
+                  for label, (col, fmt) in columns.items()}}
+        for name, per_seed in balance_runs.groupby("row", sort=False)}).T.rename_axis("mean [min, max] over seeds")
     display(balance_table)
     preset_runs = balance_runs[balance_runs.row == balance_rows["recipe, SN + minibatch std 2, G(z) reused"]]
     print("the preset meets every target in every seed (confident >= 0.8, Inception-like >= 8, every digit in "
@@ -774,7 +715,7 @@ else:
 total = time.perf_counter() - notebook_start
 display(Markdown(
     f"**This run:** {run_info}. Training wall times: "
-    + ", ".join(f"{k} {r['wall']:.0f} s ({r['trainer'].step} steps)" for k, r in runs.items())
+    + ", ".join(f"{k} {r.wall_time:.0f} s ({r.step} steps)" for k, r in runs.items())
     + f"; classifier {classifier_seconds:.0f} s ({'loaded from cache' if classifier.cache_hit else 'trained'}); "
     f"whole notebook {total / 60:.1f} min."
 ))

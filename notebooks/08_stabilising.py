@@ -73,6 +73,7 @@ if "google.colab" in sys.modules:
 import json
 import math
 import time
+from functools import partial
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -86,13 +87,13 @@ from ganlib import theory
 from ganlib.game import critics
 from ganlib.data import load_mnist, toy_data
 from ganlib.data.toy import get_toy
-from ganlib.recipes.experiments import map_seeds
+from ganlib.recipes.seeds import run_seeds
 from ganlib.metrics import (ClassifierFeatures, fid_score, format_interval, load_or_train_classifier, seed_interval,
                             mode_coverage, separated)
-from ganlib.nets.models import MLPDiscriminator, MLPGenerator
+from ganlib.nets.models import MLPDiscriminator
 from ganlib.engine.runtime import describe_run, quick_mode, seed_everything
 from ganlib.engine.config import TrainConfig
-from ganlib.engine.ensemble import EnsembleTrainer
+from ganlib.nets.players import MLPPlayers
 from ganlib.viz import image_grid, plot_value_curves, show_grid
 
 seed_everything(0)
@@ -135,17 +136,14 @@ print("2-D toys: device=cpu on purpose, on a GPU runtime too (networks of a few 
 # %%
 x_grid = np.linspace(-3.0, 3.0, 60_001)
 width = 0.5  # each bump lives on an interval of this length
+# a raised-cosine density on [loc - width/2, loc + width/2], zero outside: bump(loc=centre)
+bump = partial(stats.cosine.pdf, x_grid, scale=width / (2 * np.pi))
 
 
-def bump(centre: float) -> np.ndarray:
-    """Raised-cosine density on [centre - width/2, centre + width/2] (zero outside)."""
-    return stats.cosine.pdf(x_grid, loc=centre, scale=width / (2 * np.pi))
-
-
-p_data_1d = bump(0.0)
+p_data_1d = bump(loc=0.0)
 shifts = np.linspace(-2.5, 2.5, 201)
-jsd = np.array([theory.jensen_shannon(p_data_1d, bump(s), x_grid) for s in shifts])
-w1 = np.array([theory.wasserstein_1(p_data_1d, bump(s), x_grid) for s in shifts])
+jsd = np.array([theory.jensen_shannon(p_data_1d, bump(loc=s), x_grid) for s in shifts])
+w1 = np.array([theory.wasserstein_1(p_data_1d, bump(loc=s), x_grid) for s in shifts])
 disjoint = np.abs(shifts) >= width
 print(f"{disjoint.sum()} shifts with disjoint supports, |shift| from {np.abs(shifts[disjoint]).min()} to {np.abs(shifts).max()}")
 print("JSD = log 2 to 1e-6 at every disjoint shift:", bool(np.all(np.abs(jsd[disjoint] - math.log(2)) < 1e-6)))
@@ -160,7 +158,7 @@ print("PASS: JSD is constant (log 2) for disjoint supports while W1 = |shift|")
 # %%
 fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(11, 3.6))
 for s, c in ((0.0, "k"), (0.75, "g"), (1.5, "g"), (2.25, "g")):
-    ax0.plot(x_grid, bump(s), c, alpha=1.0 if s == 0 else 0.5,
+    ax0.plot(x_grid, bump(loc=s), c, alpha=1.0 if s == 0 else 0.5,
              label=r"$p_\mathrm{data}$" if s == 0 else rf"$p_g$, $\theta = {s}$")
 ax0.set_xlim(-0.6, 2.6)
 ax0.set_xlabel("$x$")
@@ -274,28 +272,23 @@ print("PASS: every spectrally normalised layer has sigma(W) = 1")
 # thousand.
 
 # %% tags=["nbval-ignore-output"]
-METHODS = {
-    "vanilla": dict(loss="non_saturating", k=1, optimizer="Adam", lr=2e-4, betas=(0.5, 0.999)),
-    "WGAN (clip)": dict(loss="wasserstein", k=5, optimizer="RMSprop", lr=5e-5, betas=None),
-    "WGAN-GP": dict(loss="wgan-gp", k=5, optimizer="Adam", lr=1e-4, betas=(0.5, 0.9)),
-    "SN-GAN": dict(loss="non_saturating", k=1, optimizer="Adam", lr=2e-4, betas=(0.5, 0.999), spectral_norm=True),
-    "vanilla, BN in G": dict(loss="non_saturating", k=1, optimizer="Adam", lr=2e-4, betas=(0.5, 0.999),
-                             batch_norm_g=True),
-}
 TOY_SEEDS = [0] if quick_mode() else list(range(10))
 TOY_D_UPDATES = 100 if quick_mode() else 4000  # per run, every method
 TOY_BATCH = 256
-
-
-def config(method: str, d_updates: int, batch_size: int, seed: int = 0, device="cpu") -> TrainConfig:
-    """A method of METHODS, trained for `d_updates` discriminator updates."""
-    m = METHODS[method]
-    return TrainConfig(loss=m["loss"], k=m["k"], max_steps=d_updates // m["k"], batch_size=batch_size,
-                       optimizer=m["optimizer"], lr_d=m["lr"], lr_g=m["lr"],
-                       optimizer_kwargs={"betas": m["betas"]} if m["betas"] else {}, seed=seed,
-                       device=device, progress=False, log_every=100, snapshot_every=-1)
-
-
+# each method in its standard form: a run of Algorithm 1 (`.replace(...)` changes one setting) ...
+VANILLA = TrainConfig(loss="non_saturating", k=1, batch_size=TOY_BATCH, optimizer="Adam", lr_d=2e-4, lr_g=2e-4,
+                      optimizer_kwargs={"betas": (0.5, 0.999)}, device="cpu", progress=False, log_every=100,
+                      snapshot_every=-1)
+METHODS = {
+    "vanilla": VANILLA,
+    "WGAN (clip)": VANILLA.replace(loss="wasserstein", k=5, optimizer="RMSprop", lr_d=5e-5, lr_g=5e-5, optimizer_kwargs={}),
+    "WGAN-GP": VANILLA.replace(loss="wgan-gp", k=5, lr_d=1e-4, lr_g=1e-4, optimizer_kwargs={"betas": (0.5, 0.9)}),
+    "SN-GAN": VANILLA,
+    "vanilla, BN in G": VANILLA,
+}
+# ... and its players: G maps z in R^2 through three ReLU layers of 128 units, D has two LeakyReLU layers of 128
+PLAYERS = {method: MLPPlayers(dim=2, g_hidden=(128, 128, 128), d_hidden=(128, 128), spectral_norm=method == "SN-GAN",
+                              batch_norm=method == "vanilla, BN in G") for method in METHODS}
 print(f"2-D: seeds {TOY_SEEDS}, {TOY_D_UPDATES} D updates per run")
 
 # %% [markdown]
@@ -310,7 +303,7 @@ print(f"2-D: seeds {TOY_SEEDS}, {TOY_D_UPDATES} D updates per run")
 # *covered* if it has at least one high-quality sample.
 #
 # Ten seeds a method. Five seeds train together, stacked in one `ganlib.engine.ensemble.EnsembleTrainer`
-# run, and two such ensembles run at once, one on each CPU core (`ganlib.recipes.experiments.map_seeds`):
+# run, and two such ensembles run at once, one on each CPU core (`ganlib.recipes.seeds.run_seeds`):
 # each seed keeps its own initial weights, minibatches and noise, but the stacked computation
 # rounds differently from separate runs, so a seed's trajectory here is not the one a separate run
 # with the same seed would follow (an equally valid run of the same recipe). The time printed is
@@ -320,41 +313,16 @@ print(f"2-D: seeds {TOY_SEEDS}, {TOY_D_UPDATES} D updates per run")
 TOYS = {name: get_toy(name) for name in ("ring", "grid")}
 toy_sets = {name: toy_data(name, n=100_000, seed=0).images for name in TOYS}
 
-
-def train_toy(name: str, method: str) -> list:
-    """Every seed of a method on a 2-D toy, in ensembles of five seeds run two at a time; one dict
-    per seed: modes, high-quality %, seconds, and for the first seed its history and samples."""
-    m, t = METHODS[method], TOYS[name]
-
-    def players():
-        return (MLPGenerator(2, 2, (128, 128, 128), batch_norm=m.get("batch_norm_g", False)),
-                MLPDiscriminator(2, (128, 128), spectral_norm=m.get("spectral_norm", False)))
-
-    def job(seeds: list) -> list:
-        ens = EnsembleTrainer(config(method, TOY_D_UPDATES, TOY_BATCH), players, toy_sets[name], seeds=seeds)
-        ens.run()
-        z = torch.stack([ens.G.sample_noise(2500, generator=torch.Generator().manual_seed(1000 + seed)) for seed in seeds])
-        samples, hist = ens.sample(z), pd.DataFrame(ens.history)
-        out = []
-        for s, seed in enumerate(seeds):
-            modes, hq = mode_coverage(samples[s], t.means, t.std)
-            out.append(dict(data=name, method=method, seed=seed, modes=modes, hq=100 * hq,
-                            wall_s=ens.wall_time / len(seeds),
-                            history=hist[hist.member == s].reset_index(drop=True) if seed == 0 else None,
-                            samples=samples[s].numpy() if seed == 0 else None))
-        return out
-
-    return map_seeds(job, TOY_SEEDS, chunk=5)
-
-
 toy_rows, toy_runs = [], {}
 for name, t in TOYS.items():
-    for method in METHODS:
+    for method, run in METHODS.items():  # every seed, then 2,500 samples of each from noise seeded 1000 + seed
         started = time.perf_counter()
-        for r in train_toy(name, method):
-            if r["seed"] == 0:
-                toy_runs[name, method] = (r.pop("history"), r.pop("samples"))
-            toy_rows.append({key: value for key, value in r.items() if key not in ("history", "samples")})
+        runs = run_seeds(run.replace(max_steps=TOY_D_UPDATES // run.k), PLAYERS[method], toy_sets[name], TOY_SEEDS,
+                         n_samples=2500, noise_seed=1000)
+        toy_runs[name, method] = (runs[0]["history"], runs[0]["samples"])  # the first seed's, for the pictures
+        for r in runs:
+            modes, hq = mode_coverage(r["samples"], t.means, t.std)
+            toy_rows.append(dict(data=name, method=method, seed=r["seed"], modes=modes, hq=100 * hq, wall_s=r["seconds"]))
         got = [r for r in toy_rows if r["data"] == name and r["method"] == method]
         print(f"{name:4s} {method:16s} modes {[r['modes'] for r in got]}, high quality % "
               f"{[round(r['hq'], 1) for r in got]}; {time.perf_counter() - started:.0f} s")
@@ -400,8 +368,8 @@ plt.show()
 # rolling means over 50 steps):
 
 # %%
-plot_value_curves({method: (toy_runs["grid", method][0], m["k"], m["loss"] != "non_saturating")
-                   for method, m in METHODS.items()},
+plot_value_curves({method: (toy_runs["grid", method][0], run.k, run.loss != "non_saturating")
+                   for method, run in METHODS.items()},
                   "Training curves on the grid of 25 Gaussians")
 plt.show()
 
@@ -577,8 +545,8 @@ if compare is not None:
 # %% tags=["nbval-ignore-output"]
 if compare is not None:
     first = compare[compare.seed == compare.seed.min()].set_index("method")
-    plot_value_curves({method: (pd.DataFrame(first.loc[method, "history"]), METHODS[method]["k"],
-                                METHODS[method]["loss"] != "non_saturating") for method in MNIST_ROWS},
+    plot_value_curves({method: (pd.DataFrame(first.loc[method, "history"]), METHODS[method].k,
+                                METHODS[method].loss != "non_saturating") for method in MNIST_ROWS},
                       f"Training curves on MNIST (seed {compare.seed.min()}, every 10th step)", window=5)
     plt.show()
 
@@ -632,7 +600,7 @@ if compare is not None:
 # :::
 
 # %% tags=["hide-input"]
-c_values = [theory.virtual_criterion(p_data_1d, bump(s), x_grid) for s in (0.5, 0.9, 1.7, -2.3)]
+c_values = [theory.virtual_criterion(p_data_1d, bump(loc=s), x_grid) for s in (0.5, 0.9, 1.7, -2.3)]
 assert all(abs(c) < 1e-9 for c in c_values)
 print("C(G) = 0 (the maximum, -log 4 + 2 log 2) at every disjoint shift: PASS")
 

@@ -1,4 +1,4 @@
-"""ganlib.engine.runtime.parallel_map and ganlib.recipes.experiments.map_seeds: independent runs on every core."""
+"""ganlib.engine.runtime.parallel_map and ganlib.recipes.seeds.map_seeds: independent runs on every core."""
 
 import os
 
@@ -7,7 +7,7 @@ import torch
 
 from ganlib.engine.config import TrainConfig
 from ganlib.engine.ensemble import EnsembleTrainer
-from ganlib.recipes.experiments import map_seeds
+from ganlib.recipes.seeds import map_seeds
 from ganlib.nets.models import MLPDiscriminator, MLPGenerator
 from ganlib.engine.runtime import parallel_map
 

@@ -163,7 +163,7 @@ class MovingAverage(Callback):
 class History(Callback):
     """The statistics of every step (``loop.stats``, a dict by name), kept in a device buffer and read
     back every ``log_every`` steps, before a checkpoint and at the end: one host synchronisation per
-    read. Each read appends rows (``loop.rows(...)``) to :attr:`columns` and fires ``on_log``.
+    read. Each read appends rows (``loop.rows(...)``) to ``columns`` and fires ``on_log``.
     Checkpoint entries: ``history``, and the statistics not yet read (``pending``, ``pending_stats``).
 
     Args:
@@ -207,7 +207,7 @@ class History(Callback):
         loop._fire("on_log")
 
     def append(self, rows: List[Dict[str, Any]]) -> None:
-        """Add ``rows`` (dicts with every column) to :attr:`columns`."""
+        """Add ``rows`` (dicts with every column) to ``columns``."""
         for row in rows:
             for c in self.names:
                 self.columns[c].append(row[c])

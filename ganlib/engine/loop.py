@@ -42,7 +42,8 @@ from torch import Tensor, nn
 
 from ganlib.engine.accelerator import Accelerator
 from ganlib.engine.callbacks import (EVENTS, Callback, Checkpoints, FunctionCallback, History, MovingAverage,
-                                     NonFiniteCheck, NonFiniteLossError, ProgressBar, Snapshots)
+                                     NonFiniteCheck, ProgressBar, Snapshots)
+from ganlib.engine.callbacks import NonFiniteLossError  # noqa: F401  (raised by run(); importable from here)
 from ganlib.engine.checkpoint import get_rng_state, load_checkpoint, save_checkpoint, set_rng_state
 from ganlib.engine.config import TrainConfig
 from ganlib.engine.contract import float_dtype, players_fit, training_data
@@ -52,9 +53,9 @@ from ganlib.game.losses import at_least_float32
 from ganlib.game.registry import get_loss
 from ganlib.nets.layers import mixes_samples
 
-__all__ = ["Loop", "Trainer", "NonFiniteLossError", "STAT_COLUMNS", "HISTORY_COLUMNS", "EVENTS"]
+__all__ = ["Loop", "Trainer", "STAT_COLUMNS", "HISTORY_COLUMNS"]
 
-#: The statistics of every step, by name, as means over the batch and the k D updates: d_loss,
+#: The statistics of every step, by name, as means over the batch and the k D updates, namely d_loss,
 #: g_loss, value (V(G, D) of Eq. 1; for critics the loss's own ``value``, the W1 estimate), d_real
 #: and d_fake (mean D(x) and D(G(z)); mean raw scores for critics, see :class:`ganlib.game.registry.GANLoss`).
 STAT_COLUMNS = ("d_loss", "g_loss", "value", "d_real", "d_fake")
@@ -113,7 +114,7 @@ class Loop:
 
     def add_callback(self, event: Union[str, Callback], fn: Optional[Callable[[Any], None]] = None) -> "Loop":
         """Add a :class:`~ganlib.engine.callbacks.Callback`, or call ``fn(loop)`` on ``event`` (one of
-        :data:`EVENTS`); returns self."""
+        :data:`~ganlib.engine.callbacks.EVENTS`); returns self."""
         if not isinstance(event, Callback):
             if event not in EVENTS:
                 raise ValueError(f"unknown event {event!r}; valid: {', '.join(EVENTS)}")
@@ -134,7 +135,7 @@ class Loop:
 
     @property
     def history(self) -> Dict[str, List[Any]]:
-        """The statistics read back so far: dict of lists, one per column."""
+        """The statistics read back so far, a dict of lists, one per column."""
         return self.log.columns
 
     @property
@@ -357,16 +358,30 @@ class Trainer(Loop):
                  "lr_d": lr_d, "lr_g": lr_g}]
 
     @torch.no_grad()
-    def sample(self, z: Optional[Tensor] = None, n: int = 64, ema: bool = True) -> Tensor:
-        """Generator samples (eval mode) for noise ``z`` (default: ``n`` fresh draws), on the CPU; from
-        the averaged generator when ``config.ema_decay`` keeps one, unless ``ema=False``."""
+    def sample(self, z: Optional[Tensor] = None, n: int = 64, ema: bool = True, seed: Optional[int] = None,
+               chunk: Optional[int] = None) -> Tensor:
+        """Generator samples (eval mode), on the CPU: for noise ``z``, else for ``n`` draws of the noise
+        (from a generator seeded by ``seed``, else the global one), ``chunk`` at a time when given;
+        from the averaged generator when ``config.ema_decay`` keeps one, unless ``ema=False``."""
         G = self.ema.module if ema and self.ema is not None else self.G
+        if z is None:
+            rng = None if seed is None else torch.Generator(device=self.device).manual_seed(seed)
+            z = self.G.sample_noise(n, generator=rng, device=self.device)
+        if chunk is not None and len(z) > chunk:
+            return torch.cat([self.sample(z[i : i + chunk], ema=ema) for i in range(0, len(z), chunk)])
         was = G.training
         G.eval()
         try:
-            return G(G.sample_noise(n, device=self.device) if z is None else z.to(self.device)).float().cpu()
+            return G(z.to(self.device)).float().cpu()
         finally:
             G.train(was)
+
+    def describe(self) -> str:
+        """One line on the finished run: its length, speed, and the discriminator's last mean outputs."""
+        last = self.last_log
+        return (f"{self.epoch} epochs = {self.step} steps in {self.wall_time:.0f} s ({self.throughput:.0f} real "
+                f"images/s) on {self.device.type}; at the end D(x) = {last.get('d_real', float('nan')):.2f}, "
+                f"D(G(z)) = {last.get('d_fake', float('nan')):.2f}")
 
     # ----------------------------------------------------------------------------- checkpoints
     def state_dict(self) -> Dict[str, Any]:

@@ -29,7 +29,7 @@ SCHEDULES = ("constant", "cosine")
 
 
 def optimizer_defaults(name: str) -> Dict[str, Any]:
-    """The :class:`~ganlib.engine.config.TrainConfig` values an optimiser is used with when a run sets
+    r"""The :class:`~ganlib.engine.config.TrainConfig` values an optimiser is used with when a run sets
     no others: the paper's SGD at learning rate 0.1 (its code's), Adam and AdamW with DCGAN's
     :math:`\beta_1 = 0.5`, any other torch optimiser with its own defaults.
 

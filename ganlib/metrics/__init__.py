@@ -8,7 +8,7 @@ Each family lives in its own submodule and is re-exported here, so ``from ganlib
 is the one way to use them.
 """
 from ganlib.metrics.parzen import (  # noqa: E402,F401
-    PAPER_SIGMAS, nearest_neighbours, parzen_log_density, parzen_log_likelihood, parzen_select_sigma,
+    PAPER_SIGMAS, nearest_neighbours, parzen_log_density, parzen_log_likelihood, parzen_score, parzen_select_sigma,
 )
 from ganlib.metrics.classifier import (  # noqa: E402,F401
     ClassifierConfig, ClassifierFeatures, MNISTClassifier, class_histogram, classifier_accuracy,
@@ -16,9 +16,10 @@ from ganlib.metrics.classifier import (  # noqa: E402,F401
 )
 from ganlib.metrics.fid import fid_score  # noqa: E402,F401
 from ganlib.metrics.digits import (  # noqa: E402,F401
-    DigitScore, class_probabilities, digit_report, inception_like_score, stray_ink_share,
+    DigitScore, class_probabilities, digit_report, inception_like_score, report_line, score_generator, share_range, stray_ink_share,
+    summary_row,
 )
-from ganlib.metrics.modes import ModeCoverageRecorder, mode_counts, mode_coverage  # noqa: E402,F401
+from ganlib.metrics.modes import ModeCoverageRecorder, mode_counts, mode_coverage, mode_spread  # noqa: E402,F401
 from ganlib.metrics.health import HealthMonitor, HealthWarning  # noqa: E402,F401
 from ganlib.metrics.divergence import JSDRecorder, steps_to_converge  # noqa: E402,F401
 from ganlib.metrics.seeds import format_interval, seed_interval, separated  # noqa: E402,F401

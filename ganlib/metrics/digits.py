@@ -38,7 +38,8 @@ from torch import Tensor, nn
 from ganlib.metrics.fid import fid_score
 from ganlib.metrics.parzen import nearest_neighbours
 
-__all__ = ["class_probabilities", "inception_like_score", "stray_ink_share", "digit_report", "DigitScore"]
+__all__ = ["class_probabilities", "inception_like_score", "stray_ink_share", "digit_report", "score_generator", "share_range", "report_line",
+           "summary_row", "DigitScore"]
 
 
 @torch.no_grad()
@@ -104,7 +105,7 @@ def digit_report(classifier: nn.Module, samples: Tensor, train_images: Tensor, h
     """The figures of the module docstring for ``samples`` (images ``(N, ...)`` in [0, 1]), with the
     same figures of the real ``held_out`` digits beside them.
 
-    Returns a dict: ``confident_share``, ``inception_like``, ``class_shares`` (argmax over all
+    Returns a dict: ``n_samples``, ``confident_share``, ``inception_like``, ``class_shares`` (argmax over all
     samples), ``confident_class_shares`` (over the confident ones; NaN if there are none),
     ``memorised_share`` and ``memorised_threshold`` (the held-out digits' 1st-percentile distance),
     ``nn_quantiles`` and ``held_out_nn_quantiles`` (the nearest-training-image distances at
@@ -121,6 +122,7 @@ def digit_report(classifier: nn.Module, samples: Tensor, train_images: Tensor, h
     d_real, _ = nearest_neighbours(flat(held_out), flat(train_images))
     threshold = float(np.quantile(d_real.numpy(), 0.01))
     return {
+        "n_samples": len(samples),
         "confident_share": float(sure.double().mean()),
         "inception_like": inception_like_score(probs),
         "class_shares": shares.tolist(),
@@ -135,6 +137,49 @@ def digit_report(classifier: nn.Module, samples: Tensor, train_images: Tensor, h
         "stray_ink_share": stray_ink_share(samples, train_images),
         "real_stray_ink_share": stray_ink_share(held_out, train_images),
     }
+
+
+def score_generator(trainer: Any, classifier: nn.Module, train_images: Tensor, held_out: Tensor, n: int = 10_000,
+                    seed: int = 1, chunk: int = 2000, ema: bool = True) -> Dict[str, Any]:
+    """:func:`digit_report` of ``n`` samples of a trained generator (``trainer.sample``: the moving
+    average when the run keeps one, unless ``ema=False``) from noise seeded by ``seed``, drawn
+    ``chunk`` at a time: how chapter 07 and ``benchmarks/ablate_mnist.py`` score a run."""
+    samples = trainer.sample(n=n, seed=seed, chunk=chunk, ema=ema).reshape(n, -1)
+    return digit_report(classifier, samples, train_images, held_out)
+
+
+def share_range(report: Dict[str, Any]) -> str:
+    """The smallest and the largest class share over the confident samples of a :func:`digit_report`,
+    as text (``"none confident"`` when no sample is).
+
+    Example:
+        >>> from ganlib.metrics import share_range
+        >>> share_range({"confident_class_shares": [0.05, 0.2, 0.75]})
+        '5.0% to 75.0%'
+    """
+    shares = np.array(report["confident_class_shares"], dtype=np.float64)
+    return "none confident" if np.isnan(shares).all() else f"{np.nanmin(shares):.1%} to {np.nanmax(shares):.1%}"
+
+
+def report_line(report: Dict[str, Any]) -> str:
+    """One line on a :func:`digit_report`: confident share, Inception-like score and stray ink, each
+    beside the held-out real digits', and the range of the confident samples per digit."""
+    r = report
+    return (f"{r['confident_share']:.1%} of samples confident (real digits {r['real_confident_share']:.1%}), "
+            f"Inception-like {r['inception_like']:.2f} (real {r['real_inception_like']:.2f}); confident samples "
+            f"per digit {share_range(r)}; stray ink {r['stray_ink_share']:.1%} (real {r['real_stray_ink_share']:.1%})")
+
+
+def summary_row(report: Dict[str, Any], fid: float, parzen: Optional[Sequence[float]] = None) -> Dict[str, Any]:
+    """A row of a table of generators: a :func:`digit_report` rounded for reading, with the FID and
+    the Parzen log-likelihood (``(mean, standard error, ...)`` of :func:`ganlib.metrics.parzen_score`)."""
+    r = report
+    row = {"confident (%)": round(100 * r["confident_share"], 1), "Inception-like": round(r["inception_like"], 2),
+           "confident per digit": share_range(r), "memorised (%)": round(100 * r["memorised_share"], 2),
+           "stray ink (%)": round(100 * r["stray_ink_share"], 1), "FID (ours)": round(fid, 1)}
+    if parzen is not None:
+        row["Parzen LL (nats)"] = f"{parzen[0]:.0f} ± {parzen[1]:.1f}"
+    return row
 
 
 class DigitScore:

@@ -26,13 +26,15 @@ import numpy as np
 import torch
 from scipy.integrate import simpson
 
+from ganlib.engine.callbacks import Callback
 from ganlib import theory
 
 __all__ = ["JSDRecorder", "steps_to_converge"]
 
 
-class JSDRecorder:
-    """Training callback (``on_step_end``; ``capture`` for step 0): the KDE-JSD of every game.
+class JSDRecorder(Callback):
+    """Training callback (``trainer.add_callback(recorder)``: before the first step and every ``every``
+    steps): the KDE-JSD of every game.
 
     Args:
         toy: the run's :math:`p_{data}`, a 1-D :class:`ganlib.data.toy.Toy` (``pdf``, ``means``, ``std``).
@@ -111,10 +113,17 @@ class JSDRecorder:
         self.records.append(rec)
         return rec
 
-    def __call__(self, trainer: Any) -> None:
+    def on_train_start(self, trainer: Any) -> None:
+        """Record the untrained state (step 0), once."""
+        if trainer.step == 0 and not self.records:
+            self.capture(trainer)
+
+    def on_step_end(self, trainer: Any) -> None:
         """Record when ``trainer.step`` is a multiple of ``every``."""
         if trainer.step % self.every == 0:
             self.capture(trainer)
+
+    __call__ = on_step_end
 
 
 def steps_to_converge(records: Sequence[Dict[str, Any]], threshold: float) -> List[Optional[int]]:

@@ -34,7 +34,7 @@ __all__ = [
     "PAPER_SIGMAS",
     "parzen_log_density",
     "parzen_log_likelihood",
-    "parzen_select_sigma",
+    "parzen_select_sigma", "parzen_score",
     "nearest_neighbours",
 ]
 
@@ -171,6 +171,26 @@ def parzen_select_sigma(centres: Tensor, validation: Tensor, sigmas: Sequence[fl
     s = _check_sigmas(sigmas)
     means = _log_density_multi(c, v, s, batch_size, chunk_size).mean(1).cpu().numpy()
     return float(s[int(np.argmax(means))])
+
+
+def parzen_score(centres: Tensor, validation: Tensor, test: Tensor, sigmas: Sequence[float] = PAPER_SIGMAS
+                 ) -> Tuple[float, float, float]:
+    """The paper's Table 1 protocol in one call: :math:`\sigma` chosen on ``validation``
+    (:func:`parzen_select_sigma`), then the mean test log-likelihood and its standard error
+    (:func:`parzen_log_likelihood`). Returns ``(mean, standard error, sigma)``.
+
+    Example:
+        >>> import torch
+        >>> from ganlib.metrics import parzen_score
+        >>> g = torch.Generator().manual_seed(0)
+        >>> mean, se, sigma = parzen_score(torch.rand(200, 5, generator=g), torch.rand(50, 5, generator=g),
+        ...                                torch.rand(50, 5, generator=g))
+        >>> sigma in [float(s) for s in PAPER_SIGMAS], se > 0
+        (True, True)
+    """
+    sigma = parzen_select_sigma(centres, validation, sigmas)
+    mean, se = parzen_log_likelihood(centres, test, sigma)
+    return mean, se, sigma
 
 
 @torch.no_grad()

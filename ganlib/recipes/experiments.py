@@ -2,8 +2,8 @@ r"""Network experiments the chapters share: the paper's statements run with real
 
 * :func:`train_pair`: seed, build :math:`G` and :math:`D`, train them with Algorithm 1
   (:class:`ganlib.engine.loop.Trainer`): the one way every chapter trains a pair.
-* :func:`map_seeds`: many seeds of one experiment, in fixed chunks (one
-  :class:`ganlib.engine.ensemble.EnsembleTrainer` each) spread over the CPU cores.
+* :func:`generator_alone`: the paper's Section 6 mechanism, :math:`G` trained against a frozen
+  :math:`D` (many seeds of one configuration: :mod:`ganlib.recipes.seeds`).
 * Proposition 1: :func:`fit_discriminator` trains a discriminator network against a *fixed*
   :math:`p_g`, the inner maximisation of Eq. 1; :func:`ganlib.theory.discriminator_curve` brings
   it to a grid and :func:`ganlib.theory.propositions.discriminator_error` measures it against
@@ -25,21 +25,22 @@ import torch
 from torch import Tensor, nn
 
 from ganlib import _checks
+from ganlib.engine.callbacks import Callback
 from ganlib.engine.config import TrainConfig
 from ganlib.game.losses import discriminator_loss
 from ganlib.game.registry import get_loss
 from ganlib.nets.models import MLPDiscriminator, MLPGenerator
-from ganlib.engine.runtime import one_cpu_thread, parallel_map, resolve_device, seed_everything
+from ganlib.engine.runtime import one_cpu_thread, resolve_device, seed_everything
 from ganlib.data.toy import Toy, gaussian_1d
 from ganlib.engine.loop import Trainer
 
-__all__ = ["train_pair", "map_seeds", "one_cpu_thread", "fit_discriminator", "steps_to_halfway", "race_generator_losses"]
+__all__ = ["train_pair", "generator_alone", "one_cpu_thread", "fit_discriminator", "steps_to_halfway", "race_generator_losses"]
 
 Players = Union[Tuple[nn.Module, nn.Module], Callable[[], Tuple[nn.Module, nn.Module]]]
 
 
 def train_pair(config: TrainConfig, players: Players, data: Any, *,
-               callbacks: Optional[Mapping[str, Union[Callable, Sequence[Callable]]]] = None,
+               callbacks: Optional[Union[Mapping[str, Union[Callable, Sequence[Callable]]], Sequence[Callback]]] = None,
                optimizers: Optional[Sequence[Any]] = None, meta: Optional[Dict[str, Any]] = None,
                run: bool = True) -> Trainer:
     r"""Train a generator/discriminator pair with Algorithm 1: the experiment of every chapter.
@@ -49,7 +50,8 @@ def train_pair(config: TrainConfig, players: Players, data: Any, *,
        not on what ran before;
     2. build a :class:`ganlib.engine.loop.Trainer` (optimisers from the config through
        :func:`ganlib.engine.optim.make_optimizers`, unless ``optimizers`` is given);
-    3. attach ``callbacks`` (``{event: fn or [fns]}``, events of :data:`ganlib.engine.loop.EVENTS`);
+    3. attach ``callbacks``: :class:`ganlib.engine.callbacks.Callback` objects, or ``{event: fn or [fns]}``
+       with events of :data:`ganlib.engine.callbacks.EVENTS`;
     4. :meth:`~ganlib.engine.loop.Trainer.run` it (unless ``run=False``).
 
     The trainer keeps the run's timing: ``trainer.wall_time`` (seconds) and ``trainer.throughput``
@@ -66,50 +68,38 @@ def train_pair(config: TrainConfig, players: Players, data: Any, *,
     seed_everything(config.seed)
     G, D = players() if callable(players) else players
     trainer = Trainer(config, G, D, data, optimizers=optimizers, meta=meta)
-    for event, fns in (callbacks or {}).items():
-        for fn in (fns if isinstance(fns, (list, tuple)) else [fns]):
-            trainer.add_callback(event, fn)
+    if isinstance(callbacks, Mapping):
+        for event, fns in callbacks.items():
+            for fn in (fns if isinstance(fns, (list, tuple)) else [fns]):
+                trainer.add_callback(event, fn)
+    else:
+        for cb in callbacks or ():
+            trainer.add_callback(cb)
     if run:
         trainer.run()
     return trainer
 
 
-def map_seeds(job: Callable[[list], Sequence[Any]], seeds: Sequence[int], chunk: int = 5,
-              processes: Optional[int] = None) -> list:
-    """Run ``job`` on the seeds in chunks of ``chunk``, the chunks in parallel processes.
-
-    ``job(chunk_of_seeds)`` trains those seeds (typically one
-    :class:`ganlib.engine.ensemble.EnsembleTrainer` with ``seeds=chunk_of_seeds``) and returns one
-    picklable result per seed, in order. The chunks are always the same (``seeds[0:chunk]``,
-    ``seeds[chunk:2 chunk]``, ...), whatever the number of cores, so the results do not depend on
-    the machine's core count; :func:`ganlib.engine.runtime.parallel_map` spreads them over ``processes``
-    forked workers of one thread each (all cores by default).
+def generator_alone(config: TrainConfig, players: Players, data: Any, d_steps: int = 300, g_steps: int = 1000,
+                    measure: Optional[Callable[[nn.Module, nn.Module], Any]] = None) -> Any:
+    r"""The mechanism of the Helvetica scenario as the paper states it (Section 6: "G must not be
+    trained too much without updating D"): from fresh players (seeded by ``config.seed``), :math:`D`
+    learns alone for ``d_steps`` updates against the untrained :math:`G` (one step with
+    :math:`k` = ``d_steps`` and :math:`G`'s learning rate 0), then :math:`D` is frozen (learning rate 0)
+    and :math:`G` takes ``g_steps`` updates. Against a fixed :math:`D` the generator's loss is lowest
+    where :math:`D` is highest, and nothing pulls its samples apart.
 
     Returns:
-        the results of every seed, in the order of ``seeds``.
+        ``measure(G, D)`` of the final players, or ``(G, D)`` without ``measure``.
 
     Raises:
-        ValueError: ``chunk`` below 1, no seeds, or a job that returned a number of results other
-            than the number of seeds it was given.
-
-    Example:
-        >>> from ganlib.recipes.experiments import map_seeds
-        >>> map_seeds(lambda part: [10 * s for s in part], [0, 1, 2, 3, 4], chunk=2)
-        [0, 10, 20, 30, 40]
+        AssertionError: :math:`D` moved while frozen (a bug, not a user error).
     """
-    seeds = list(seeds)
-    if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
-        raise ValueError(f"chunk must be an integer >= 1, got {chunk!r}")
-    if not seeds:
-        raise ValueError("map_seeds needs at least one seed")
-    parts = [seeds[i:i + chunk] for i in range(0, len(seeds), chunk)]
-    out = []
-    for part, results in zip(parts, parallel_map(job, parts, processes)):
-        results = list(results)
-        if len(results) != len(part):
-            raise ValueError(f"job returned {len(results)} results for the {len(part)} seeds {part}")
-        out.extend(results)
-    return out
+    alone = train_pair(config.replace(max_steps=1, k=d_steps, lr_g=0.0), players, data)
+    frozen = [p.detach().clone() for p in alone.D.parameters()]
+    tr = train_pair(config.replace(max_steps=g_steps, k=1, lr_d=0.0), (alone.G, alone.D), data)
+    assert all(torch.equal(a, b) for a, b in zip(frozen, tr.D.parameters())), "D must stay frozen while G trains"
+    return measure(tr.G, tr.D) if measure is not None else (tr.G, tr.D)
 
 
 def _check_toy_1d(toy: object, name: str) -> Toy:

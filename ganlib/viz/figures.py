@@ -1,4 +1,5 @@
-"""Pictures: sample grids, the sample-evolution GIF, the paper's Figures 1-3, and training curves.
+"""Pictures: sample grids, the sample-evolution GIF, the paper's Figures 2 and 3, training curves and the
+picture of a trained MNIST run (Figure 1 has its own module, :mod:`ganlib.viz.figure1`).
 
 The training loop draws nothing; these functions are called from callbacks
 (:meth:`ganlib.engine.loop.Trainer.add_callback`), notebooks and the CLI. Matplotlib is imported only
@@ -9,19 +10,18 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any, Dict, List, Sequence, Tuple, Union
+from typing import Any, Dict, Sequence, Tuple, Union
 
 import numpy as np
 import torch
 from torch import Tensor
 
-from ganlib.nets.models import SQRT3
-from ganlib.theory import discriminator_curve, kde_pdf
 
 __all__ = [
     "to_images", "image_grid", "save_grid", "save_gif", "GridWriter", "plot_history",
-    "plot_value_curves", "Figure1Recorder", "plot_figure1_panel", "animate_figure1", "animation_html", "show_grid",
-    "HIGHLIGHT", "neighbour_grid", "latent_interpolation", "plot_class_histogram", "plot_health",
+    "plot_value_curves", "show_grid",
+    "HIGHLIGHT", "neighbour_grid", "latent_interpolation", "plot_class_histogram", "plot_health", "plot_run",
+    "plot_discriminator_frame",
 ]
 
 
@@ -222,152 +222,6 @@ def plot_class_histogram(ax: Any, counts: Union[Tensor, Sequence[int]], title: s
     return ax
 
 
-class Figure1Recorder:
-    r"""Callback recording what the paper's Figure 1 draws, every ``every`` steps: :math:`D(x)` on
-    ``xs``, a sample of :math:`G` (for :math:`p_g`, the law of :math:`G(z)`, :math:`z \sim p_z`),
-    and the mapping :math:`x = G(z)` on a fixed grid ``z`` of noise values
-    (``trainer.add_callback("on_step_end", recorder)``).
-
-    Attributes:
-        records: list of dicts ``{"step", "d", "samples", "z", "gz"}`` (numpy arrays; ``gz`` is
-            :math:`G(z)` on the grid).
-    """
-
-    def __init__(self, xs: np.ndarray, z: np.ndarray, every: int = 100, n_samples: int = 2000) -> None:
-        self.xs, self.every, self.n_samples = np.asarray(xs), every, n_samples
-        self.z = np.asarray(z, dtype=np.float32).reshape(-1)
-        self.records: List[Dict[str, Any]] = []
-
-    def capture(self, trainer: Any) -> Dict[str, Any]:
-        """Record the current state now (e.g. before training starts) and return the record."""
-        gz = trainer.sample(z=torch.from_numpy(self.z).reshape(-1, 1)).reshape(-1).numpy()
-        rec = {"step": trainer.step, "d": discriminator_curve(trainer.D, self.xs),
-               "samples": trainer.sample(n=self.n_samples).reshape(-1).numpy(), "z": self.z.copy(), "gz": gz}
-        self.records.append(rec)
-        return rec
-
-    def __call__(self, trainer: Any) -> None:
-        """Record when ``trainer.step`` is a multiple of ``every``."""
-        if trainer.step % self.every == 0:
-            self.capture(trainer)
-
-
-def plot_figure1_panel(ax: Any, xs: np.ndarray, data_pdf: np.ndarray, g_pdf: np.ndarray, d_curve: np.ndarray,
-                       z: np.ndarray, gz: np.ndarray, d_star: Any = None, title: str = "",
-                       z_range: Tuple[float, float] = (-SQRT3, SQRT3), legend: bool = True,
-                       top: Any = None) -> Any:
-    r"""One panel of the paper's Figure 1 on ``ax``: above, :math:`p_{data}` (black dots),
-    :math:`p_g` (green, solid) and :math:`D(x)` (blue, dashed) on the grid ``xs``, with the optimal
-    :math:`D^*_G(x) = \frac{p_{data}(x)}{p_{data}(x) + p_g(x)}` (Proposition 1) dotted when ``d_star``
-    is given; below, two horizontal lines, :math:`x` and :math:`z`, joined by a segment from each
-    noise value ``z`` to its image ``gz`` :math:`= G(z)`: where the segments crowd together,
-    :math:`G` contracts and :math:`p_g` is high.
-
-    The :math:`z` line is drawn under the plotted :math:`x` range, ``z_range`` (the noise's
-    support, by default the paper's uniform prior on :math:`[-\sqrt3, \sqrt3]`) mapped affinely onto
-    it. ``top`` fixes the height of the upper part (default: the largest of 1 and the two densities'
-    maxima), so that panels drawn side by side share one scale; taller curves are cut off.
-    Returns ``ax``.
-    """
-    xs = np.asarray(xs, dtype=np.float64)
-    lo, hi = float(xs[0]), float(xs[-1])
-    if top is None:
-        top = max(1.0, float(np.max(data_pdf)), float(np.max(g_pdf)))
-    y_x, y_z = -0.18 * top, -0.62 * top
-    step = max(1, len(xs) // 80)
-    ax.plot(xs[::step], np.asarray(data_pdf)[::step], "k.", ms=3, label=r"$p_{data}$")
-    ax.plot(xs, g_pdf, color="tab:green", lw=1.8, label=r"$p_g$")
-    ax.plot(xs, d_curve, color="tab:blue", ls="--", lw=1.5, label=r"$D(x)$")
-    if d_star is not None:
-        ax.plot(xs, d_star, color="navy", ls=":", lw=1.5, label=r"$D^*_G(x)$")
-    z = np.asarray(z, dtype=np.float64).reshape(-1)
-    gz = np.asarray(gz, dtype=np.float64).reshape(-1)
-    z_pos = lo + (z - z_range[0]) / (z_range[1] - z_range[0]) * (hi - lo)
-    keep = (gz >= lo) & (gz <= hi)  # images outside the plotted x range are clipped at its edge
-    gx = np.clip(gz, lo, hi)
-    for a, b, k in zip(z_pos, gx, keep):
-        ax.plot([a, b], [y_z, y_x], color="0.45" if k else "0.8", lw=0.7)
-    ax.hlines([y_x, y_z], lo, hi, color="k", lw=1.0)
-    ax.text(lo, y_x, "x ", ha="right", va="center", fontsize=10)
-    ax.text(lo, y_z, "z ", ha="right", va="center", fontsize=10)
-    ax.set_xlim(lo, hi)
-    ax.set_ylim(y_z - 0.06 * top, 1.08 * top)
-    ax.set_yticks([0, 0.5, 1.0])
-    ax.axhline(0.5, color="0.85", lw=0.6, zorder=0)
-    if title:
-        ax.set_title(title, fontsize=10)
-    if legend:
-        ax.legend(loc="upper left", fontsize=7, frameon=False)
-    return ax
-
-
-def animate_figure1(records: Sequence[Dict[str, Any]], xs: np.ndarray, data_pdf: np.ndarray,
-                    bandwidth: Any = "scott", interval: int = 150, figsize: Tuple[float, float] = (6.0, 3.6),
-                    z_range: Tuple[float, float] = (-SQRT3, SQRT3), dpi: int = 72) -> Any:
-    r"""A :class:`matplotlib.animation.FuncAnimation` of :class:`Figure1Recorder` records, one
-    :func:`plot_figure1_panel` per frame with :math:`p_g` estimated by
-    :func:`ganlib.theory.kde_pdf` (``bandwidth``) from each record's samples,
-    :math:`\hat p_g(x) = \frac{1}{nh}\sum_i \varphi\big((x - G(z_i))/h\big)`: the game of
-    Figure 1 played out, :math:`D` flattening towards :math:`\tfrac12` as :math:`p_g \to p_{data}`
-    (Theorem 1). All frames share one vertical scale; ``dpi`` sets the frames' resolution (and so
-    the size of the embedded animation, about 40 kB per frame at the defaults). Display it with
-    ``IPython.display.HTML(anim.to_jshtml())``; the figure is closed so that it is not drawn twice.
-    """
-    import matplotlib.pyplot as plt
-    from matplotlib.animation import FuncAnimation
-
-    if not records:
-        raise ValueError("animate_figure1 needs at least one record")
-    pdfs = [kde_pdf(r["samples"], xs, bandwidth) for r in records]
-    top = max(1.0, 1.15 * float(np.max(data_pdf)))
-    fig, ax = plt.subplots(figsize=figsize, dpi=dpi)
-
-    def draw(i: int) -> List[Any]:
-        ax.clear()
-        r = records[i]
-        plot_figure1_panel(ax, xs, data_pdf, pdfs[i], r["d"], r["z"], r["gz"], z_range=z_range,
-                           title=f"step {r['step']}", top=top)
-        return []
-
-    anim = FuncAnimation(fig, draw, frames=len(records), interval=interval, blit=False)
-    plt.close(fig)
-    return anim
-
-
-#: Text stand-ins for the Font Awesome icons of matplotlib's ``to_jshtml`` controls.
-_ANIMATION_GLYPHS = {
-    "fa fa-minus": "\u2212", "fa fa-plus": "+", "fa fa-fast-backward": "\u21e4", "fa fa-fast-forward": "\u21e5",
-    "fa fa-step-backward": "\u2039", "fa fa-step-forward": "\u203a", "fa fa-play fa-flip-horizontal": "\u25c0",
-    "fa fa-play": "\u25b6", "fa fa-pause": "\u275a\u275a",
-}
-
-
-def animation_html(anim: Any, default_mode: str = "once") -> str:
-    r"""Self-contained HTML of a :class:`matplotlib.animation.Animation` (e.g. from
-    :func:`animate_figure1`), for ``IPython.display.HTML`` in a book page that must work offline.
-
-    :meth:`~matplotlib.animation.Animation.to_jshtml` embeds every frame as a base64 PNG, but it
-    also links Font Awesome's style sheet from a CDN for the icons of its buttons. This function
-    drops that link and writes the icons as plain characters (play, pause, step, first/last frame,
-    slower/faster), so the page requests nothing from the network. Each frame :math:`t` shows the
-    state of the game at that step, e.g. :math:`D_t(x)` and :math:`p_{g_t}` for Figure 1.
-
-    Args:
-        anim: the animation.
-        default_mode: ``"once"``, ``"loop"`` or ``"reflect"`` (matplotlib's playback modes).
-
-    Returns:
-        the HTML string (frames, controls and the script that plays them).
-    """
-    import re
-
-    html = anim.to_jshtml(default_mode=default_mode)
-    html = re.sub(r'<link rel="stylesheet"\s*href="https?://[^"]*font-awesome[^"]*"\s*/?>', "", html)
-    for cls, glyph in _ANIMATION_GLYPHS.items():
-        html = html.replace(f'<i class="{cls}"></i>', f'<span aria-hidden="true">{glyph}</span>')
-    return html
-
-
 def plot_health(monitors: Dict[str, Any], width: float = 13.0) -> Any:
     r"""Runs side by side through their :class:`ganlib.metrics.HealthMonitor` records: mean
     :math:`D(x)` (solid) and :math:`D(G(z))` (dashed) against :math:`\tfrac12`, :math:`\hat V`
@@ -415,3 +269,42 @@ def plot_health(monitors: Dict[str, Any], width: float = 13.0) -> Any:
     axes[2].legend(fontsize=7)
     fig.tight_layout()
     return fig
+
+
+def plot_run(trainer: Any, report: Dict[str, Any], title: str = "") -> Any:
+    """A trained image run at a glance, one row of four panels: the fixed noise batch at the first
+    snapshot after the start and at the end, the discriminator's mean outputs per step, and the digits
+    of the confident samples of ``report`` (a :func:`ganlib.metrics.digit_report`; when none is
+    confident, where the classifier's argmax puts them all). Returns the figure."""
+    import matplotlib.pyplot as plt
+
+    (s1, x1), (s2, x2) = trainer.snapshots[1], trainer.snapshots[-1]
+    fig, axes = plt.subplots(1, 4, figsize=(15, 3.6), gridspec_kw=dict(width_ratios=[1, 1, 1.3, 1.3]))
+    show_grid(axes[0], image_grid(x1), f"step {s1}")
+    show_grid(axes[1], image_grid(x2), f"step {s2} (the end)")
+    plot_history(trainer.history, ax=axes[2])
+    axes[2].set_title("mean D(x) and D(G(z)) per step", fontsize=9)
+    n = report["n_samples"]
+    sure = round(report["confident_share"] * n)
+    if sure:
+        plot_class_histogram(axes[3], np.array(report["confident_class_shares"]) * sure, f"digits of the {sure} confident samples")
+    else:
+        plot_class_histogram(axes[3], np.array(report["class_shares"]) * n, f"no sample confident: argmax of all {n}")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_discriminator_frame(ax: Any, frames: Dict[str, Any], i: int = 0, j: int = 0) -> Any:
+    r"""Frame ``[i][j]`` of :func:`ganlib.viz.explorer.discriminator_frames` on ``ax``: :math:`p_{data}`,
+    :math:`p_g` and :math:`D^*_G`, with :math:`C(G)` and the JSD in the title. Returns ``ax``."""
+    f, x = frames["frames"][i][j], frames["x"]
+    ax.plot(x, frames["p_data"], "k", lw=1, label=r"$p_\mathrm{data}$")
+    ax.plot(x, f["p_g"], "g", lw=1, label=r"$p_g$")
+    ax.plot(x, f["d_star"], "b", lw=2, label=r"$D^*_G$")
+    ax.axhline(0.5, color="0.6", ls=":", lw=1)
+    ax.set_xlim(x[0], x[-1])
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_title(f"$\\mu_g$={frames['means'][i]:g}, $s_g$={frames['stds'][j]:g}: $C(G)$={f['c']:.3f}, "
+                 f"JSD={f['jsd']:.3f}", fontsize=9)
+    return ax
