@@ -58,9 +58,7 @@ def worker(args) -> None:
         sync()
         start = time.perf_counter()
         for _ in range(args.steps):
-            t.train_step()
-            if len(t._pending) == cfg.log_every:
-                t.flush()
+            t.train_step()  # its callbacks read the statistics back every log_every steps
         if cuda:
             torch.cuda.synchronize()
         sync()

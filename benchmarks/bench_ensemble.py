@@ -122,12 +122,9 @@ def config(device):
 
 
 def stepper(trainer):
-    """One step of ``trainer.run()``'s loop: a train step, and a host read every ``log_every`` steps."""
-    def step():
-        trainer.train_step()
-        if len(trainer._pending) == trainer.config.log_every:
-            trainer.flush()
-    return step
+    """One step of ``trainer.run()``'s loop: a train step (whose callbacks read the statistics back every
+    ``log_every`` steps)."""
+    return trainer.train_step
 
 
 def loops(name, device):

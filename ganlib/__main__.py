@@ -27,7 +27,7 @@ from typing import List, Optional
 import pandas as pd
 import torch
 
-from ganlib.data.sources import DATASETS
+from ganlib.data.sources import DATASETS, DEFAULT_DATASET
 from ganlib.engine.callbacks import GeneratorEMA, NonFiniteLossError
 from ganlib.engine.checkpoint import load_checkpoint
 from ganlib.engine.config import TrainConfig, field_help
@@ -118,7 +118,7 @@ def _parser() -> argparse.ArgumentParser:
                         f"(--out, --dry-run and {', '.join(_flag(n) for n in _PRESET_FREE)} still apply); "
                         + "; ".join(f"{k}: {v.description}, {v.budget}" for k, v in PRESETS.items()))
     t.add_argument("--dataset", default=None, choices=sorted(DATASETS),
-                   help="(default mnist) " + "; ".join(f"{k}: {v}" for k, v in DATASETS.descriptions().items()))
+                   help=f"(default {DEFAULT_DATASET}) " + "; ".join(f"{k}: {v}" for k, v in DATASETS.descriptions().items()))
     t.add_argument("--model", default=None, choices=sorted(MODELS),
                    help="network pair (default: the data set's, " + ", ".join(f"{v.model} for {k}" for k, v in DATASETS.items())
                    + "); " + "; ".join(f"{k}: {v}" for k, v in MODELS.descriptions().items()))
@@ -218,7 +218,7 @@ def _train_here(args) -> int:
     elif args.preset:
         cfg, meta, model = _preset_run(args, out)
     else:
-        args.dataset = args.dataset or "mnist"
+        args.dataset = args.dataset or DEFAULT_DATASET
         model = args.model or DATASETS.lookup(args.dataset).model
         given = _given(args, TrainConfig.__dataclass_fields__)
         defaults = {**MODELS.lookup(model).config, **({"epochs": 2} if quick_mode() else {})}
@@ -296,7 +296,7 @@ def _sample(args) -> int:
         x = G(G.sample_noise(args.n, generator=torch.Generator().manual_seed(args.seed)))
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    image = DATASETS.lookup(meta.get("dataset", "mnist")).images
+    image = DATASETS.lookup(meta.get("dataset", DEFAULT_DATASET)).images
     suffix = out.suffix.lower()
     if suffix in (".pt", ".npy"):  # raw samples: images (N, 1, 28, 28) in [0, 1], toys (N, d)
         raw = x.reshape(len(x), 1, *_square(x[0].numel())) if image else x.reshape(len(x), -1)

@@ -205,3 +205,41 @@ def test_loss_options_reach_the_config_and_a_wrong_one_is_one_line(tmp_path, cap
     assert (code, err) == (2, ["error: loss 'hinge' has no option 'gp_weight'; its options: none"])
     code, err = _cli(["train", "--preset", "mnist", "--loss-option", "gp_weight=2.5", "--out", str(tmp_path / "p")], tmp_path)
     assert code == 2 and len(err) == 1 and "--preset mnist sets --loss-option itself" in err[0]
+
+
+def test_every_config_field_is_an_option_with_its_documentation(capsys):
+    """The train options are generated from TrainConfig: a field added to the config is an option, with
+    the field's own comment as help and the registries' names as choices."""
+    import dataclasses
+
+    from ganlib.__main__ import _NOT_OPTIONS, _flag
+    from ganlib.engine.config import TrainConfig, field_help
+    from ganlib.game.registry import LOSSES
+
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for f in dataclasses.fields(TrainConfig):
+        if f.name not in _NOT_OPTIONS:
+            assert _flag(f.name) in text, f.name
+            assert " ".join(field_help()[f.name].split()[:4]) in text, f.name
+    assert "{" + ",".join(sorted(LOSSES)) + "}" in text
+
+
+def test_a_new_run_takes_the_model_defaults_then_the_options(tmp_path, monkeypatch):
+    """No model special-cased in the command line: the paper's pair brings its optimiser (registry),
+    the optimiser its learning rates (optimizer_defaults), and an option given wins over both."""
+    import ganlib.__main__ as cli
+    from ganlib.engine.config import TrainConfig
+
+    seen = {}
+    monkeypatch.setattr(cli, "_load_data", lambda args, model: (_ for _ in ()).throw(SystemExit(0)))
+    monkeypatch.setattr(TrainConfig, "validate", lambda self: seen.setdefault("cfg", self))
+    for argv, expect in ((["--model", "paper"], dict(optimizer="paper", lr_d=0.1, optimizer_kwargs={})),
+                         (["--model", "paper", "--optimizer", "Adam", "--lr-d", "0.01"],
+                          dict(optimizer="Adam", lr_d=0.01, lr_g=2e-4, optimizer_kwargs={"betas": (0.5, 0.999)})),
+                         (["--dataset", "ring", "--optimizer", "SGD"], dict(optimizer="SGD", optimizer_kwargs={}))):
+        seen.clear()
+        with pytest.raises(SystemExit):
+            cli._train_here(cli._parser().parse_args(["train", *argv, "--out", str(tmp_path / "o")]))
+        assert {k: getattr(seen["cfg"], k) for k in expect} == expect, argv

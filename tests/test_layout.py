@@ -121,3 +121,30 @@ def test_public_functions_carry_a_runnable_example(module):
     missing = [n for n in mod.__all__ if callable(getattr(mod, n)) and not isinstance(getattr(mod, n), type)
                and ">>>" not in (getattr(mod, n).__doc__ or "")]
     assert missing == [], f"ganlib.{module}: no '>>>' example in {missing}"
+
+
+def test_train_step_reads_like_algorithm_1_in_at_most_25_lines():
+    """The loop a reader holds in their head: ``Loop.train_step``'s code, docstring excluded."""
+    import inspect
+    import textwrap
+
+    from ganlib.engine.loop import Loop
+
+    fn = ast.parse(textwrap.dedent(inspect.getsource(Loop.train_step))).body[0]
+    body = fn.body[1:] if isinstance(fn.body[0], ast.Expr) and isinstance(fn.body[0].value, ast.Constant) else fn.body
+    lines = {n for node in body for n in range(node.lineno, node.end_lineno + 1)}
+    assert len(lines) <= 25, f"train_step has {len(lines)} lines of code"
+
+
+def test_command_line_special_cases_no_model_or_data_set():
+    """python -m ganlib's options come from TrainConfig and the registries: no model, data set or image
+    size is named in its code (string constants and the 784 pixels of MNIST)."""
+    from ganlib.data.sources import DATASETS
+    from ganlib.nets.models import MODELS
+
+    names = set(MODELS) | set(DATASETS)
+    found = []
+    for node in ast.walk(ast.parse((PKG / "__main__.py").read_text())):
+        if isinstance(node, ast.Constant) and (node.value in names or node.value == 784):
+            found.append(f"line {node.lineno}: {node.value!r}")
+    assert found == []

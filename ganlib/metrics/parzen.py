@@ -175,7 +175,7 @@ def parzen_select_sigma(centres: Tensor, validation: Tensor, sigmas: Sequence[fl
 
 def parzen_score(centres: Tensor, validation: Tensor, test: Tensor, sigmas: Sequence[float] = PAPER_SIGMAS
                  ) -> Tuple[float, float, float]:
-    """The paper's Table 1 protocol in one call: :math:`\sigma` chosen on ``validation``
+    r"""The paper's Table 1 protocol in one call: :math:`\sigma` chosen on ``validation``
     (:func:`parzen_select_sigma`), then the mean test log-likelihood and its standard error
     (:func:`parzen_log_likelihood`). Returns ``(mean, standard error, sigma)``.
 
