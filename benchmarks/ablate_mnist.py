@@ -16,7 +16,7 @@ change the maths. Every run trains on the
 4,000-digit offline split (or full MNIST online), then 10,000 samples of its generator (the moving
 average when the row keeps one) are scored with ganlib's digit classifier
 (:func:`ganlib.metrics.digit_report`). The runs go two at a time, one per core, one thread each
-(:func:`ganlib.engine.runtime.parallel_map`), so the wall times are those of one thread. Every row gets the same
+(:func:`ganlib.engine.workers.parallel_map`), so the wall times are those of one thread. Every row gets the same
 number of discriminator updates (a row with ``k`` = 5 makes a fifth of the generator updates). Each run
 also reports the FID on the classifier's features (500 samples against the training digits, the
 protocol of chapter 07), and ``--samples F`` keeps 64 samples of each run (uint8) for the book's grids.
@@ -37,7 +37,7 @@ from ganlib import metrics
 from ganlib.data import load_mnist
 from ganlib.recipes.experiments import train_pair
 from ganlib.recipes.presets import get_preset, players_from_meta
-from ganlib.engine.runtime import parallel_map
+from ganlib.engine.workers import parallel_map
 
 NO_EXTRAS = dict(ema_decay=None, amp=None)
 SN_MBSTD = {"spectral_norm": True, "minibatch_std": 2}

@@ -17,7 +17,7 @@ by the device's float32 peak, measured in the same run.
 The ``faults/step`` column counts the minor page faults of the timed steps (``getrusage``): the
 ensemble's stacked activations are megabyte-sized, and with glibc's default ``malloc`` settings
 they are unmapped when freed and faulted in again the next step. ``EnsembleTrainer`` therefore calls
-:func:`ganlib.engine.runtime.keep_freed_memory` on the CPU (process-wide, so the ``Trainer`` rows of the
+:func:`ganlib.engine.workers.keep_freed_memory` on the CPU (process-wide, so the ``Trainer`` rows of the
 same run get it too). This process cannot show what that buys (the peak measurement's large
 matrices raise glibc's adaptive thresholds as a side effect), so fresh subprocesses train the
 ring's ensemble at S = 8 with and without it (ABBA order, three times) and print the median faults
@@ -143,7 +143,7 @@ import sys, time, torch
 sys.path.insert(0, {here!r})
 import ganlib.engine.runtime
 if {default}:
-    ganlib.engine.runtime._KEPT = False  # as if keep_freed_memory had run and found no glibc
+    ganlib.engine.workers._KEPT = False  # as if keep_freed_memory had run and found no glibc
 from bench_ensemble import MODELS, config, stepper, _faults
 from ganlib.engine.ensemble import EnsembleTrainer
 torch.set_num_threads({threads})

@@ -73,7 +73,8 @@ from scipy import stats
 from ganlib import viz
 from ganlib.data import toy, toy_data
 from ganlib.engine.config import TrainConfig
-from ganlib.engine.runtime import describe_run, parallel_map, quick_mode, seed_everything
+from ganlib.engine.runtime import describe_run, quick_mode, seed_everything
+from ganlib.engine.workers import parallel_map
 from ganlib.metrics import ModeCoverageRecorder, format_interval, mode_coverage, mode_spread, seed_interval, separated
 from ganlib.nets.players import MLPPlayers
 from ganlib.recipes import experiments

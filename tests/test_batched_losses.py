@@ -7,7 +7,7 @@ from ganlib.recipes.experiments import train_pair
 from ganlib.game.losses import batch_mean, discriminator_loss
 from ganlib.nets.models import MLPDiscriminator, MLPGenerator
 from ganlib.game.registry import LOSSES, GANLoss, get_loss
-from ganlib.engine.runtime import keep_freed_memory
+from ganlib.engine.workers import keep_freed_memory
 
 BUILT_IN = ["saturating", "non_saturating", "wasserstein", "wgan-gp", "hinge"]
 

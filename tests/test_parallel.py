@@ -1,4 +1,4 @@
-"""ganlib.engine.runtime.parallel_map and ganlib.recipes.seeds.map_seeds: independent runs on every core."""
+"""ganlib.engine.workers.parallel_map and ganlib.recipes.seeds.map_seeds: independent runs on every core."""
 
 import os
 
@@ -9,7 +9,7 @@ from ganlib.engine.config import TrainConfig
 from ganlib.engine.ensemble import EnsembleTrainer
 from ganlib.recipes.seeds import map_seeds
 from ganlib.nets.models import MLPDiscriminator, MLPGenerator
-from ganlib.engine.runtime import parallel_map
+from ganlib.engine.workers import parallel_map
 
 
 def test_results_keep_the_order_of_the_items_and_lambdas_need_no_pickling():

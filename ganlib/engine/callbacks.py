@@ -28,7 +28,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 import torch
 from torch import Tensor, nn
 
-__all__ = ["EVENTS", "Callback", "FunctionCallback", "GeneratorEMA", "MovingAverage", "History", "NonFiniteLossError",
+__all__ = ["EVENTS", "Callback", "FunctionCallback", "Recorder", "GeneratorEMA", "MovingAverage", "History", "NonFiniteLossError",
            "NonFiniteCheck", "Snapshots", "Checkpoints", "ProgressBar"]
 
 #: Events of the loop, each called as ``on_...(loop)``: before the first step of a run, after every
@@ -65,6 +65,31 @@ class FunctionCallback(Callback):
     def __init__(self, event: str, fn: Callable[[Any], None]) -> None:
         setattr(self, event, fn)
         self.fn = fn
+
+
+class Recorder(Callback):
+    """A callback that records something of the game, ``capture(loop)``, before the first step and then
+    every ``every`` steps, or at the steps of the set ``steps`` when it has one (the figure recorders of
+    :mod:`ganlib.metrics` and :mod:`ganlib.viz`). Subclasses define ``capture`` and keep ``records``."""
+
+    every: int = 1
+    steps: Optional[set] = None
+    records: List[Any]
+
+    def capture(self, loop: Any) -> Any:
+        raise NotImplementedError
+
+    def on_train_start(self, loop: Any) -> None:
+        """Record the untrained game (step 0), once."""
+        if loop.step == 0 and not self.records:
+            self.capture(loop)
+
+    def on_step_end(self, loop: Any) -> None:
+        """Record at the steps due."""
+        if (loop.step in self.steps) if self.steps is not None else loop.step % self.every == 0:
+            self.capture(loop)
+
+    __call__ = on_step_end
 
 
 class GeneratorEMA:

@@ -38,7 +38,8 @@ from ganlib.engine.contract import float_dtype, training_data
 from ganlib.engine.distributed import world
 from ganlib.engine.loop import HISTORY_COLUMNS, STAT_COLUMNS, Loop
 from ganlib.engine.optim import make_optimizers
-from ganlib.engine.runtime import keep_freed_memory, seed_everything
+from ganlib.engine.runtime import seed_everything
+from ganlib.engine.workers import keep_freed_memory
 from ganlib.game.registry import get_loss
 from ganlib.nets.stacked import stack_players
 

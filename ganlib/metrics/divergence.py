@@ -26,13 +26,13 @@ import numpy as np
 import torch
 from scipy.integrate import simpson
 
-from ganlib.engine.callbacks import Callback
+from ganlib.engine.callbacks import Recorder
 from ganlib import theory
 
 __all__ = ["JSDRecorder", "steps_to_converge"]
 
 
-class JSDRecorder(Callback):
+class JSDRecorder(Recorder):
     """Training callback (``trainer.add_callback(recorder)``: before the first step and every ``every``
     steps): the KDE-JSD of every game.
 
@@ -112,18 +112,6 @@ class JSDRecorder(Callback):
         rec = {"step": int(trainer.step), "jsd": jsd}
         self.records.append(rec)
         return rec
-
-    def on_train_start(self, trainer: Any) -> None:
-        """Record the untrained state (step 0), once."""
-        if trainer.step == 0 and not self.records:
-            self.capture(trainer)
-
-    def on_step_end(self, trainer: Any) -> None:
-        """Record when ``trainer.step`` is a multiple of ``every``."""
-        if trainer.step % self.every == 0:
-            self.capture(trainer)
-
-    __call__ = on_step_end
 
 
 def steps_to_converge(records: Sequence[Dict[str, Any]], threshold: float) -> List[Optional[int]]:

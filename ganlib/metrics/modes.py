@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ganlib.engine.callbacks import Callback
+from ganlib.engine.callbacks import Recorder
 from ganlib import _checks
 
 __all__ = ["mode_counts", "mode_coverage", "mode_spread", "ModeCoverageRecorder"]
@@ -140,7 +140,7 @@ def mode_spread(samples: ArrayLike, means: ArrayLike, std: float, names: Optiona
     return {**out, "modes covered": covered, "high quality %": 100 * hq}
 
 
-class ModeCoverageRecorder(Callback):
+class ModeCoverageRecorder(Recorder):
     r"""Training callback: every ``every`` steps, :math:`G` maps a fixed noise batch (``n`` draws,
     2,500 as in the papers) and :func:`mode_coverage` scores the samples
     (``trainer.add_callback(recorder)``: also once before the first step).
@@ -195,15 +195,3 @@ class ModeCoverageRecorder(Callback):
             rec["samples"] = x.numpy()
         self.records.append(rec)
         return rec
-
-    def on_train_start(self, trainer: Any) -> None:
-        """Record the untrained state (step 0), once."""
-        if trainer.step == 0 and not self.records:
-            self.capture(trainer)
-
-    def on_step_end(self, trainer: Any) -> None:
-        """Record when ``trainer.step`` is a multiple of ``every``."""
-        if trainer.step % self.every == 0:
-            self.capture(trainer)
-
-    __call__ = on_step_end

@@ -30,7 +30,8 @@ from ganlib.engine.config import TrainConfig
 from ganlib.game.losses import discriminator_loss
 from ganlib.game.registry import get_loss
 from ganlib.nets.models import MLPDiscriminator, MLPGenerator
-from ganlib.engine.runtime import one_cpu_thread, resolve_device, seed_everything
+from ganlib.engine.runtime import resolve_device, seed_everything
+from ganlib.engine.workers import one_cpu_thread
 from ganlib.data.toy import Toy, gaussian_1d
 from ganlib.engine.loop import Trainer
 

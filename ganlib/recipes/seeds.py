@@ -24,7 +24,7 @@ import torch
 
 from ganlib.engine.config import TrainConfig
 from ganlib.engine.ensemble import EnsembleTrainer
-from ganlib.engine.runtime import parallel_map
+from ganlib.engine.workers import parallel_map
 
 __all__ = ["run_seeds", "map_seeds"]
 
@@ -104,7 +104,7 @@ def map_seeds(job: Callable[[list], Sequence[Any]], seeds: Sequence[int], chunk:
     :class:`ganlib.engine.ensemble.EnsembleTrainer` with ``seeds=chunk_of_seeds``) and returns one
     picklable result per seed, in order. The chunks are always the same (``seeds[0:chunk]``,
     ``seeds[chunk:2 chunk]``, ...), whatever the number of cores, so the results do not depend on
-    the machine's core count; :func:`ganlib.engine.runtime.parallel_map` spreads them over ``processes``
+    the machine's core count; :func:`ganlib.engine.workers.parallel_map` spreads them over ``processes``
     forked workers of one thread each (all cores by default).
 
     Returns:

@@ -10,7 +10,7 @@ from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
 import numpy as np
 import torch
 
-from ganlib.engine.callbacks import Callback
+from ganlib.engine.callbacks import Recorder
 from ganlib.nets.models import SQRT3
 from ganlib.theory import discriminator_curve, jensen_shannon, kde_pdf, wasserstein_1
 
@@ -54,7 +54,7 @@ def figure1_state(G: Any, D: Any, xs: np.ndarray, z: np.ndarray, n: int = 20_000
     return out
 
 
-class Figure1Recorder(Callback):
+class Figure1Recorder(Recorder):
     r"""Callback recording what the paper's Figure 1 draws, before training and then every ``every``
     steps or at the given ``steps``: :math:`D(x)` on ``xs``, a sample of :math:`G` (for :math:`p_g`,
     the law of :math:`G(z)`, :math:`z \sim p_z`), and the mapping :math:`x = G(z)` on a fixed grid
@@ -79,16 +79,6 @@ class Figure1Recorder(Callback):
         rec = {"step": trainer.step, "d": st["d"], "samples": st["samples"], "z": self.z.copy(), "gz": st["gz"]}
         self.records.append(rec)
         return rec
-
-    def on_train_start(self, trainer: Any) -> None:
-        if trainer.step == 0 and not self.records:
-            self.capture(trainer)
-
-    def on_step_end(self, trainer: Any) -> None:
-        if (trainer.step in self.steps) if self.steps is not None else trainer.step % self.every == 0:
-            self.capture(trainer)
-
-    __call__ = on_step_end
 
 
 def plot_figure1_panel(ax: Any, xs: np.ndarray, data_pdf: np.ndarray, g_pdf: np.ndarray, d_curve: np.ndarray,
