@@ -22,4 +22,4 @@ from ganlib.metrics.digits import (  # noqa: E402,F401
 from ganlib.metrics.modes import ModeCoverageRecorder, mode_counts, mode_coverage, mode_spread  # noqa: E402,F401
 from ganlib.metrics.health import HealthMonitor, HealthWarning  # noqa: E402,F401
 from ganlib.metrics.divergence import JSDRecorder, steps_to_converge  # noqa: E402,F401
-from ganlib.metrics.seeds import format_interval, seed_interval, separated  # noqa: E402,F401
+from ganlib.metrics.intervals import format_interval, seed_interval, separated  # noqa: E402,F401

@@ -1,4 +1,4 @@
-"""ganlib.metrics.seeds: means over seeds with bootstrap intervals, and when two methods separate."""
+"""ganlib.metrics.intervals: means over seeds with bootstrap intervals, and when two methods separate."""
 
 import numpy as np
 import pytest
