@@ -262,7 +262,7 @@ plt.show()
 # - **(b)** Trained alone, the discriminator settles on the dotted $D^*_G$ computed from the two
 #   densities: for two Gaussians of equal spread $D^*_G$ is a logistic curve, $\tfrac12$ where
 #   the densities cross, at $x = 3.5$. Its largest error on the central 95 % of the mass falls
-#   from 0.148 in panel (a) to 0.013 (printed above): Proposition 1, observed.
+#   from 0.148 in panel (a) to 0.012 (printed above): Proposition 1, observed.
 # - **(c)** Five small generator steps later, the samples have flowed up the slope of that $D$,
 #   towards the data: $p_g$'s mean moves from 3.00 to 3.29, the JSD to $p_\text{data}$ falls from
 #   0.335 to 0.204 and the Wasserstein distance $W_1$ from 1.003 to 0.711 (printed above), and the
@@ -306,9 +306,9 @@ print(f"final D on mu +- 2 sigma: min {d_end.min():.3f}, max {d_end.max():.3f}; 
 # its samples land beyond the data's mean (mean 4.72); $p_g$ then swings back and forth across
 # $p_\text{data}$, narrowing as it goes, while $D$ tilts one way and the other. By step 300 the
 # swinging has died down but $p_g$ is half as wide as the data (standard deviation 0.24), and at
-# step 1,200 it has shrunk to a spike (0.02): the one-dimensional version of the collapse of the
-# next chapter. It then spreads out again and wanders (mean 4.48 at step 3,000) and only as the
-# learning rates decay does it settle onto $p_\text{data}$ (mean 4.00, standard deviation 0.50 at
+# step 1,200 it has shrunk to a spike (0.03): the one-dimensional version of the collapse of the
+# next chapter. It then spreads out again and wanders (mean 3.58 at step 3,000) and only as the
+# learning rates decay does it settle onto $p_\text{data}$ (mean 4.01, standard deviation 0.50 at
 # the end), with $D$'s curve flat at $\tfrac12$ over the data's bulk.
 
 # %% tags=["nbval-ignore-output"]
@@ -423,10 +423,10 @@ plt.show()
 # - **Non-saturating loss.** Every run with $k \ge 2$ converged; with $k = 1$ only half of them
 #   did, and the median final JSD, 0.047, sits at the threshold. Going from $k = 1$ to $k = 2$ is
 #   the one step the intervals separate (0.047 against 0.018). From $k = 2$ on the medians (0.018,
-#   0.014, 0.011, 0.012) are not resolved by their intervals, although $k = 3$ ends below $k = 2$
-#   in all ten seeds; $k = 10$ is no better than $k = 5$ (lower in 4 of 10 seeds), while the cost
-#   per seed keeps growing with $k$ (3.6 s at $k = 1$, 21.2 s at $k = 10$). The converged runs got
-#   there in 900 generator steps at $k = 1$, 600 at $k = 2$ and 300 from $k = 3$ on.
+#   0.013, 0.012, 0.012) are not resolved by their intervals, although $k = 3$ ends below $k = 2$
+#   in nine seeds of ten; $k = 10$ is no better than $k = 5$ (lower in 4 of 10 seeds), while the cost
+#   per seed keeps growing with $k$ (1.9 s at $k = 1$, 7.7 s at $k = 10$). The converged runs got
+#   there in 900 generator steps at $k = 1$, 550 at $k = 2$ and 300 from $k = 3$ on.
 # - **Saturating loss.** The failure Section 3 predicts, and it grows with $k$: no run failed at
 #   $k \le 2$, one in ten at $k = 3$, six at $k = 5$ and eight at $k = 10$. A discriminator that
 #   takes more steps rejects the initial samples confidently (mean $D(G(z))$ drops to 0, the health
@@ -434,17 +434,18 @@ plt.show()
 #   starting point and the JSD stays at $\log 2$ (in the right-hand plot the medians of $k = 5$,
 #   $k = 10$ and the slow generator of the next point stay near $\log 2$ throughout: more than
 #   half of those runs never leave the start). The runs that escape end about as close to the
-#   data as the non-saturating ones at the same $k$ (median 0.015 against 0.014 at $k = 3$).
+#   data as the non-saturating ones at the same $k$ (median 0.019 against 0.013 at $k = 3$, with
+#   overlapping intervals).
 # - **$k$ discriminator steps against a $k$ times slower generator.** With the non-saturating loss,
 #   $k = 1$ with $G$'s learning rate divided by 5 (and five times the generator steps) ends at a
-#   median JSD of 0.008 against 0.011 for $k = 5$. The two intervals overlap, but the seeds are the
+#   median JSD of 0.008 against 0.012 for $k = 5$. The two intervals overlap, but the seeds are the
 #   same, and seed by seed the slow generator ends lower in all ten (a sign test: $p = 2 \cdot
 #   2^{-10} \approx 0.002$); both converged after 1,500 discriminator updates (1,500 generator steps
 #   against 300). With the saturating loss the slow generator fails in six runs of ten, exactly as
 #   often as $k = 5$. In both losses, then, what decides the outcome is how fast $D$ learns
 #   relative to $G$, not how the discriminator updates are grouped: $k$ acts like a lower
 #   generator learning rate, as claimed, and here the slower generator is even slightly better, at
-#   a higher price (15.4 s per seed against 11.5 s, for the extra generator steps).#
+#   a higher price (6.3 s per seed against 4.5 s, for the extra generator steps).#
 # ## Is my run healthy?
 #
 # A `ganlib.metrics.HealthMonitor` is a callback that, at each read of the loop's statistics (every
