@@ -146,11 +146,12 @@ plt.show()
 # one). $D$ does say "real" on the other side, but the generated samples sit where $D$ is flat,
 # so the generator's gradient has nothing pointing them across the gap. The four other seeds
 # cover both modes, but look at the interquartile ranges in the table: none matches the data's
-# width on both sides. Seed 0 squeezes its right-hand mode into a spike about an eighth of the
-# data's width (0.13) and its left-hand one to about half (0.55); seeds 1 and 3 squeeze the
-# left-hand mode to about half (0.49 and 0.54) and make the right-hand one too wide or split it
-# in two (1.88 and 1.18 times the data's width; the figure shows the double peaks); seed 8
-# squeezes its left-hand mode to a twentieth (0.05). The values of $z$ sent to a squeezed mode
+# width on both sides. Seeds 0 and 1 squeeze their left-hand mode into a spike of under half the
+# data's width (0.45 and 0.42); seed 1 also splits its right-hand mode into a spike and a second
+# bump beside it, twice the data's width (2.02; the figure shows both); seed 3 splits its
+# left-hand mode into two peaks (1.07) and narrows its right-hand one (0.77); seed 8 squeezes its
+# left-hand mode to a tenth of the data's width (0.10) and its right-hand one to a third (0.34).
+# The values of $z$ sent to a squeezed mode
 # land on a narrower patch of $x$ than the data occupy. Dropping a mode and narrowing one are the
 # Helvetica scenario at two strengths, and both came out of plain Algorithm 1.
 #
@@ -394,37 +395,37 @@ print(f"total notebook time so far: {time.perf_counter() - notebook_start:.0f} s
 #
 # - **Vanilla GAN on the ring collapses, in every seed.** The scatter plots show the whole sample
 #   cloud sitting near one mode at a time and hopping to another as $D$ catches up: the
-#   alternating-game dynamics described at the top of this chapter. Our final count, 0.3 modes
-#   (95 % interval 0.1 to 0.6; 0 in seven seeds and 1 in three), is no more than VEEGAN's single
-#   mode in any seed, with far fewer high-quality samples (1.5 % against 99.3 %). The reason is
+#   alternating-game dynamics described at the top of this chapter. Our final count, 0.4 modes
+#   (95 % interval 0.1 to 0.7; 0 in six seeds and 1 in four), is no more than VEEGAN's single
+#   mode in any seed, with far fewer high-quality samples (3.7 % against 99.3 %). The reason is
 #   the metric's strictness rather than a different failure: at the last step the collapsed cloud
 #   mostly sits *next to* a mode, not within the 3-standard-deviation radius of 0.03 of its
-#   centre. One step earlier or later it may well count one mode: seed 0's cloud covers 1 mode at
-#   step 3,000 and none at step 4,000. PacGAN's vanilla GAN, with its larger, batch-normalised
+#   centre. A record earlier or later the count changes: seed 0's cloud covers no mode at step
+#   2,000 and one at steps 3,000 and 4,000. PacGAN's vanilla GAN, with its larger, batch-normalised
 #   generator trained 100 times longer, covers 6.3.
 # - **Packing fixes the coverage.** With the same generator and the same budget, PacGAN2 covers
-#   all 8 ring modes in every seed, with nearly three quarters of the samples high quality (72.3 %,
-#   interval 68.6 to 76.2). On the grid it covers 21.5 of the 25 modes (20.4 to 22.3) against the
-#   vanilla GAN's 9.5 (5.0 to 16.0): with ten seeds the intervals separate, on both toys.
+#   all 8 ring modes in every seed, with nearly three quarters of the samples high quality (72.7 %,
+#   interval 70.4 to 78.0). On the grid it covers 21.7 of the 25 modes (20.5 to 22.7) against the
+#   vanilla GAN's 13.6 (7.0 to 19.1): with ten seeds the intervals separate, on both toys.
 # - **But not the grid's precision, at this budget.** On the grid, the high-quality percentages are
-#   a few per cent for both GAN and PacGAN2 (5.9 and 5.5 %, a difference the seeds do not resolve):
+#   a few per cent for both GAN and PacGAN2 (5.7 and 4.7 %, a difference the seeds do not resolve):
 #   our runs are 6,000 steps, 1.5 % of PacGAN's 400,000, and a plain MLP generator has not yet
 #   folded its Gaussian noise into 25 tight clusters (PacGAN2's scatter plots show a diffuse cloud
 #   with a few ridges). Where few samples are high quality, "modes covered" counts chance hits of
 #   a diffuse cloud: 25 discs of radius 0.15 take about 2 % of the square $[-5, 5]^2$, so of 2,500
 #   samples spread uniformly over the square about 45 land in a disc, covering some 20 modes
-#   ($25\,(1 - e^{-45/25})$). That is why vanilla GAN's grid counts spread so widely (from 1 mode in
-#   seed 0, a thin streak with 1.1 % of its samples high quality, to 24 in seed 4), and why modes
+#   ($25\,(1 - e^{-45/25})$). That is why vanilla GAN's grid counts spread so widely (from none in
+#   seeds 3 and 5, where no sample is high quality, to 24 in seed 4), and why modes
 #   covered is only meaningful next to the high-quality percentage, which both papers report.
 # - **Why VEEGAN's and PacGAN's vanilla numbers differ (1 vs 6.3 ring modes, 3.3 vs 17.3 grid
 #   modes).** The two papers ran different networks and schedules. The third configuration
 #   isolates one difference, batch normalisation in the generator (PacGAN's has it): with it, the
 #   *same* vanilla GAN covers all 8 ring modes in every seed with 86.8 % high-quality samples
-#   (83.7 to 89.6), and 24.6 of the 25 grid modes (24.0 to 24.9) with 59.8 % of its samples high
-#   quality (47.8 to 69.1). Against packing without it, every difference is separated: more
-#   high-quality samples on the ring (86.8 against 72.3 %), more grid modes (24.6 against 21.5)
-#   and ten times the grid's high-quality share (59.8 against 5.5 %). It costs more per seed (26
-#   against 13 s on the ring), since its stacked batch norm is not one fused kernel. On these toys,
+#   (84.7 to 88.2), and 24.2 of the 25 grid modes (23.7 to 24.6) with 51.8 % of its samples high
+#   quality (43.2 to 63.9). Against packing without it, every difference is separated: more
+#   high-quality samples on the ring (86.8 against 72.7 %), more grid modes (24.2 against 21.7)
+#   and ten times the grid's high-quality share (51.8 against 4.7 %). It costs more per seed (14
+#   against 6 s on the ring), since its stacked batch norm is not one fused kernel. On these toys,
 #   architecture and optimiser choices move the numbers as much as the training objective does; a
 #   fair comparison of remedies holds them fixed, as the rows "GAN" and "PacGAN2" do here.
 #
