@@ -190,8 +190,8 @@ assert test_accuracy >= 0.9
 # **What "faithful" leaves out here.** The schedule counts epochs, and an epoch of the
 # 4,000-digit subset is 40 updates, not the paper's 500: in 100 epochs the momentum reaches only
 # $0.5 + 0.2 \cdot 99/249 = 0.58$ of its 0.7, and the learning rate decays by 1.6 % (to 0.098).
-# The paper's full schedule length, 250 epochs, would take about 5.5 minutes here on its own
-# (two and a half times Run 1's 130 s), more than this chapter can spend on one run beside the
+# The paper's full schedule length, 250 epochs, would take about 4 minutes here on its own
+# (two and a half times Run 1's 92 s), more than this chapter can spend on one run beside the
 # others; the printout below gives the
 # momentum this run ended with.
 
@@ -218,9 +218,9 @@ plt.show()
 # %% [markdown]
 # **What Run 1 shows** (in the stored run: CPU, the 4,000-digit training split). The paper's
 # recipe does *not* collapse here, but its digits are far from the paper's Figure 2: the strokes
-# are speckled, 69.0 % of the samples read as one clear digit (real digits: 95.4 %), and those are
-# dominated by 1s (42.8 % of the confident samples, the rarest digit 2.9 %), for an
-# Inception-like score of 5.41 (real digits 9.49). The discriminator stays ahead without running
+# are speckled, 66.7 % of the samples read as one clear digit (real digits: 95.1 %), and those are
+# dominated by 1s (43.1 % of the confident samples, the rarest digit, the 5s, 2.2 %), for an
+# Inception-like score of 5.30 (real digits 9.46). The discriminator stays ahead without running
 # away: $D(x)$ ends at 0.79 and $D(G(z))$ at 0.24. In short trial runs on the same 5,000-digit
 # subset, made while writing this chapter, this recipe collapsed; in the full run on this page it
 # does not. It is close, though:
@@ -247,10 +247,10 @@ plt.show()
 # %% [markdown]
 # **What Run 2 shows.** The discriminator wins outright within 300 steps: $D(x) \to 1$
 # and $D(G(z)) \to 0$ (the curves), and the generator ends with **nearly the same image for
-# every $z$**: a few strokes and blobs on black, no digit a reader would name. Only 6.3 % of the
-# 10,000 samples read as a digit with confidence 0.9, every one of them as a 4 (the right panel),
-# and the Inception-like score is 1.72. That is the Helvetica
-# scenario, live. The mechanism is visible in the curves: once $D$ rejects every sample with
+# every $z$**: a few strokes and blobs on black, no digit a reader would name. None of the 10,000
+# samples reads as a digit with confidence 0.9 (the right panel shows where the classifier's
+# argmax puts them: more than half are called 8s), and the Inception-like score is 1.79. That is
+# the Helvetica scenario, live. The mechanism is visible in the curves: once $D$ rejects every sample with
 # confidence, the gradient of $-\log D(G(z))$ moves every $z$ towards the few images $D$ currently
 # rates most "real", and nothing pulls the samples apart again. Here the collapse comes from a
 # discriminator that is too strong, not from a generator trained too long; why 0.05 lets $D$ win
@@ -281,9 +281,9 @@ plt.show()
 
 # %% [markdown]
 # **What Run 3 shows.** Ten digits, with a discriminator held in the game
-# ($D(x) = 0.64$, $D(G(z)) = 0.43$ at the end): 70.5 % of the samples read as one clear digit,
-# the Inception-like score rises from Run 1's 5.41 to 7.14, and the confident samples spread
-# from 3.7 % (the 4s) to 20.6 % (the 1s) instead of 2.9 % to 42.8 %. The strokes are still
+# ($D(x) = 0.64$, $D(G(z)) = 0.43$ at the end): 69.3 % of the samples read as one clear digit,
+# the Inception-like score rises from Run 1's 5.30 to 7.09, and the confident samples spread
+# from 4.5 % (the 4s) to 20.4 % (the 1s) instead of 2.2 % to 43.1 %. The strokes are still
 # speckled: grey and white dots along and inside them. The dots sit where digits have ink, not
 # in the blank margins: only 2.6 % of the samples light a pixel where no training digit has ink,
 # fewer than held-out real digits do (2.9 %).
@@ -349,19 +349,18 @@ print(scored[["step", "d_real", "d_fake", "confident_share", "max_class_share", 
 print(f"health warnings: {[kind for _, kind, _ in health.alerts] or 'none'}")
 
 # %% [markdown]
-# **What Run 4 shows.** Clean strokes, most of them legible: **82.2 % of the 10,000
-# samples read as one clear digit** (Run 3: 70.5 %, real digits 95.4 %) and the Inception-like
-# score is **8.43** (Run 3: 7.14, real digits 9.49). Every digit holds between 6.9 % (the 8s)
-# and 12.2 % (the 1s and the 7s) of the confident samples, a wider spread than real digits have
+# **What Run 4 shows.** Clean strokes, most of them legible: **81.4 % of the 10,000
+# samples read as one clear digit** (Run 3: 69.3 %, real digits 95.1 %) and the Inception-like
+# score is **8.38** (Run 3: 7.09, real digits 9.46). Every digit holds between 6.8 % (the 8s)
+# and 12.9 % (the 1s) of the confident samples, a wider spread than real digits have
 # but with no digit missing or dominant. The health curves show the game settling towards its
-# equilibrium: $D(x)$ falls from about 0.83 early on to 0.52 at the end and $D(G(z))$ rises from
-# its low of about 0.2 near step 1,100 to 0.48, while the batch value $\hat V(G, D)$ approaches
+# equilibrium: $D(x)$ falls from about 0.85 early on to 0.52 at the end and $D(G(z))$ rises from
+# its low of about 0.25 near step 1,000 to 0.48, while the batch value $\hat V(G, D)$ approaches
 # $-\log 4$ from above. On the fixed noise batch of the moving average the confident share is 0
-# at step 100 and already 0.717 at step 1,100, but those early confident samples are mostly of
-# a few digits (the largest holds 0.298 of them); as the generator spreads over the others the
-# share falls to 0.549 at step 2,100, then climbs to 0.691 at step 4,100 and 0.813 at step
-# 11,100. Over the same steps the FID to the training digits falls from 1,696 to 25.1 and the
-# largest digit's share from 0.299 (step 2,100) to 0.123. No failure signature of the monitor
+# at step 100, 0.342 at step 1,100 (mostly of a few digits: the largest holds 0.298 of them),
+# 0.534 at step 2,100, 0.689 at step 4,100 and 0.830 at step 11,100. Over the same steps the FID
+# to the training digits falls from 1,689 to 26.2 and the largest digit's share from 0.298 to
+# 0.129. No failure signature of the monitor
 # fired.
 #
 # **Stray pixels on the border?** The top row of the 28x28 frame is blank in every training
@@ -384,14 +383,14 @@ viz.show_grid(axes[1], viz.image_grid(averaged[:64]), "Run 4, moving average of 
 plt.show()
 
 # %% [markdown]
-# Neither count finds more stray pixels than real digits have. No sample of either generator
-# lights the top row (0.0 %, as for real digits), and a pixel that no training digit inks is lit
-# in **1.6 %** of the last generator's samples and **0.4 %** of the moving average's, against 2.9 % of held-out real
-# digits (whose strokes sometimes reach a little further than any of the 4,000 training digits).
-# The same holds for the earlier runs, whose stray-ink share bounds their top-row share: 0.0 %
-# for Run 1 and 2.6 % for Run 3 (the table further down). What the eye reads as speckle in
-# Runs 1 and 3 and in Run 4's last generator is noise along and inside the strokes, where digits
-# do have ink, and the moving average removes it: the grids above show the same 64 noise vectors
+# No sample of either generator lights the top row (0.0 %, as for real digits), and a pixel that
+# no training digit inks is lit in **3.2 %** of the last generator's samples, a little more than
+# in held-out real digits (2.9 %, whose strokes sometimes reach a little further than any of the
+# 4,000 training digits), and in **0.4 %** of the moving average's. The earlier runs light no more
+# of them than real digits do (their stray-ink share, which bounds the top-row share: 0.0 % for
+# Run 1 and 2.6 % for Run 3, the table further down). What the eye reads as speckle in Runs 1 and
+# 3 and in Run 4's last generator is mostly noise along and inside the strokes, where digits do
+# have ink, and the moving average removes it: the grids above show the same 64 noise vectors
 # through both generators, the same digits, with the speckle gone from the average. Our
 # reading, not isolated by an experiment here: the generator's weights keep moving around the
 # equilibrium with every Adam step, each iterate adds its own pixel noise to the strokes, and the
@@ -447,11 +446,12 @@ print(f"fewer than 2 % of the samples are closer to a training image than 99 % o
 
 # %% [markdown]
 # No framed neighbour is a copy of its sample, and most show the same digit in another hand;
-# where the digit differs (the 6s of rows 4 and 5 next to 0s, the 5-or-6 of row 1 next to a 5),
+# where the digit differs (the 5 at the end of row 3 next to an 8, the faint 4 at the end of the
+# last row next to a 6),
 # the nearest image in pixels is the closest round shape, a reminder that pixel distance is not
 # the reader's. In numbers: the samples' distances to their nearest training image are, at every
-# quantile, a little *larger* than those of new real digits (2.17 / 2.67 / 4.40 / 5.20 against
-# 1.79 / 2.27 / 4.18 / 5.00), and 0.04 % of the samples are closer to a training image than 99 %
+# quantile, a little *larger* than those of new real digits (2.11 / 2.64 / 4.40 / 5.21 against
+# 1.79 / 2.27 / 4.18 / 5.00), and 0.05 % of the samples are closer to a training image than 99 %
 # of held-out digits are (by construction, 1 % of held-out digits are): the generator draws new
 # digits rather than retrieving stored ones.
 #
@@ -471,10 +471,11 @@ viz.show_grid(ax, viz.image_grid(walk, nrow=10), "linear interpolation in z: eac
 plt.show()
 
 # %% [markdown]
-# Each row changes gradually: a 0 opens into a 5, a 3 closes into a 9, a 2 turns into a 5. Not
-# every point on the way is a clear digit, though. The second row passes through a grey blur
-# between its 7 and its 2, and the fourth and fifth rows start from shapes no reader would name:
-# the 17.8 % of samples that the classifier does not read with confidence are points like these.
+# Each row changes gradually: a 9 thins into a 1, a 0 closes into a 3, a 4 turns into a 7, a 1
+# opens into a 0. Not every point on the way is a clear digit, though. The first row starts from a
+# shape no reader would name and passes through a 4 on its way to a 6, and the third row blurs
+# between its 1 and the shape it ends on: the 18.6 % of samples that the classifier does not read
+# with confidence are points like these.
 #
 # ## Table 1: the Parzen-window log-likelihood
 #
@@ -530,8 +531,8 @@ print(f"Parzen estimates: {parzen_seconds:.0f} s")
 # neighbours, so every estimate on this page is lower than it would be on full MNIST; compare the
 # rows with each other, not with the paper's. Among them, the collapsed Run 2 is hopeless
 # (-245 ± 4.6: near-copies of one image of a few strokes are far from most test digits); Run 4
-# comes first (171 ± 5.9, 36 nats below the real images' 207 ± 10.1), then Run 3 (86 ± 6.9) and
-# Run 1 (55 ± 8.0). The step from Run 4 to Run 3 (85 nats) is more than nine times the combined
+# comes first (173 ± 5.9, 34 nats below the real images' 207 ± 10.1), then Run 3 (86 ± 6.9) and
+# Run 1 (55 ± 8.0). The step from Run 4 to Run 3 (87 nats) is more than nine times the combined
 # standard error of the two estimates ($\sqrt{5.9^2 + 6.9^2} \approx 9.1$); the step from Run 3
 # to Run 1 (31 nats) is about three times its combined standard error (10.6), so that step of
 # the ranking is the least certain.
@@ -597,12 +598,12 @@ display(summary)
 # centres, as in the Parzen table.)
 #
 # **What the table says.** The four figures agree on the order Run 4, Run 3, Run 1,
-# Run 2. Run 4's FID (31.2, against a floor of 17.1 for real test digits) is about a sixth of Run 3's
-# (180.2) and a thirteenth of Run 1's (421.6); its confident share (82.2 %) and Inception-like
-# score (8.43) are the highest, its memorised share (0.04 %) is below that of real test digits
+# Run 2. Run 4's FID (34.9, against a floor of 15.5 for real test digits) is about a fifth of Run 3's
+# (180.0) and a twelfth of Run 1's (429.6); its confident share (81.4 %) and Inception-like
+# score (8.38) are the highest, its memorised share (0.05 %) is below that of real test digits
 # (1.60 %), and its stray ink (0.4 %) below theirs (2.4 %). Its class balance is the one figure
 # still short of real digits': they range from 9.4 % to 10.7 % of the confident ones, Run 4's
-# from 6.9 % to 12.2 %.
+# from 6.8 % to 12.9 %.
 #
 # Run 4's recipe was not guessed: what each of its levers buys, measured over seeds, is the
 # {doc}`next page <07_mnist_levers>`.
@@ -617,24 +618,24 @@ display(Markdown(
 ))
 
 # %% [markdown]
-# **What the numbers say** (stored run: CPU, 2 threads, the 4,000-digit training split;
-# Runs 1 and 3 100 epochs each in 130 and 136 s, Run 2 40 epochs in 55 s, Run 4 12,000 steps in
-# 446 s; the whole notebook 13.2 minutes):
+# **What the numbers say** (stored run: CPU with bfloat16 instructions, 2 threads, the
+# 4,000-digit training split; Runs 1 and 3 100 epochs each in 92 and 102 s, Run 2 40 epochs in
+# 38 s, Run 4 12,000 steps in 193 s; the whole notebook 7.3 minutes):
 #
-# - **The paper's recipe works on this subset** (Run 1: 69.0 % confident samples, FID 421.6,
+# - **The paper's recipe works on this subset** (Run 1: 66.7 % confident samples, FID 429.6,
 #   Parzen 55 ± 8.0) but is fragile: **half its learning rate collapses it** to nearly one image
-#   for every $z$ (Run 2: 6.3 % confident samples, all of them 4s, Inception-like score 1.72,
-#   FID 1,381.3), the Helvetica scenario the paper warns about. In 100 epochs of 40 updates its
+#   for every $z$ (Run 2: no confident sample, Inception-like score 1.79, FID 1,324.2), the
+#   Helvetica scenario the paper warns about. In 100 epochs of 40 updates its
 #   momentum only reaches 0.58.
 # - **Adam with the generator's learning rate four times the discriminator's** (Run 3) lowers the
-#   FID from 421.6 to 180.2 and raises the score from 5.41 to 7.14, but keeps the speckle.
+#   FID from 429.6 to 180.0 and raises the score from 5.30 to 7.09, but keeps the speckle.
 # - **The same networks at their best** (Run 4, `--preset mnist`: a moving average of $G$,
-#   spectral norm and a minibatch standard deviation in $D$, 12,000 updates in 7.4 minutes on two
-#   CPU cores without bfloat16 instructions) draw clean digits: 82.2 % read with confidence 0.9,
-#   score 8.43, FID 31.2, a Parzen estimate of 171 ± 5.9 nats against 207 ± 10.1 for the
-#   training images themselves, 0.04 % of samples nearer a training image than 99 % of new
+#   spectral norm and a minibatch standard deviation in $D$, 12,000 updates in 3.2 minutes on two
+#   CPU cores with bfloat16 instructions, in bf16) draw clean digits: 81.4 % read with confidence
+#   0.9, score 8.38, FID 34.9, a Parzen estimate of 173 ± 5.9 nats against 207 ± 10.1 for the
+#   training images themselves, 0.05 % of samples nearer a training image than 99 % of new
 #   digits, the speckle of the last generator averaged away (stray ink 0.4 %, the top row never
-#   lit), and every digit between 6.9 % and 12.2 % of the confident samples. The paper's Figures 2 and 3 above are this model's.
+#   lit), and every digit between 6.8 % and 12.9 % of the confident samples. The paper's Figures 2 and 3 above are this model's.
 # - **The metrics agree here**, which they did not for weaker models: the confident share, the
 #   score, the FID and the Parzen estimate all rank the runs 4, 3, 1, 2. The Parzen window still
 #   rewards pixel closeness to test digits more than legibility, which is why the paper's Table 1
