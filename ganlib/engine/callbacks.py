@@ -276,7 +276,7 @@ def _due(every: int, loop: Any) -> bool:
 
 
 class Snapshots(Callback):
-    """:math:`G` on the loop's fixed noise (``loop.snapshot()``) before the first step, every ``every``
+    """:math:`G` on the loop's fixed noise (``loop.sample(loop.fixed_noise)``) before the first step, every ``every``
     steps (0: each epoch's end) and at the end of training. Checkpoint entry: ``snapshots``."""
 
     order = 80
