@@ -60,6 +60,10 @@ import pandas as pd
 from IPython.display import display
 
 from ganlib import metrics
+from ganlib.engine.runtime import describe_run
+
+run_info = describe_run(data_source="benchmarks/results/*.json, written by benchmarks/ablate_mnist.py (nothing trains here)",
+                          device="cpu")
 
 # %% [markdown]
 # ## What each lever buys
