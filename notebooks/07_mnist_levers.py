@@ -62,8 +62,7 @@ from IPython.display import display
 from ganlib import metrics
 from ganlib.engine.runtime import describe_run
 
-run_info = describe_run(data_source="benchmarks/results/*.json, written by benchmarks/ablate_mnist.py (nothing trains here)",
-                          device="cpu")
+run_info = describe_run(data_source="the result files of benchmarks/ablate_mnist.py (nothing trains here)", device="cpu")
 
 # %% [markdown]
 # ## What each lever buys
