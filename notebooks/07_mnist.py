@@ -300,7 +300,8 @@ plt.show()
 #   $\bar\theta_g$ {cite:p}`yazici2019averaging`. The players' iterates circle around an equilibrium
 #   rather than settle on it; their average is closer to it. Training itself is unchanged.
 # - **bf16 autocast** (`amp="auto"`: bf16 where the processor has bfloat16 instructions): the
-#   matrix products in bfloat16, about twice as many images per second on such a CPU. On a CPU
+#   matrix products in bfloat16, 1.5 to 2 times as many images per second on such a CPU (the next
+#   page and the Performance page measure it). On a CPU
 #   without those instructions (a 2-core AVX2 machine, measured) bf16 is emulated and about 9 times
 #   slower than float32, so `"auto"` trains there in float32.
 #

@@ -97,7 +97,7 @@ else:
 # $2 \times 10^{-4}$ for both players piles its confident samples onto one digit in every seed
 # (69-97 % of them; score 2.24). Giving $G$ four times $D$'s learning rate keeps all ten digits (score
 # 4.28, the largest digit 28.5 %). The **moving average of $G$** then adds 10 points of confident
-# samples (43.2 to 53.2 %, though the seeds' ranges, 35.7-51.2 % and 50.7-55.4 %, just touch)
+# samples (43.2 to 53.2 %, though the seeds' ranges, 35.7-51.2 % and 50.7-55.4 %, overlap by half a point)
 # and a point of score (4.28 to 5.28, ranges 3.85-4.57 and 4.92-5.58, apart). **bf16 autocast** changes
 # neither beyond the seeds' spread (55.7 %, 5.45) but trains 2,000 updates in 87 s instead of
 # 132 s on one thread, 1.5 times as fast, on the CPU with bfloat16 instructions these runs used
