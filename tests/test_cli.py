@@ -143,8 +143,8 @@ def test_a_diverging_run_is_one_line_and_keeps_its_history(tmp_path):
 
 def test_other_bad_inputs(tmp_path, toy_run):
     code, err = _cli(["train", "--dataset", "mnist", "--resume", "--out", str(toy_run)], tmp_path)
-    assert (code, err) == (2, [f"error: --resume: {toy_run / 'checkpoint.pt'} was trained with --dataset ring, not "
-                               "mnist; drop --dataset or choose another --out"])
+    assert (code, err) == (2, [f"error: --resume continues {toy_run / 'checkpoint.pt'} as it was trained (--dataset "
+                               "ring), not with --dataset mnist: drop --dataset, or train a new run with another --out"])
     code, err = _cli(["train", "--dataset", "ring", "--optimizer", "SGD", "--max-steps", "2", "--batch-size", "32",
                       "--n-toy", "64", "--no-progress", "--snapshot-every", "-1", "--out", str(tmp_path / "sgd")],
                      tmp_path)
@@ -233,7 +233,7 @@ def test_a_new_run_takes_the_model_defaults_then_the_options(tmp_path, monkeypat
     from ganlib.engine.config import TrainConfig
 
     seen = {}
-    monkeypatch.setattr(cli, "_load_data", lambda args, model: (_ for _ in ()).throw(SystemExit(0)))
+    monkeypatch.setattr(cli, "_load_data", lambda *args: (_ for _ in ()).throw(SystemExit(0)))
     monkeypatch.setattr(TrainConfig, "validate", lambda self: seen.setdefault("cfg", self))
     for argv, expect in ((["--model", "paper"], dict(optimizer="paper", lr_d=0.1, optimizer_kwargs={})),
                          (["--model", "paper", "--optimizer", "Adam", "--lr-d", "0.01"],

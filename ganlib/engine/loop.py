@@ -43,7 +43,7 @@ from torch import Tensor, nn
 from ganlib.engine.accelerator import Accelerator
 from ganlib.engine.callbacks import (EVENTS, Callback, Checkpoints, FunctionCallback, History, MovingAverage,
                                      NonFiniteCheck, ProgressBar, Snapshots)
-from ganlib.engine.callbacks import NonFiniteLossError  # noqa: F401  (raised by run(); importable from here)
+from ganlib.engine.callbacks import NonFiniteLossError
 from ganlib.engine.checkpoint import get_rng_state, load_checkpoint, save_checkpoint, set_rng_state
 from ganlib.engine.config import TrainConfig
 from ganlib.engine.contract import float_dtype, players_fit, training_data
@@ -261,8 +261,15 @@ class Loop:
 
     def save_checkpoint(self, path: Union[str, Path]) -> Path:
         """Read back the pending statistics (``flush()``, so a checkpoint never follows a NaN loss),
-        write ``state_dict()`` atomically to ``path`` and fire ``on_checkpoint``."""
+        check that the players' weights are finite (a checkpoint is "good" only then), write
+        ``state_dict()`` atomically to ``path`` and fire ``on_checkpoint``."""
         self.flush()
+        bad = [f"{who}.{name}" for who, net in (("G", self.G), ("D", self.D)) for name, t in net.state_dict().items()
+               if t.is_floating_point() and not bool(torch.isfinite(t).all())]
+        if bad:
+            where = f"; last good checkpoint: {self.last_checkpoint}" if self.last_checkpoint else ""
+            raise NonFiniteLossError(f"non-finite weights at step {self.step} ({', '.join(bad[:3])}"
+                                     f"{', ...' if len(bad) > 3 else ''}); training stopped{where}")
         state = self.state_dict()  # on every rank: under a process group it gathers the ranks' generators
         self.last_checkpoint = save_checkpoint(state, path) if self.shard.main else Path(path)
         self.shard.barrier()  # no rank reads it back before rank 0 has written it

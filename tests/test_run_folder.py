@@ -1,0 +1,109 @@
+"""A run folder is a unit (python -m ganlib train / sample): a resume continues the run it finds, on the
+data, model and config it records, and refuses in one line any option that contradicts them; nothing
+is overwritten unless asked; a checkpoint is good only with finite weights; zero is a value."""
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from ganlib.__main__ import main
+
+TOY = ["--dataset", "ring", "--batch-size", "32", "--no-progress", "--snapshot-every", "-1"]
+
+
+def _weights(path):
+    state = torch.load(path, weights_only=True)
+    return {**{f"G.{k}": v for k, v in state["generator"].items()}, **{f"D.{k}": v for k, v in state["discriminator"].items()}}
+
+
+def _one_line(capsys):
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: "), err
+    return err[0]
+
+
+def test_resume_rebuilds_the_data_it_was_trained_on(tmp_path, monkeypatch):
+    """Seed 7 and 512 toy samples, interrupted at step 40 and resumed without repeating either option:
+    bit-identical to 80 steps straight (the data used to be rebuilt from the defaults, seed 0 and 10,000)."""
+    monkeypatch.chdir(tmp_path)
+    common = [*TOY, "--n-toy", "512", "--seed", "7", "--checkpoint-every", "20"]
+    assert main(["train", *common, "--max-steps", "80", "--out", "straight"]) == 0
+    assert main(["train", *common, "--max-steps", "40", "--out", "parts"]) == 0
+    assert main(["train", "--resume", "--max-steps", "80", "--no-progress", "--out", "parts"]) == 0
+    a, b = _weights("straight/checkpoint.pt"), _weights("parts/checkpoint.pt")
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    meta = json.loads(Path("parts/config.json").read_text())["meta"]
+    assert (meta["n_toy"], meta["data_seed"], meta["n_data"]) == (512, 7, 512)
+
+
+@pytest.mark.parametrize("option", [["--lr-d", "0.5"], ["--loss", "hinge"], ["--k", "3"], ["--seed", "1"],
+                                    ["--n-toy", "64"], ["--preset", "mnist"], ["--model", "dcgan"],
+                                    ["--loss-option", "gp_weight=5"], ["--dry-run"]])
+def test_resume_refuses_an_option_that_changes_the_run(tmp_path, capsys, option):
+    out = str(tmp_path / "run")
+    assert main(["train", *TOY, "--n-toy", "256", "--max-steps", "4", "--out", out]) == 0
+    before = (tmp_path / "run" / "checkpoint.pt").read_bytes()
+    capsys.readouterr()
+    assert main(["train", "--resume", "--max-steps", "8", "--out", out, *option]) == 2
+    line = _one_line(capsys)
+    assert option[0] in line and "--resume continues" in line
+    assert (tmp_path / "run" / "checkpoint.pt").read_bytes() == before
+    assert main(["train", "--resume", "--max-steps", "6", "--no-progress", "--out", out, "--seed", "0"]) == 0  # same value
+
+
+def test_a_run_is_not_overwritten_unless_asked(tmp_path, capsys):
+    out = str(tmp_path / "run")
+    assert main(["train", *TOY, "--n-toy", "256", "--max-steps", "8", "--out", out]) == 0
+    before = (tmp_path / "run" / "checkpoint.pt").read_bytes()
+    capsys.readouterr()
+    assert main(["train", *TOY, "--n-toy", "256", "--max-steps", "2", "--out", out]) == 2
+    assert "holds a run" in _one_line(capsys) and (tmp_path / "run" / "checkpoint.pt").read_bytes() == before
+    ckpt = str(tmp_path / "run" / "checkpoint.pt")
+    assert main(["sample", "--checkpoint", ckpt, "--out", ckpt]) == 2
+    assert "the checkpoint itself" in _one_line(capsys) and (tmp_path / "run" / "checkpoint.pt").read_bytes() == before
+    assert main(["train", *TOY, "--n-toy", "256", "--max-steps", "2", "--out", out, "--overwrite"]) == 0
+    assert torch.load(ckpt, weights_only=True)["step"] == 2
+
+
+def test_zero_is_a_value_not_the_default(tmp_path):
+    out = tmp_path / "run"
+    assert main(["train", *TOY, "--n-toy", "256", "--max-steps", "2", "--lr-d", "0", "--lr-g", "0", "--out", str(out)]) == 0
+    config = json.loads((out / "config.json").read_text())["config"]
+    assert (config["lr_d"], config["lr_g"]) == (0.0, 0.0)
+
+
+def test_dry_run_and_max_steps_are_one_clear_error(tmp_path, capsys):
+    assert main(["train", "--dry-run", "--max-steps", "50", "--out", str(tmp_path / "r")]) == 2
+    assert "--dry-run" in _one_line(capsys)
+
+
+def test_a_checkpoint_with_non_finite_weights_is_never_written(tmp_path):
+    """Weights blown up at step 3 (losses may still be finite): the checkpoint of step 3 is refused and
+    the error names the last good one, of step 2, whose weights are finite."""
+    from ganlib.engine.callbacks import NonFiniteLossError
+    from ganlib.engine.config import TrainConfig
+    from ganlib.nets.players import MLPPlayers
+    from ganlib.recipes.experiments import train_pair
+
+    cfg = TrainConfig(batch_size=32, max_steps=6, device="cpu", progress=False, snapshot_every=-1,
+                      checkpoint_every=1, out_dir=str(tmp_path))
+    data = torch.randn(256, 2, generator=torch.Generator().manual_seed(0))
+    tr = train_pair(cfg, MLPPlayers(dim=2, g_hidden=(8,), d_hidden=(8,)), data, run=False)
+    tr.add_callback("on_step_end", lambda t: t.G.net[0].weight.data.fill_(float("inf")) if t.step == 3 else None)
+    with pytest.raises(NonFiniteLossError, match="non-finite weights at step 3.*checkpoint.pt"):
+        tr.run()
+    state = torch.load(tmp_path / "checkpoint.pt", weights_only=True)
+    assert state["step"] == 2 and all(torch.isfinite(v).all() for v in state["generator"].values())
+
+
+def test_sample_refuses_non_finite_weights(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", *TOY, "--n-toy", "256", "--max-steps", "2", "--out", str(out)]) == 0
+    state = torch.load(out / "checkpoint.pt", weights_only=True)
+    state["generator"] = {k: torch.full_like(v, float("nan")) if v.is_floating_point() else v
+                          for k, v in state["generator"].items()}
+    torch.save(state, tmp_path / "nan.pt")
+    capsys.readouterr()
+    assert main(["sample", "--checkpoint", str(tmp_path / "nan.pt"), "--out", str(tmp_path / "s.pt")]) == 2
+    assert "non-finite generator weights" in _one_line(capsys) and not (tmp_path / "s.pt").exists()
