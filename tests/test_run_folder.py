@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from ganlib.__main__ import main
+from ganlib.engine.checkpoint import FORMAT_VERSION, save_checkpoint
 
 TOY = ["--dataset", "ring", "--batch-size", "32", "--no-progress", "--snapshot-every", "-1"]
 
@@ -103,7 +104,31 @@ def test_sample_refuses_non_finite_weights(tmp_path, capsys):
     state = torch.load(out / "checkpoint.pt", weights_only=True)
     state["generator"] = {k: torch.full_like(v, float("nan")) if v.is_floating_point() else v
                           for k, v in state["generator"].items()}
-    torch.save(state, tmp_path / "nan.pt")
+    save_checkpoint(state, tmp_path / "nan.pt")  # a well-formed checkpoint (its checksum matches) of NaN weights
     capsys.readouterr()
     assert main(["sample", "--checkpoint", str(tmp_path / "nan.pt"), "--out", str(tmp_path / "s.pt")]) == 2
     assert "non-finite generator weights" in _one_line(capsys) and not (tmp_path / "s.pt").exists()
+
+
+def test_a_changed_or_future_checkpoint_is_refused_in_one_line(tmp_path, capsys):
+    """One flipped byte in a weight tensor loaded silently before; a format_version of 99 was accepted.
+    A checkpoint of ganlib 0.2 (no version, no checksum) still loads."""
+    out = tmp_path / "run"
+    assert main(["train", *TOY, "--n-toy", "256", "--max-steps", "2", "--out", str(out)]) == 0
+    good = torch.load(out / "checkpoint.pt", weights_only=True)
+    assert good["format_version"] == FORMAT_VERSION and len(good["checksum"]) == 64
+    raw = bytearray((out / "checkpoint.pt").read_bytes())
+    w = good["generator"]["net.0.weight"].numpy().tobytes()
+    at = bytes(raw).find(w)  # the first generator weight's bytes, as stored
+    assert at > 0
+    raw[at + 1] ^= 0x10
+    (tmp_path / "flipped.pt").write_bytes(bytes(raw))
+    future = {**good, "format_version": 99}
+    torch.save(future, tmp_path / "future.pt")
+    old = {k: v for k, v in good.items() if k not in ("format_version", "checksum")}
+    torch.save(old, tmp_path / "old.pt")
+    capsys.readouterr()
+    for name, words in (("flipped.pt", "is corrupt"), ("future.pt", "newer than this ganlib")):
+        assert main(["sample", "--checkpoint", str(tmp_path / name), "--out", str(tmp_path / "s.pt")]) == 2
+        assert words in _one_line(capsys)
+    assert main(["sample", "--checkpoint", str(tmp_path / "old.pt"), "--out", str(tmp_path / "s.pt")]) == 0

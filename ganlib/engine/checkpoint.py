@@ -3,11 +3,16 @@
 A checkpoint is a plain dictionary of tensors, numbers, strings, lists and dicts, so it loads with
 ``torch.load(..., weights_only=True)`` (no arbitrary pickle code runs). :func:`save_checkpoint`
 writes it to a temporary file in the same folder and renames it over the target, so a crash
-mid-write never leaves a truncated checkpoint: the previous one stays intact.
+mid-write never leaves a truncated checkpoint: the previous one stays intact. It also records
+``format_version`` (:data:`FORMAT_VERSION`) and ``checksum``, a SHA-256 of everything else (every
+tensor's dtype, shape and bytes, every other value's ``repr``), which :func:`load_checkpoint` checks:
+a file changed after it was written (one flipped byte of a tensor) or written by a newer ganlib is
+refused in one line. Checkpoints of ganlib 0.2 and earlier carry neither and load as before.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import random
 import tempfile
@@ -17,11 +22,51 @@ from typing import Any, Dict, Optional, Union
 import numpy as np
 import torch
 
-__all__ = ["save_checkpoint", "load_checkpoint", "get_rng_state", "set_rng_state"]
+__all__ = ["FORMAT_VERSION", "save_checkpoint", "load_checkpoint", "checksum", "get_rng_state", "set_rng_state"]
+
+#: The version of the checkpoint layout this ganlib writes; a larger one is refused on load.
+FORMAT_VERSION = 1
+
+
+def _digest(obj: Any, h: "hashlib._Hash") -> None:
+    if isinstance(obj, torch.Tensor):
+        t = obj.detach().cpu().contiguous()
+        h.update(f"T{t.dtype}{tuple(t.shape)}".encode())
+        if t.numel():
+            h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
+    elif isinstance(obj, dict):
+        h.update(f"D{len(obj)}".encode())
+        for key in sorted(obj, key=repr):
+            h.update(repr(key).encode())
+            _digest(obj[key], h)
+    elif isinstance(obj, (list, tuple)):
+        h.update(f"L{len(obj)}".encode())
+        for item in obj:
+            _digest(item, h)
+    else:
+        h.update(repr(obj).encode())
+
+
+def checksum(state: Dict[str, Any]) -> str:
+    """SHA-256 (hex) of a checkpoint's content, its ``checksum`` entry left out.
+
+    Example:
+        >>> import torch
+        >>> from ganlib.engine.checkpoint import checksum
+        >>> a = {"w": torch.ones(3), "step": 2}
+        >>> checksum(a) == checksum({"step": 2, "w": torch.ones(3)}), checksum(a) == checksum({**a, "step": 3})
+        (True, False)
+    """
+    h = hashlib.sha256()
+    _digest({k: v for k, v in state.items() if k != "checksum"}, h)
+    return h.hexdigest()
 
 
 def save_checkpoint(obj: Dict[str, Any], path: Union[str, Path]) -> Path:
-    """Write ``obj`` to ``path`` atomically (temporary file in the same folder, fsync, rename)."""
+    """Write ``obj`` to ``path`` atomically (temporary file in the same folder, fsync, rename), with its
+    ``format_version`` and ``checksum``."""
+    obj = {**obj, "format_version": FORMAT_VERSION}
+    obj["checksum"] = checksum(obj)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -44,8 +89,9 @@ def load_checkpoint(path: Union[str, Path], map_location: Union[str, torch.devic
     Raises:
         FileNotFoundError: no such file.
         ValueError: the file is not a checkpoint (truncated or corrupt, not a torch file, or holding
-            pickled Python objects, which ``weights_only=True`` refuses to run); the message names the
-            file and the problem in one line.
+            pickled Python objects, which ``weights_only=True`` refuses to run), its content does not
+            match its checksum, or its format is newer than this ganlib's; the message names the file
+            and the problem in one line.
     """
     path = Path(path)
     if not path.is_file():
@@ -62,6 +108,12 @@ def load_checkpoint(path: Union[str, Path], map_location: Union[str, torch.devic
         raise ValueError(f"{path} is not a checkpoint (not a file written by torch.save)") from None
     if not isinstance(state, dict):
         raise ValueError(f"{path} is not a checkpoint (it holds a {type(state).__name__}, not a dict)")
+    version = state.get("format_version")
+    if version is not None and (not isinstance(version, int) or version > FORMAT_VERSION):
+        raise ValueError(f"{path} has checkpoint format {version!r}, newer than this ganlib reads ({FORMAT_VERSION}): "
+                         "update ganlib")
+    if version is not None and state.get("checksum") != checksum(state):
+        raise ValueError(f"{path} is corrupt: its content does not match the checksum it was written with")
     return state
 
 
