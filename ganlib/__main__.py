@@ -24,6 +24,7 @@ prints and writes the run folder.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import sys
@@ -34,8 +35,8 @@ import pandas as pd
 import torch
 
 from ganlib.data.sources import DATASETS, DEFAULT_DATASET
-from ganlib.engine.callbacks import GeneratorEMA, NonFiniteLossError
-from ganlib.engine.checkpoint import load_checkpoint
+from ganlib.engine.callbacks import GeneratorEMA, Interrupted, NonFiniteLossError, StopOnSignal
+from ganlib.engine.checkpoint import hold_folder, load_checkpoint, write_atomic
 from ganlib.engine.config import TrainConfig, field_help
 from ganlib.engine.distributed import init_from_env, world
 from ganlib.engine.optim import SCHEDULES, optimizer_defaults
@@ -229,7 +230,8 @@ def _preset_run(args, out: Path):
 def _train(args) -> int:
     joined = init_from_env(args.device or "auto")  # under torchrun: join its process group
     try:
-        return _train_here(args)
+        with hold_folder(Path(args.out)) if world()[0] == 0 else contextlib.nullcontext():
+            return _train_here(args)
     finally:
         if joined:
             torch.distributed.destroy_process_group()
@@ -278,7 +280,8 @@ def _train_here(args) -> int:
     meta.update(data_shape=list(ds.images.shape[1:]), data_source=ds.source, n_data=len(ds))
     is_image = DATASETS.lookup(args.dataset).images
     players = lambda: players_from_meta(meta, tuple(ds.images.shape[1:]), pixel_means=ds.images.mean(0))  # noqa: E731
-    write_history = lambda t: pd.DataFrame(t.history).to_csv(out / "history.csv", index=False)  # noqa: E731
+    # history.csv is written with each checkpoint, from the same state: it never runs ahead of it
+    write_history = lambda t: write_atomic(out / "history.csv", pd.DataFrame(t.history).to_csv(index=False))  # noqa: E731
     callbacks = {"on_checkpoint": write_history, **({"on_snapshot": GridWriter(out)} if is_image else {})} if main else {}
     trainer = train_pair(cfg, players, ds, callbacks=callbacks, meta=meta, run=False)
     if args.resume:
@@ -286,16 +289,20 @@ def _train_here(args) -> int:
         _say(f"resumed from {ckpt_path} at step {trainer.step}")
     if main:
         out.mkdir(parents=True, exist_ok=True)
-        (out / "config.json").write_text(json.dumps({"config": cfg.to_dict(), "meta": meta}, indent=2, default=str))
+        write_atomic(out / "config.json", json.dumps({"config": cfg.to_dict(), "meta": meta}, indent=2, default=str))
     ranks = world()[1]
     _say(f"training {model} on {ds.source} ({len(ds)} samples), loss={cfg.loss}, k={cfg.k}, "
          f"device={trainer.device.type}, {trainer.total_steps} steps -> {out}"
          + (f"; {ranks} processes, {cfg.batch_size // ranks} samples each per batch" if ranks > 1 else ""))
-    try:
-        trainer.run()
-    finally:
-        if main:
-            write_history(trainer)  # up to the last good step, also when a loss turned non-finite
+    stop = StopOnSignal()  # SIGINT / SIGTERM: finish the step, write a checkpoint, exit with one line
+    trainer.add_callback(stop)
+    with stop.handling():
+        try:
+            trainer.run()
+        except Interrupted as e:
+            trainer.save_checkpoint(ckpt_path)
+            e.checkpoint = ckpt_path
+            raise
     trainer.save_checkpoint(ckpt_path)
     if not main:
         return 0
@@ -376,6 +383,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     except (ValueError, FileNotFoundError, NonFiniteLossError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except Interrupted as e:
+        print(f"error: stopped by {e}; checkpoint {getattr(e, 'checkpoint', '(none)')}: continue with --resume",
+              file=sys.stderr)
+        return 128 + e.signum
 
 
 if __name__ == "__main__":

@@ -10,6 +10,8 @@ import torch
 from ganlib.__main__ import main
 from ganlib.engine.checkpoint import FORMAT_VERSION, save_checkpoint
 
+pytestmark = pytest.mark.usefixtures("one_thread")  # the subprocesses below get OMP_NUM_THREADS=1 too
+
 TOY = ["--dataset", "ring", "--batch-size", "32", "--no-progress", "--snapshot-every", "-1"]
 
 
@@ -132,3 +134,70 @@ def test_a_changed_or_future_checkpoint_is_refused_in_one_line(tmp_path, capsys)
         assert main(["sample", "--checkpoint", str(tmp_path / name), "--out", str(tmp_path / "s.pt")]) == 2
         assert words in _one_line(capsys)
     assert main(["sample", "--checkpoint", str(tmp_path / "old.pt"), "--out", str(tmp_path / "s.pt")]) == 0
+
+
+def _env(tmp_path):
+    import os
+
+    root = Path(__file__).resolve().parents[1]
+    return {**os.environ, "PYTHONPATH": str(root), "GANLIB_DATA": str(tmp_path / "data"), "OMP_NUM_THREADS": "1"}
+
+
+SIGNAL_RUN = ["--n-toy", "512", "--max-steps", "6000", "--checkpoint-every", "1500"]
+
+
+@pytest.fixture(scope="module")
+def straight_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("signals") / "straight"
+    assert main(["train", *TOY, *SIGNAL_RUN, "--out", str(out)]) == 0
+    return out
+
+
+@pytest.mark.parametrize("signame", ["SIGINT", "SIGTERM"])
+def test_a_signal_finishes_the_step_writes_a_checkpoint_and_resume_is_bit_identical(tmp_path, signame, straight_run):
+    """SIGINT printed a traceback and SIGTERM killed the run, each losing up to a checkpoint interval.
+    Now the step finishes, a checkpoint is written, one line names it, the exit code is 128 + the
+    signal, and --resume reaches the uninterrupted run's weights bit for bit."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    proc = subprocess.Popen([sys.executable, "-m", "ganlib", "train", *TOY, *SIGNAL_RUN, "--out", str(tmp_path / "cut")],
+                            env=_env(tmp_path), cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while not (tmp_path / "cut" / "config.json").exists() and time.time() < deadline:  # training has started
+        time.sleep(0.05)
+    time.sleep(0.2)
+    proc.send_signal(getattr(signal, signame))
+    _, err = proc.communicate(timeout=120)
+    lines = err.strip().splitlines()
+    if proc.returncode == 0:
+        pytest.skip("the run finished before the signal arrived (a very fast machine)")
+    assert proc.returncode == 128 + getattr(signal, signame) and len(lines) == 1, err
+    assert lines[0].startswith(f"error: stopped by {signame} at step ") and "--resume" in lines[0]
+    stopped = torch.load(tmp_path / "cut" / "checkpoint.pt", weights_only=True)
+    assert 0 < stopped["step"] < 6000 and stopped["step"] % 1500 != 0  # not a regular checkpoint: the signal's
+    rows = (tmp_path / "cut" / "history.csv").read_text().strip().splitlines()
+    assert len(rows) - 1 == stopped["step"]  # the history matches the checkpoint
+    assert not (tmp_path / "cut" / ".lock").exists()
+    assert main(["train", "--resume", "--no-progress", "--out", str(tmp_path / "cut")]) == 0
+    a, b = _weights(straight_run / "checkpoint.pt"), _weights(tmp_path / "cut" / "checkpoint.pt")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_one_writer_per_run_folder_and_stale_temporary_files_go(tmp_path, capsys):
+    import os
+
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / ".lock").write_text(str(os.getpid()))  # a live holder: this very process
+    assert main(["train", *TOY, "--n-toy", "256", "--max-steps", "2", "--out", str(out)]) == 2
+    assert f"pid {os.getpid()}" in _one_line(capsys) and not (out / "checkpoint.pt").exists()
+    (out / ".lock").write_text("999999999")  # a holder that is gone
+    (out / ".checkpoint.pt.abc123.tmp").write_bytes(b"half a checkpoint")  # left by a killed writer
+    assert main(["train", *TOY, "--n-toy", "256", "--max-steps", "2", "--out", str(out)]) == 0
+    assert not list(out.glob(".*.tmp")) and not (out / ".lock").exists()
+    assert main(["train", "--k", "0", *TOY, "--out", str(tmp_path / "bad")]) == 2
+    assert not (tmp_path / "bad").exists()  # a refused command leaves no folder behind

@@ -21,15 +21,18 @@ a plain function ``fn(loop)`` added with :meth:`ganlib.engine.loop.Loop.add_call
 
 from __future__ import annotations
 
+import contextlib
 import math
+import signal
+import threading
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import torch
 from torch import Tensor, nn
 
 __all__ = ["EVENTS", "Callback", "FunctionCallback", "Recorder", "GeneratorEMA", "MovingAverage", "History", "NonFiniteLossError",
-           "NonFiniteCheck", "Snapshots", "Checkpoints", "ProgressBar"]
+           "NonFiniteCheck", "Snapshots", "Checkpoints", "ProgressBar", "Interrupted", "StopOnSignal"]
 
 #: Events of the loop, each called as ``on_...(loop)``: before the first step of a run, after every
 #: step, after each read of the statistics (``on_read``: the rows ``loop.new_rows`` before they join
@@ -345,3 +348,46 @@ class ProgressBar(Callback):
         if self.bar is not None:
             self.bar.close()
             self.bar = None
+
+
+class Interrupted(Exception):
+    """Training stopped after a step because the process received ``signum`` (SIGINT or SIGTERM)."""
+
+    def __init__(self, signum: int, step: int) -> None:
+        super().__init__(f"{signal.Signals(signum).name} at step {step}")
+        self.signum, self.step = signum, step
+
+
+class StopOnSignal(Callback):
+    """Inside :meth:`handling`, SIGINT and SIGTERM do not kill the run mid-step: the step finishes, its
+    statistics and checkpoints are taken as usual, and then :class:`Interrupted` is raised, so that the
+    caller can write a checkpoint and exit (the command line does). A second signal of the same kind
+    acts at once, as without the handler."""
+
+    order = 95  # after the checkpoints of the step
+
+    def __init__(self) -> None:
+        self.signum: Optional[int] = None
+
+    @contextlib.contextmanager
+    def handling(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield  # signal handlers can only be installed from the main thread
+            return
+        previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+
+        def note(signum: int, frame: Any) -> None:
+            self.signum = signum
+            signal.signal(signum, previous[signum])  # the next one acts at once
+
+        for s in previous:
+            signal.signal(s, note)
+        try:
+            yield
+        finally:
+            for s, handler in previous.items():
+                signal.signal(s, handler)
+
+    def on_step_end(self, loop: Any) -> None:
+        if self.signum is not None:
+            raise Interrupted(self.signum, loop.step)

@@ -12,17 +12,18 @@ refused in one line. Checkpoints of ganlib 0.2 and earlier carry neither and loa
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import random
 import tempfile
 from pathlib import Path
-from typing import Any, Dict, Optional, Union
+from typing import Any, Dict, Iterator, Optional, Union
 
 import numpy as np
 import torch
 
-__all__ = ["FORMAT_VERSION", "save_checkpoint", "load_checkpoint", "checksum", "get_rng_state", "set_rng_state"]
+__all__ = ["FORMAT_VERSION", "write_atomic", "hold_folder", "save_checkpoint", "load_checkpoint", "checksum", "get_rng_state", "set_rng_state"]
 
 #: The version of the checkpoint layout this ganlib writes; a larger one is refused on load.
 FORMAT_VERSION = 1
@@ -62,17 +63,19 @@ def checksum(state: Dict[str, Any]) -> str:
     return h.hexdigest()
 
 
-def save_checkpoint(obj: Dict[str, Any], path: Union[str, Path]) -> Path:
-    """Write ``obj`` to ``path`` atomically (temporary file in the same folder, fsync, rename), with its
-    ``format_version`` and ``checksum``."""
-    obj = {**obj, "format_version": FORMAT_VERSION}
-    obj["checksum"] = checksum(obj)
+def write_atomic(path: Union[str, Path], write: Any) -> Path:
+    """Write a file so that it is never seen half-written: ``write(f)`` (or ``f.write(write)`` for bytes
+    or text) into a temporary file in the same folder, fsync, rename over ``path``, fsync the folder.
+    On any error the temporary file is removed and ``path`` keeps its previous content."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
-            torch.save(obj, f)
+            if callable(write):
+                write(f)
+            else:
+                f.write(write.encode() if isinstance(write, str) else write)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -80,7 +83,61 @@ def save_checkpoint(obj: Dict[str, Any], path: Union[str, Path]) -> Path:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+    try:  # the rename itself survives a power cut once the folder is synced (POSIX)
+        folder = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(folder)
+        finally:
+            os.close(folder)
+    except OSError:
+        pass  # folders cannot be opened or synced on some systems (Windows)
     return path
+
+
+def save_checkpoint(obj: Dict[str, Any], path: Union[str, Path]) -> Path:
+    """Write ``obj`` to ``path`` atomically (:func:`write_atomic`), with its ``format_version`` and ``checksum``."""
+    obj = {**obj, "format_version": FORMAT_VERSION}
+    obj["checksum"] = checksum(obj)
+    return write_atomic(path, lambda f: torch.save(obj, f))
+
+
+@contextlib.contextmanager
+def hold_folder(out: Union[str, Path]) -> Iterator[Path]:
+    """Hold a run folder while writing it: one writer at a time, through a lock file ``.lock`` naming
+    this process, refused (ValueError, one line naming the holder) while its holder is alive and taken
+    over when it is not. Temporary files left by a killed writer are removed once the folder is held;
+    a folder this call created and left empty is removed again."""
+    out = Path(out)
+    lock = out / ".lock"
+    created = not out.exists()
+    out.mkdir(parents=True, exist_ok=True)
+    for _ in range(2):
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            break
+        except FileExistsError:
+            try:
+                holder = int(lock.read_text().strip() or 0)
+                os.kill(holder, 0)  # raises if no such process
+            except (ValueError, ProcessLookupError, FileNotFoundError):
+                lock.unlink(missing_ok=True)  # its holder is gone: a stale lock
+                continue
+            except PermissionError:
+                pass  # alive, someone else's
+            raise ValueError(f"{out} is being written by another process (pid {holder}, {lock}); wait for it or "
+                             "choose another --out") from None
+    else:
+        raise ValueError(f"cannot take the lock {lock}")
+    os.write(fd, str(os.getpid()).encode())
+    os.close(fd)
+    for tmp in out.glob(".*.tmp"):
+        tmp.unlink(missing_ok=True)
+    try:
+        yield out
+    finally:
+        lock.unlink(missing_ok=True)
+        if created and not any(out.iterdir()):
+            out.rmdir()
 
 
 def load_checkpoint(path: Union[str, Path], map_location: Union[str, torch.device, None] = "cpu") -> Dict[str, Any]:
