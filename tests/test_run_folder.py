@@ -201,3 +201,20 @@ def test_one_writer_per_run_folder_and_stale_temporary_files_go(tmp_path, capsys
     assert not list(out.glob(".*.tmp")) and not (out / ".lock").exists()
     assert main(["train", "--k", "0", *TOY, "--out", str(tmp_path / "bad")]) == 2
     assert not (tmp_path / "bad").exists()  # a refused command leaves no folder behind
+
+
+@pytest.mark.parametrize("bad, words", [
+    (torch.full((64, 2), float("nan")), "NaN or inf in 64 of its 64 samples"),
+    (torch.cat([torch.randn(63, 2), torch.tensor([[float("inf"), 0.0]])]), "the first at index 63"),
+    ((torch.rand(64, 2) * 255).to(torch.uint8), "divided by 255"),
+    (torch.randn(64, 2, dtype=torch.complex64), "real floating point"),
+])
+def test_bad_data_is_refused_before_training(bad, words):
+    """NaN data used to surface as a non-finite loss at step 4 or 11, uint8 and complex data were cast."""
+    from ganlib.engine.config import TrainConfig
+    from ganlib.nets.players import MLPPlayers
+    from ganlib.recipes.experiments import train_pair
+
+    cfg = TrainConfig(batch_size=16, max_steps=2, device="cpu", progress=False, snapshot_every=-1)
+    with pytest.raises(ValueError, match=words):
+        train_pair(cfg, MLPPlayers(dim=2, g_hidden=(4,), d_hidden=(4,)), bad, run=False)

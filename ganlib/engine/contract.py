@@ -1,5 +1,6 @@
-"""What a trainer asks of its inputs before it starts: the data as one tensor, checked against the
-batch size and cast to the players' precision, and a generator and a discriminator that fit it.
+"""What a trainer asks of its inputs before it starts: the data as one tensor of finite, real floating
+point values, checked against the batch size and cast to the players' precision, and a generator and
+a discriminator that fit it.
 
 Each check raises one clear error that names the problem before any work is done (``ganlib._checks``
 holds the checks of single arguments).
@@ -24,6 +25,13 @@ def training_data(data: object, batch_size: int, dims: Optional[int] = None) -> 
         raise ValueError(f"data must be a tensor {want} or have an .images tensor of that shape")
     if batch_size > len(data):
         raise ValueError(f"batch_size {batch_size} is larger than the dataset ({len(data)} samples)")
+    if not data.is_floating_point():
+        hint = ": images stored as 0..255 integers must be divided by 255 first" if data.dtype == torch.uint8 else ""
+        raise ValueError(f"data must be real floating point, got {data.dtype}{hint}")
+    finite = torch.isfinite(data.reshape(len(data), -1)).all(dim=1)
+    if not bool(finite.all()):
+        bad = (~finite).nonzero().reshape(-1)
+        raise ValueError(f"data holds NaN or inf in {len(bad)} of its {len(data)} samples (the first at index {int(bad[0])})")
     return data
 
 def float_dtype(module: "torch.nn.Module") -> "torch.dtype":
