@@ -168,6 +168,8 @@ def _say(*text) -> None:
 
 def _data_identity(args) -> dict:
     """What defines a new run's data, recorded in its checkpoint so that a resume rebuilds the same."""
+    if args.n_toy is not None and not 1 <= args.n_toy <= 10**8:
+        raise ValueError(f"--n-toy must be in [1, 100000000] (toy training samples), got {args.n_toy}")
     return {"dataset": args.dataset, "n_toy": _N_TOY if args.n_toy is None else args.n_toy,
             "data_seed": TrainConfig.seed if args.seed is None else args.seed,
             "mnist_source": args.mnist_source or "auto", "dry_run": bool(args.dry_run)}
@@ -300,10 +302,11 @@ def _train_here(args) -> int:
         try:
             trainer.run()
         except Interrupted as e:
-            trainer.save_checkpoint(ckpt_path)
-            e.checkpoint = ckpt_path
+            if cfg.checkpoint_every >= 0:
+                e.checkpoint = trainer.save_checkpoint(ckpt_path)
             raise
-    trainer.save_checkpoint(ckpt_path)
+    if cfg.checkpoint_every >= 0:  # -1: no checkpoint at all, the final one included
+        trainer.save_checkpoint(ckpt_path)
     if not main:
         return 0
     final = trainer.sample(trainer.fixed_noise)
@@ -333,8 +336,10 @@ def _sample(args) -> int:
         [k for k in ("model", "data_shape") if k not in state.get("meta", {})]
     if missing:
         raise ValueError(f"{args.checkpoint} is not a checkpoint of 'python -m ganlib train' (no {', '.join(missing)})")
-    if args.n < 1:
-        raise ValueError(f"--n must be >= 1, got {args.n}")
+    if not 1 <= args.n <= 1_000_000:
+        raise ValueError(f"--n must be in [1, 1000000], got {args.n}")
+    if args.nrow < 1:
+        raise ValueError(f"--nrow must be >= 1, got {args.nrow}")
     if Path(args.out).resolve() == Path(args.checkpoint).resolve():
         raise ValueError(f"--out {args.out} is the checkpoint itself: write the samples to another file")
     meta = state["meta"]
@@ -384,8 +389,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     except Interrupted as e:
-        print(f"error: stopped by {e}; checkpoint {getattr(e, 'checkpoint', '(none)')}: continue with --resume",
-              file=sys.stderr)
+        saved = getattr(e, "checkpoint", None)
+        print(f"error: stopped by {e}; " + (f"checkpoint {saved}: continue with --resume" if saved else
+                                           "no checkpoint written (--checkpoint-every -1)"), file=sys.stderr)
         return 128 + e.signum
 
 

@@ -218,3 +218,27 @@ def test_bad_data_is_refused_before_training(bad, words):
     cfg = TrainConfig(batch_size=16, max_steps=2, device="cpu", progress=False, snapshot_every=-1)
     with pytest.raises(ValueError, match=words):
         train_pair(cfg, MLPPlayers(dim=2, g_hidden=(4,), d_hidden=(4,)), bad, run=False)
+
+
+@pytest.mark.parametrize("options, words", [
+    (["--optimizer", "LBFGS"], "needs a closure"), (["--optimizer", "SparseAdam"], "sparse gradients"),
+    (["--optimizer", "Optimizer"], "unknown optimizer"), (["--seed", str(10**23)], "seed must be"),
+    (["--n-toy", "0"], "--n-toy must be"), (["--k", str(10**11)], "k (discriminator steps"),
+    (["--max-steps", str(10**23)], "max_steps must be"), (["--log-every", str(10**11)], "log_every must be"),
+])
+def test_out_of_range_options_are_one_line_before_any_work(tmp_path, capsys, options, words):
+    """These were tracebacks, ran forever or tried to allocate terabytes."""
+    assert main(["train", *TOY, *options, "--out", str(tmp_path / "r")]) == 2
+    assert words in _one_line(capsys) and not (tmp_path / "r").exists()
+
+
+def test_sample_options_out_of_range_and_no_checkpoint_when_told(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", *TOY, "--n-toy", "256", "--max-steps", "3", "--checkpoint-every", "-1", "--out", str(out)]) == 0
+    assert not (out / "checkpoint.pt").exists()  # -1: none at all, as the help says
+    assert main(["train", *TOY, "--n-toy", "256", "--max-steps", "3", "--out", str(tmp_path / "kept")]) == 0
+    capsys.readouterr()
+    ckpt = str(tmp_path / "kept" / "checkpoint.pt")
+    for options, words in ((["--nrow", "0"], "--nrow must be"), (["--n", str(10**9)], "--n must be")):
+        assert main(["sample", "--checkpoint", ckpt, "--out", str(tmp_path / "s.csv"), *options]) == 2
+        assert words in _one_line(capsys)

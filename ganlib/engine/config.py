@@ -24,6 +24,10 @@ from ganlib.engine.runtime import resolve_device
 
 __all__ = ["TrainConfig", "field_help"]
 
+#: torch optimisers whose step the training loop cannot drive, and why
+_UNSUPPORTED_OPTIMIZERS = {"LBFGS": "its step needs a closure that re-evaluates the loss",
+                           "SparseAdam": "it needs sparse gradients, and the players' are dense"}
+
 
 @dataclass
 class TrainConfig:
@@ -95,8 +99,8 @@ class TrainConfig:
 
     def validate(self) -> None:
         """Check values that need no data or models; raises ValueError with a message."""
-        if not isinstance(self.k, int) or self.k < 1:
-            raise ValueError(f"k (discriminator steps per generator step) must be an integer >= 1, got {self.k!r}")
+        if not isinstance(self.k, int) or not 1 <= self.k <= 100_000:
+            raise ValueError(f"k (discriminator steps per generator step) must be an integer in [1, 100000], got {self.k!r}")
         if not isinstance(self.batch_size, int) or self.batch_size < 1:
             raise ValueError(f"batch_size must be an integer >= 1, got {self.batch_size!r}")
         for name in ("lr_d", "lr_g"):
@@ -105,17 +109,24 @@ class TrainConfig:
                 raise ValueError(f"{name} must be a learning rate >= 0 (0 freezes the player), got {v!r}")
         if self.max_steps is None and (not isinstance(self.epochs, int) or self.epochs < 1):
             raise ValueError(f"epochs must be an integer >= 1, got {self.epochs!r}")
-        if self.max_steps is not None and (not isinstance(self.max_steps, int) or self.max_steps < 0):
-            raise ValueError(f"max_steps must be None or an integer >= 0, got {self.max_steps!r}")
+        if self.max_steps is not None and (not isinstance(self.max_steps, int) or not 0 <= self.max_steps <= 10**9):
+            raise ValueError(f"max_steps must be None or an integer in [0, 10**9], got {self.max_steps!r}")
         for name in ("reuse_fakes", "compile", "progress"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
-        if not isinstance(self.log_every, int) or self.log_every < 1:
-            raise ValueError(f"log_every must be an integer >= 1, got {self.log_every!r}")
+        if not isinstance(self.log_every, int) or not 1 <= self.log_every <= 1_000_000:
+            raise ValueError(f"log_every must be an integer in [1, 1000000] (steps between reads of the statistics), "
+                             f"got {self.log_every!r}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed < 2**63:
+            raise ValueError(f"seed must be an integer in [0, 2**63), got {self.seed!r}")
         if self.n_snapshot < 1:
             raise ValueError(f"n_snapshot must be >= 1, got {self.n_snapshot!r}")
-        if self.optimizer != "paper" and not isinstance(getattr(torch.optim, self.optimizer, None), type):
+        opt_class = getattr(torch.optim, self.optimizer, None) if self.optimizer != "paper" else None
+        if self.optimizer != "paper" and not (isinstance(opt_class, type) and issubclass(opt_class, torch.optim.Optimizer)
+                                              and opt_class is not torch.optim.Optimizer):
             raise ValueError(f"unknown optimizer {self.optimizer!r}; use 'paper' or a torch.optim class name")
+        if self.optimizer in _UNSUPPORTED_OPTIMIZERS:
+            raise ValueError(f"optimizer {self.optimizer} cannot train a GAN here: {_UNSUPPORTED_OPTIMIZERS[self.optimizer]}")
         if self.optimizer != "paper":
             params = inspect.signature(getattr(torch.optim, self.optimizer)).parameters
             unknown = sorted(set(self.optimizer_kwargs) - set(params) - {"params", "lr"})
