@@ -359,7 +359,7 @@ class Interrupted(Exception):
 
 
 class StopOnSignal(Callback):
-    """Inside :meth:`handling`, SIGINT and SIGTERM do not kill the run mid-step: the step finishes, its
+    """Inside ``with stop.handling():``, SIGINT and SIGTERM do not kill the run mid-step: the step finishes, its
     statistics and checkpoints are taken as usual, and then :class:`Interrupted` is raised, so that the
     caller can write a checkpoint and exit (the command line does). A second signal of the same kind
     acts at once, as without the handler."""
@@ -371,6 +371,8 @@ class StopOnSignal(Callback):
 
     @contextlib.contextmanager
     def handling(self) -> Iterator[None]:
+        """Install the handlers for the block (from the main thread; elsewhere a no-op), restore the
+        previous ones after it."""
         if threading.current_thread() is not threading.main_thread():
             yield  # signal handlers can only be installed from the main thread
             return
