@@ -230,6 +230,8 @@ def _preset_run(args, out: Path):
 
 
 def _train(args) -> int:
+    if not str(args.out).strip():
+        raise ValueError("--out must name the run folder, got an empty path")
     joined = init_from_env(args.device or "auto")  # under torchrun: join its process group
     try:
         with hold_folder(Path(args.out)) if world()[0] == 0 else contextlib.nullcontext():
@@ -385,7 +387,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return _train(args) if args.command == "train" else _sample(args)
-    except (ValueError, FileNotFoundError, NonFiniteLossError) as e:
+    except (ValueError, NonFiniteLossError, OSError) as e:  # OSError: missing files, permissions, a full disk
         print(f"error: {e}", file=sys.stderr)
         return 2
     except Interrupted as e:

@@ -242,3 +242,22 @@ def test_sample_options_out_of_range_and_no_checkpoint_when_told(tmp_path, capsy
     for options, words in ((["--nrow", "0"], "--nrow must be"), (["--n", str(10**9)], "--n must be")):
         assert main(["sample", "--checkpoint", ckpt, "--out", str(tmp_path / "s.csv"), *options]) == 2
         assert words in _one_line(capsys)
+
+
+def test_operating_system_errors_and_pickles_are_one_line(tmp_path, capsys):
+    """--out an existing file, an unwritable folder and an empty --out were tracebacks (or wrote into the
+    current folder); a checkpoint pickling os/posix functions lacked the pickled-objects message."""
+    import os
+
+    (tmp_path / "file").write_text("not a folder")
+    for out, words in ((tmp_path / "file", "File exists"), ("", "--out must name")):
+        assert main(["train", *TOY, "--n-toy", "64", "--max-steps", "1", "--out", str(out)]) == 2
+        assert words in _one_line(capsys)
+    if os.geteuid() != 0:  # root writes anywhere
+        locked = tmp_path / "locked"
+        locked.mkdir(mode=0o500)
+        assert main(["train", *TOY, "--n-toy", "64", "--max-steps", "1", "--out", str(locked / "run")]) == 2
+        assert "Permission denied" in _one_line(capsys)
+    torch.save({"f": os.getcwd}, tmp_path / "posix.pt")
+    assert main(["sample", "--checkpoint", str(tmp_path / "posix.pt"), "--out", str(tmp_path / "s.pt")]) == 2
+    assert "holds pickled Python objects" in _one_line(capsys)

@@ -157,7 +157,7 @@ def load_checkpoint(path: Union[str, Path], map_location: Union[str, torch.devic
         state = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as e:  # torch.load raises many kinds for a bad file (UnpicklingError, RuntimeError, KeyError, ...)
         text = str(e)
-        if "Weights only load failed" in text and "Unsupported global" in text:
+        if "Weights only load failed" in text and "unsupported global" in text.lower():  # any torch's wording
             raise ValueError(f"{path} holds pickled Python objects, which a checkpoint must not (refused by "
                              "torch.load(weights_only=True), so no code in it ran)") from None
         if isinstance(e, (RuntimeError, EOFError)) and ("zip" in text.lower() or isinstance(e, EOFError)):
