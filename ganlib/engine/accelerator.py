@@ -57,7 +57,7 @@ class Accelerator:
 
     def __init__(self, batch_size: int, device: str = "auto", amp: Optional[str] = None, compile: bool = False) -> None:
         self.shard = Shard(batch_size, resolve_device(device))
-        self.device, self.main = self.shard.device, self.shard.main
+        self.device = self.shard.device
         self.precision = Precision(amp, self.device)
         self.compile = bool(compile)
 

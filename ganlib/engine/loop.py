@@ -87,7 +87,7 @@ class Loop:
         """The state of a run not yet started, the players' forwards, and the callbacks the config asks for."""
         cfg, acc = self.config, self.accelerator
         self.shard, self.device, self.precision = acc.shard, acc.device, acc.precision
-        self.step, self._perm, self._pos, self.end, self.epoch_end = 0, None, 0, self.total_steps, False
+        self.step, self._perm, self._pos, self.end = 0, None, 0, self.total_steps
         self.stat_names, self.stats_shape, self.stats = tuple(stat_names), stats_shape, {}
         self.last_log: Dict[str, Any] = {}
         self.new_rows: List[Dict[str, Any]] = []
@@ -155,6 +155,11 @@ class Loop:
         """Number of completed epochs."""
         return self.step // self.steps_per_epoch
 
+    @property
+    def epoch_end(self) -> bool:
+        """Whether the last step completed an epoch."""
+        return self.step % self.steps_per_epoch == 0
+
     def _discriminate(self, x: Tensor, fake: Tensor) -> Tuple[Tensor, Tensor]:
         """D's logits on the real and the generated batch: one forward on both unless D mixes samples."""
         if not self._fuse:
@@ -195,7 +200,6 @@ class Loop:
             acc.update(g_loss, self.optim_g, "g", self._optimizer_step)  # descend G's loss
         self.stats = {**{n: s / k if k > 1 else s for n, s in d_stats.items()}, **g_stats}
         self.step += 1
-        self.epoch_end = self.step % self.steps_per_epoch == 0
         self._fire("on_step_end")
         if self.epoch_end:
             self._fire("on_epoch_end")
